@@ -1,0 +1,31 @@
+import { call, callUsage } from "./call.js";
+import { health, healthUsage } from "./health.js";
+import { migrate, migrateUsage } from "./migrate.js";
+import { serve, serveUsage } from "./serve.js";
+
+export interface Command {
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  serve: { usage: serveUsage, run: () => serve() },
+  migrate: { usage: migrateUsage, run: () => migrate() },
+  health: { usage: healthUsage, run: health },
+  call: { usage: callUsage, run: call },
+};
+
+export function usage(): string {
+  return `mlmesh: the ml-mesh command line
+
+Usage: mlmesh <command> [options]   (mlmesh <command> --help for details)
+
+Commands:
+  serve     start the mesh (gRPC, Connect, REST gateway, admin)
+  migrate   apply the database migrations
+  health    check a running mesh through grpc.health.v1
+  call      call one RPC with a JSON request, print the JSON response
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad configuration.
+`;
+}

@@ -1,0 +1,83 @@
+import http from "node:http";
+import type { MeshMetrics } from "./metrics.js";
+
+/** What /readyz reports: ready, or the reasons it is not. */
+export type ReadinessCheck = () => Promise<string[]>;
+
+type Mount = { prefix: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void; auth: boolean };
+
+/**
+ * The admin port: /metrics for Prometheus, /healthz (the process is alive),
+ * /readyz (storage reachable, models loaded and warmed), plus whatever other
+ * parts mount (the queue dashboard, the OpenAPI document).
+ */
+export class AdminServer {
+  readonly server: http.Server;
+  private readonly mounts: Mount[] = [];
+
+  constructor(
+    private readonly metrics: MeshMetrics,
+    private readonly readiness: ReadinessCheck,
+    private readonly authorize: (headers: Headers) => boolean,
+  ) {
+    this.server = http.createServer((req, res) => void this.route(req, res));
+  }
+
+  /** Serves `handler` under `prefix`; with auth, only for a valid API key. */
+  mount(prefix: string, handler: Mount["handler"], options: { auth: boolean }): void {
+    this.mounts.push({ prefix, handler, auth: options.auth });
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => resolve((this.server.address() as { port: number }).port));
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    try {
+      if (path === "/metrics") {
+        const body = await this.metrics.registry.metrics();
+        res.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(body);
+        return;
+      }
+      if (path === "/healthz") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
+        return;
+      }
+      if (path === "/readyz") {
+        const problems = await this.readiness();
+        res
+          .writeHead(problems.length ? 503 : 200, { "content-type": "application/json" })
+          .end(JSON.stringify({ ready: problems.length === 0, problems }));
+        return;
+      }
+      for (const m of this.mounts) {
+        if (path === m.prefix || path.startsWith(m.prefix + "/")) {
+          if (m.auth && !this.authorize(toHeaders(req))) {
+            res.writeHead(401, { "www-authenticate": 'Basic realm="ml-mesh admin", charset="UTF-8"' }).end("unauthorized");
+            return;
+          }
+          m.handler(req, res);
+          return;
+        }
+      }
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    } catch (err) {
+      res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
+    }
+  }
+}
+
+function toHeaders(req: http.IncomingMessage): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") h.set(k, v);
+  return h;
+}

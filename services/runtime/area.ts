@@ -1,0 +1,26 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { Redis } from "ioredis";
+import type { MeshConfig } from "./config.js";
+import type { ServiceImpl } from "./handler.js";
+import type { MeshMetrics } from "./metrics.js";
+import type { Database } from "./storage/database.js";
+
+/** What the runtime gives each service area when the mesh starts. */
+export interface AreaDeps {
+  readonly config: MeshConfig;
+  readonly db: Database;
+  readonly redis: Redis;
+  readonly metrics: MeshMetrics;
+}
+
+/** A service area as the runtime sees it: a contract, its methods, and its readiness. */
+export interface Area {
+  readonly service: DescService;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly impl: ServiceImpl<any>;
+  /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
+  readonly notReady?: () => Promise<string[]>;
+  readonly close?: () => Promise<void>;
+}
+
+export type AreaFactory = (deps: AreaDeps) => Promise<Area>;

@@ -1,0 +1,24 @@
+import type { Span } from "@opentelemetry/api";
+
+/** Which door a call came through; used for metric labels only. */
+export type Transport = "grpc" | "connect" | "rest";
+
+/**
+ * What a handler knows about the call it serves. Transport-agnostic: the gRPC,
+ * Connect and REST adapters all fill it the same way.
+ */
+export interface CallContext {
+  /** Request metadata, lower-case keys. */
+  readonly headers: Headers;
+  /** Aborted when the client cancels, the deadline passes or the server stops. */
+  readonly signal: AbortSignal;
+  /** Absolute deadline in ms since the epoch, if the client set one. */
+  readonly deadline: number | undefined;
+  /** The API key's label (not the key) once authenticated, else undefined. */
+  readonly principal: string | undefined;
+  /** The call's span, for handlers that add events or child spans. */
+  readonly span: Span;
+  readonly transport: Transport;
+  /** Metadata to send back with the response (trace context, model version...). */
+  readonly responseHeaders: Headers;
+}

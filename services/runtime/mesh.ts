@@ -1,0 +1,156 @@
+import * as grpc from "@grpc/grpc-js";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import http from "node:http";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AdminServer } from "./admin.js";
+import type { Area, AreaFactory } from "./area.js";
+import { ApiKeyAuth } from "./auth.js";
+import type { MeshConfig } from "./config.js";
+import { HealthState, healthService, ServingStatus } from "./health.js";
+import { log } from "./log.js";
+import { MeshMetrics } from "./metrics.js";
+import { Pipeline, type BoundService } from "./pipeline.js";
+import { ReflectionIndex } from "./reflection.js";
+import { openDatabase, type Database } from "./storage/database.js";
+import { migrate } from "./storage/migrations.js";
+import { connectRedis, redactUrl } from "./storage/redis.js";
+import { installTracing } from "./tracing.js";
+import { connectHandler } from "./transports/connect.js";
+import { addToGrpcServer } from "./transports/grpc.js";
+import { addReflectionToGrpcServer } from "./transports/grpc-reflection.js";
+import { H2cOrHttp1Server } from "./transports/h2c-or-http1.js";
+import { RestGateway } from "./transports/rest.js";
+import { RequestValidator } from "./validation.js";
+
+export interface MeshPorts {
+  grpc: number;
+  connect: number;
+  admin: number;
+  gateway: number;
+}
+
+export interface Mesh {
+  readonly ports: MeshPorts;
+  readonly health: HealthState;
+  readonly metrics: MeshMetrics;
+  readonly db: Database;
+  readonly admin: AdminServer;
+  readonly gateway: RestGateway;
+  /** Health NOT_SERVING, stop taking calls, let in-flight ones finish (up to the grace period), then close. */
+  shutdown(): Promise<void>;
+}
+
+export interface StartOptions {
+  areas: readonly AreaFactory[];
+  /** Records every span (tests); without it only sampled parents are recorded. */
+  spanExporter?: SpanExporter;
+}
+
+/** Starts one process with four ports: gRPC, Connect, REST gateway and admin. */
+export async function startMesh(config: MeshConfig, options: StartOptions): Promise<Mesh> {
+  const tracer = installTracing({ exporter: options.spanExporter });
+  const metrics = new MeshMetrics();
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(db.sql);
+  const redis = connectRedis(config.redisUrl, "serve");
+
+  const areas: Area[] = [];
+  for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics }));
+
+  const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
+  const pipeline = new Pipeline({ auth, validator: new RequestValidator(), metrics, tracer });
+  const health = new HealthState(areas.map((a) => a.service.typeName));
+  const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl));
+  const healthBound = pipeline.bind(Health, healthService(health), { open: true });
+
+  const grpcServer = new grpc.Server({
+    "grpc.max_receive_message_length": config.maxMessageBytes,
+    "grpc.max_send_message_length": config.maxMessageBytes,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  for (const b of [...bound, healthBound]) addToGrpcServer(grpcServer, b);
+  addReflectionToGrpcServer(grpcServer, new ReflectionIndex([...areas.map((a) => a.service), Health]));
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(`${config.host}:${config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+
+  const connect = new H2cOrHttp1Server(connectHandler([...bound, healthBound], { readMaxBytes: config.maxMessageBytes }));
+  const connectPort = await connect.listen(config.connectPort, config.host);
+
+  const gateway = new RestGateway(bound, { maxBodyBytes: config.maxMessageBytes });
+  const gatewayServer = http.createServer(gateway.handle);
+  const gatewayPort = await new Promise<number>((resolve, reject) => {
+    gatewayServer.once("error", reject);
+    gatewayServer.listen(config.gatewayPort, config.host, () => resolve((gatewayServer.address() as { port: number }).port));
+  });
+
+  const notReady = async (): Promise<string[]> => {
+    const problems: string[] = [];
+    if (!(await db.ping())) problems.push(`database unreachable (${db.kind} at ${db.location})`);
+    for (const a of areas) if (a.notReady) problems.push(...(await a.notReady()));
+    if (health.get("") !== ServingStatus.SERVING) problems.push("not serving (starting or shutting down)");
+    return problems;
+  };
+  const admin = new AdminServer(metrics, notReady, (headers) => {
+    try {
+      auth.authenticate(headers);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const adminPort = await admin.listen(config.adminPort, config.host);
+
+  // Ready only when storage answers and every area has loaded and warmed its models.
+  const areaProblems = async () => (await notReady()).filter((p) => !p.startsWith("not serving"));
+  const pending = await areaProblems();
+  if (pending.length === 0) health.setAll(ServingStatus.SERVING);
+  else {
+    log.warn("not ready yet", { problems: pending });
+    const timer = setInterval(async () => {
+      if ((await areaProblems()).length === 0) {
+        clearInterval(timer);
+        health.setAll(ServingStatus.SERVING);
+        log.info("ready");
+      }
+    }, 500);
+    timer.unref();
+  }
+
+  const ports = { grpc: grpcPort, connect: connectPort, admin: adminPort, gateway: gatewayPort };
+  log.info("mesh started", {
+    ports,
+    database: `${db.kind} ${db.location}`,
+    redis: redactUrl(config.redisUrl),
+    auth: config.authDisabled ? "disabled" : `${config.apiKeys.length} key(s)`,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      log.info("shutting down: health NOT_SERVING, finishing in-flight calls", { inFlight: pipeline.activeCalls });
+      health.setAll(ServingStatus.NOT_SERVING);
+      const grpcDrained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      const closed = Promise.all([connect.close(), new Promise<void>((r) => gatewayServer.close(() => r()))]);
+      gatewayServer.closeIdleConnections();
+      const graceOver = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
+      const outcome = await Promise.race([Promise.all([pipeline.idle(), grpcDrained]).then(() => "drained" as const), graceOver]);
+      if (outcome === "timeout") {
+        log.warn("grace period over: aborting remaining calls", { inFlight: pipeline.activeCalls });
+        pipeline.abortAll();
+        grpcServer.forceShutdown();
+      }
+      connect.destroy();
+      gatewayServer.closeAllConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
+      for (const a of areas) await a.close?.();
+      await admin.close();
+      redis.disconnect();
+      await db.close();
+      log.info("stopped");
+    })());
+
+  return { ports, health, metrics, db, admin, gateway, shutdown };
+}

@@ -1,0 +1,72 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * The process's metrics. RPC metrics are per method and transport; model and
+ * cache metrics keep the predecessor's ml_* names so existing dashboards work.
+ */
+export class MeshMetrics {
+  readonly registry = new Registry();
+
+  readonly rpcRequests = new Counter({
+    name: "mlmesh_rpc_requests_total",
+    help: "RPCs handled, by service, method, final status code and transport.",
+    labelNames: ["service", "method", "code", "transport"] as const,
+    registers: [this.registry],
+  });
+
+  readonly rpcErrors = new Counter({
+    name: "mlmesh_rpc_errors_total",
+    help: "RPCs that ended with a status other than OK, by code.",
+    labelNames: ["service", "method", "code", "transport"] as const,
+    registers: [this.registry],
+  });
+
+  readonly rpcDuration = new Histogram({
+    name: "mlmesh_rpc_duration_seconds",
+    help: "Server-side RPC latency, from decoded request to response.",
+    labelNames: ["service", "method", "transport"] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  // The predecessor's names, for the model-serving RPCs.
+  readonly inferenceRequests = new Counter({
+    name: "ml_inference_requests_total",
+    help: "Model-serving requests, by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceErrors = new Counter({
+    name: "ml_inference_errors_total",
+    help: "Model-serving requests that failed, by model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inferenceDuration = new Histogram({
+    name: "ml_inference_duration_seconds",
+    help: "Model-serving request latency, by model.",
+    labelNames: ["model"] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+
+  readonly cacheHits = new Counter({
+    name: "ml_cache_hits_total",
+    help: "Cache hits, by cache.",
+    labelNames: ["cache"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheMisses = new Counter({
+    name: "ml_cache_misses_total",
+    help: "Cache misses (including bypasses while the cache store is down), by cache.",
+    labelNames: ["cache"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+}

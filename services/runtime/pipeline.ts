@@ -1,0 +1,290 @@
+import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
+import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import type { ApiKeyAuth } from "./auth.js";
+import type { CallContext, Transport } from "./context.js";
+import { MeshError, toMeshError } from "./errors.js";
+import type { ServiceImpl } from "./handler.js";
+import { log } from "./log.js";
+import type { MeshMetrics } from "./metrics.js";
+import { Status, statusName } from "./status.js";
+import { extractTraceContext, injectTraceContext } from "./tracing.js";
+import type { RequestValidator } from "./validation.js";
+
+/** What a transport knows about an incoming call before the pipeline runs. */
+export interface IncomingCall {
+  readonly headers: Headers;
+  /** Aborted by the transport when the client goes away. */
+  readonly signal: AbortSignal | undefined;
+  /** Absolute deadline in ms since the epoch. */
+  readonly deadline: number | undefined;
+  readonly transport: Transport;
+  /** Filled by the pipeline: trace context and anything handlers add. */
+  readonly responseHeaders: Headers;
+}
+
+/** A request, or a thunk that decodes it (so decode failures are counted like any other). */
+export type RequestSource = Message | (() => Message);
+
+export interface BoundMethod {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  /** No API key needed (health, reflection). */
+  readonly open: boolean;
+  unary(request: RequestSource, call: IncomingCall): Promise<Message>;
+  stream(request: RequestSource, call: IncomingCall): AsyncIterable<Message>;
+}
+
+export interface BoundService {
+  readonly service: DescService;
+  readonly methods: readonly BoundMethod[];
+}
+
+export interface PipelineDeps {
+  auth: ApiKeyAuth;
+  validator: RequestValidator;
+  metrics: MeshMetrics;
+  tracer: Tracer;
+}
+
+/**
+ * Everything every call goes through, written once for all transports:
+ * authentication, validation against the contract, deadlines and
+ * cancellation, tracing, metrics and error mapping. Transports only decode,
+ * call `unary`/`stream` and encode.
+ */
+export class Pipeline {
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  get activeCalls(): number {
+    return this.inFlight;
+  }
+
+  bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean } = {}): BoundService {
+    const methods = service.methods.map((method) => this.bindMethod(service, method, impl, options.open ?? false));
+    return { service, methods };
+  }
+
+  /** Aborts every running call's signal (after the grace period of a shutdown). */
+  abortAll(): void {
+    this.stopping.abort(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
+  }
+
+  /** Resolves once no call is in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private enter(): void {
+    this.inFlight++;
+  }
+
+  private leave(): void {
+    if (--this.inFlight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private bindMethod(service: DescService, method: DescMethod, impl: object, open: boolean): BoundMethod {
+    const handler = (impl as Record<string, unknown>)[method.localName] as
+      | ((req: Message, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>)
+      | undefined;
+    const { auth, validator, metrics, tracer } = this.deps;
+    const spanName = `${service.typeName}/${method.name}`;
+    const pipeline = this;
+    const children = new Map<Transport, { duration: ReturnType<typeof metrics.rpcDuration.labels> }>();
+    const durationFor = (transport: Transport) => {
+      let c = children.get(transport);
+      if (!c) {
+        c = { duration: metrics.rpcDuration.labels(service.typeName, method.name, transport) };
+        children.set(transport, c);
+      }
+      return c.duration;
+    };
+    const record = (transport: Transport, code: Status, seconds: number) => {
+      const name = statusName(code);
+      metrics.rpcRequests.labels(service.typeName, method.name, name, transport).inc();
+      if (code !== Status.OK) metrics.rpcErrors.labels(service.typeName, method.name, name, transport).inc();
+      durationFor(transport).observe(seconds);
+    };
+
+    const prepare = (request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; dispose: () => void } => {
+      const principal = open ? undefined : auth.authenticate(call.headers);
+      let message: Message;
+      if (typeof request === "function") {
+        try {
+          message = request();
+        } catch (err) {
+          throw new MeshError(Status.INVALID_ARGUMENT, `request is not a valid ${method.input.typeName}: ${(err as Error).message}`);
+        }
+      } else {
+        message = request;
+      }
+      validator.check(method.input, message);
+      if (!handler) throw MeshError.unimplemented(spanName);
+      const { signal, dispose } = callSignal(call, pipeline.stopping.signal);
+      const ctx: CallContext = {
+        headers: call.headers,
+        signal,
+        deadline: call.deadline,
+        principal,
+        span,
+        transport: call.transport,
+        responseHeaders: call.responseHeaders,
+      };
+      return { message, ctx, dispose };
+    };
+
+    const startSpan = (call: IncomingCall): Span => {
+      const parent = extractTraceContext(call.headers);
+      const span = tracer.startSpan(
+        spanName,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { "rpc.system": "grpc", "rpc.service": service.typeName, "rpc.method": method.name, "mlmesh.transport": call.transport },
+        },
+        parent,
+      );
+      injectTraceContext(trace.setSpan(parent, span), call.responseHeaders);
+      return span;
+    };
+
+    const fail = (err: unknown, span: Span): MeshError => {
+      const mesh = toMeshError(err);
+      if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
+        log.error("handler failed", { rpc: spanName, error: err instanceof Error ? err.stack : String(err) });
+      }
+      span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
+      span.setAttribute("rpc.grpc.status_code", mesh.code);
+      return mesh;
+    };
+
+    const toOutput = (value: unknown): Message =>
+      isMessage(value, method.output) ? value : create(method.output, value as never);
+
+    return {
+      service,
+      method,
+      open,
+      async unary(request, call) {
+        const started = performance.now();
+        pipeline.enter();
+        const span = startSpan(call);
+        let code = Status.OK;
+        let dispose: (() => void) | undefined;
+        try {
+          const prepared = prepare(request, call, span);
+          dispose = prepared.dispose;
+          const result = handler!(prepared.message, prepared.ctx) as Promise<unknown>;
+          return toOutput(await untilAborted(result, prepared.ctx.signal));
+        } catch (err) {
+          const mesh = fail(err, span);
+          code = mesh.code;
+          throw mesh;
+        } finally {
+          dispose?.();
+          span.end();
+          record(call.transport, code, (performance.now() - started) / 1000);
+          pipeline.leave();
+        }
+      },
+      async *stream(request, call) {
+        const started = performance.now();
+        pipeline.enter();
+        const span = startSpan(call);
+        let code = Status.OK;
+        let dispose: (() => void) | undefined;
+        try {
+          const prepared = prepare(request, call, span);
+          dispose = prepared.dispose;
+          const iterable = handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>;
+          const iterator = iterable[Symbol.asyncIterator]();
+          try {
+            for (;;) {
+              const next = await untilAborted(iterator.next(), prepared.ctx.signal);
+              if (next.done) break;
+              yield toOutput(next.value);
+            }
+          } finally {
+            await iterator.return?.();
+          }
+        } catch (err) {
+          const mesh = fail(err, span);
+          code = mesh.code;
+          throw mesh;
+        } finally {
+          dispose?.();
+          span.end();
+          record(call.transport, code, (performance.now() - started) / 1000);
+          pipeline.leave();
+        }
+      },
+    };
+  }
+}
+
+const neverAborted = new AbortController().signal;
+
+/**
+ * The signal a handler sees: aborted when the client cancels, the deadline
+ * passes, or the server gives up waiting at shutdown, with the status to report.
+ */
+function callSignal(call: IncomingCall, stopping: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const cleanups: (() => void)[] = [];
+  const link = (source: AbortSignal, reason: () => MeshError) => {
+    if (source === neverAborted) return;
+    if (source.aborted) {
+      controller.abort(reason());
+      return;
+    }
+    const onAbort = () => controller.abort(reason());
+    source.addEventListener("abort", onAbort, { once: true });
+    cleanups.push(() => source.removeEventListener("abort", onAbort));
+  };
+  if (call.signal) link(call.signal, () => new MeshError(Status.CANCELLED, "the client cancelled the call"));
+  link(stopping, () => new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
+  if (call.deadline !== undefined && Number.isFinite(call.deadline)) {
+    const remaining = call.deadline - Date.now();
+    const expired = () => new MeshError(Status.DEADLINE_EXCEEDED, "the deadline expired before the call finished");
+    if (remaining <= 0) controller.abort(expired());
+    else {
+      const timer = setTimeout(() => controller.abort(expired()), remaining);
+      cleanups.push(() => clearTimeout(timer));
+    }
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const c of cleanups) c();
+    },
+  };
+}
+
+/** Settles with the promise, or rejects with the abort reason as soon as the signal fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,64 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import postgres from "postgres";
+import { log } from "../log.js";
+
+export type Sql = postgres.Sql;
+
+/** A PostgreSQL connection pool, real or embedded. */
+export interface Database {
+  readonly sql: Sql;
+  readonly kind: "postgres" | "pglite";
+  /** Where it runs, without credentials. */
+  readonly location: string;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens DATABASE_URL with postgres.js, or, when none is configured, an
+ * embedded PGlite under dataDir behind its socket server, so the same
+ * postgres.js code runs against both and a first `make dev` needs no server.
+ */
+export async function openDatabase(options: { url: string | undefined; dataDir: string; max?: number }): Promise<Database> {
+  if (options.url) {
+    const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
+    const url = new URL(options.url);
+    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, async () => {
+      await sql.end({ timeout: 5 });
+    });
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+  const dir = resolve(options.dataDir, "pglite");
+  mkdirSync(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 16 } as never);
+  await server.start();
+  const conn = server.getServerConn();
+  log.info("no DATABASE_URL: using embedded PGlite", { dataDir: dir, socket: conn });
+  // PGlite runs one query at a time; a small pool keeps its queue short.
+  const sql = postgres(`postgres://postgres@${conn}/postgres`, { max: options.max ?? 4, onnotice: () => undefined, ssl: false });
+  return wrap(sql, "pglite", dir, async () => {
+    await sql.end({ timeout: 5 });
+    await server.stop();
+    await db.close();
+  });
+}
+
+function wrap(sql: Sql, kind: Database["kind"], location: string, close: () => Promise<void>): Database {
+  return {
+    sql,
+    kind,
+    location,
+    async ping() {
+      try {
+        await sql`select 1`;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close,
+  };
+}

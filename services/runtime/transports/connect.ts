@@ -1,0 +1,60 @@
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { MeshError } from "../errors.js";
+import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
+
+/**
+ * Serves bound services with connect-node: the Connect protocol, gRPC-Web and
+ * gRPC, for Edge Functions and browsers. connect-node decodes the request;
+ * everything else happens in the shared pipeline.
+ */
+export function connectHandler(services: readonly BoundService[], options: { readMaxBytes: number }) {
+  return connectNodeAdapter({
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+    readMaxBytes: options.readMaxBytes,
+    writeMaxBytes: options.readMaxBytes,
+    routes(router: ConnectRouter) {
+      for (const bound of services) {
+        for (const m of bound.methods) router.rpc(m.method as DescMethod, methodImpl(m) as never);
+      }
+    },
+  });
+}
+
+function methodImpl(m: BoundMethod) {
+  if (m.method.methodKind === "server_streaming") {
+    return async function* (request: Message, ctx: HandlerContext) {
+      try {
+        yield* m.stream(request, incomingCall(ctx));
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    };
+  }
+  return async (request: Message, ctx: HandlerContext) => {
+    try {
+      return await m.unary(request, incomingCall(ctx));
+    } catch (err) {
+      throw toConnectError(err);
+    }
+  };
+}
+
+function incomingCall(ctx: HandlerContext): IncomingCall {
+  const timeout = ctx.timeoutMs();
+  return {
+    headers: ctx.requestHeader,
+    signal: ctx.signal,
+    deadline: timeout === undefined ? undefined : Date.now() + timeout,
+    transport: "connect",
+    responseHeaders: ctx.responseHeader,
+  };
+}
+
+function toConnectError(err: unknown): ConnectError {
+  if (err instanceof MeshError) return new ConnectError(err.message, err.code as number as Code);
+  return new ConnectError("internal error", Code.Internal);
+}

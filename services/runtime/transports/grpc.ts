@@ -1,0 +1,114 @@
+import { fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { MeshError } from "../errors.js";
+import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
+
+/**
+ * Serves bound services on @grpc/grpc-js. grpc-js wants service definitions
+ * built for protobufjs; we build them from the protobuf-es descriptors instead,
+ * and hand grpc-js the request bytes untouched so that decoding happens inside
+ * the pipeline, where a malformed message becomes INVALID_ARGUMENT.
+ */
+export function addToGrpcServer(server: grpc.Server, bound: BoundService): void {
+  const definition: Record<string, grpc.MethodDefinition<Message | Buffer, Message>> = {};
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const m of bound.methods) {
+    const { method } = m;
+    const streamingResponse = method.methodKind === "server_streaming";
+    if (method.methodKind !== "unary" && !streamingResponse) {
+      throw new Error(`${method.parent.typeName}/${method.name}: only unary and server-streaming methods go through the pipeline`);
+    }
+    definition[method.name] = {
+      path: `/${bound.service.typeName}/${method.name}`,
+      requestStream: false,
+      responseStream: streamingResponse,
+      originalName: method.localName,
+      requestSerialize: (value: Message | Buffer) => (Buffer.isBuffer(value) ? value : asBuffer(toBinary(method.input, value))),
+      requestDeserialize: (bytes: Buffer): Message | Buffer => bytes,
+      responseSerialize: (value: Message) => asBuffer(toBinary(method.output, value)),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    };
+    implementation[method.name] = streamingResponse ? serverStreamingHandler(m) : unaryHandler(m);
+  }
+  server.addService(definition, implementation);
+}
+
+function unaryHandler(m: BoundMethod): grpc.handleUnaryCall<Buffer, Message> {
+  const input = m.method.input;
+  return (call, callback) => {
+    const incoming = incomingCall(call);
+    m.unary(decoder(input, call.request), incoming).then(
+      (response) => {
+        call.sendMetadata(toMetadata(incoming.responseHeaders));
+        callback(null, response);
+      },
+      (err: MeshError) => callback(toServiceError(err, incoming.responseHeaders)),
+    );
+  };
+}
+
+function serverStreamingHandler(m: BoundMethod): grpc.handleServerStreamingCall<Buffer, Message> {
+  const input = m.method.input;
+  return (call) => {
+    const incoming = incomingCall(call);
+    void (async () => {
+      let sentHeaders = false;
+      try {
+        for await (const response of m.stream(decoder(input, call.request), incoming)) {
+          if (!sentHeaders) {
+            call.sendMetadata(toMetadata(incoming.responseHeaders));
+            sentHeaders = true;
+          }
+          if (call.cancelled) break;
+          if (!call.write(response)) await new Promise<void>((resolve) => call.once("drain", resolve));
+        }
+        if (!call.cancelled) call.end();
+      } catch (err) {
+        if (!call.cancelled) call.emit("error", toServiceError(err as MeshError, incoming.responseHeaders));
+      }
+    })();
+  };
+}
+
+function decoder(schema: DescMessage, bytes: Buffer): () => Message {
+  return () => fromBinary(schema, bytes);
+}
+
+function incomingCall(call: grpc.ServerUnaryCall<Buffer, Message> | grpc.ServerWritableStream<Buffer, Message>): IncomingCall {
+  const controller = new AbortController();
+  call.once("cancelled", () => controller.abort());
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return {
+    headers: toHeaders(call.metadata),
+    signal: controller.signal,
+    deadline: Number.isFinite(ms) ? ms : undefined,
+    transport: "grpc",
+    responseHeaders: new Headers(),
+  };
+}
+
+function toHeaders(metadata: grpc.Metadata): Headers {
+  const headers = new Headers();
+  for (const [key, values] of Object.entries(metadata.getMap())) {
+    if (!key.endsWith("-bin")) headers.set(key, String(values));
+  }
+  return headers;
+}
+
+function toMetadata(headers: Headers): grpc.Metadata {
+  const md = new grpc.Metadata();
+  headers.forEach((value, key) => md.set(key, value));
+  return md;
+}
+
+function toServiceError(err: MeshError, headers: Headers): Partial<grpc.StatusObject> {
+  const code = err instanceof MeshError ? err.code : grpc.status.INTERNAL;
+  const details = err instanceof MeshError ? err.message : "internal error";
+  return { code, details, metadata: toMetadata(headers) };
+}
+
+/** grpc-js writes Buffers; a bare Uint8Array is rejected, so wrap without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
