@@ -1,6 +1,7 @@
 import { call, callUsage } from "./call.js";
 import { health, healthUsage } from "./health.js";
 import { migrate, migrateUsage } from "./migrate.js";
+import { seed, seedUsage } from "./seed.js";
 import { serve, serveUsage } from "./serve.js";
 
 export interface Command {
@@ -13,6 +14,7 @@ export const commands: Record<string, Command> = {
   migrate: { usage: migrateUsage, run: () => migrate() },
   health: { usage: healthUsage, run: health },
   call: { usage: callUsage, run: call },
+  seed: { usage: seedUsage, run: seed },
 };
 
 export function usage(): string {
@@ -25,6 +27,7 @@ Commands:
   migrate   apply the database migrations
   health    check a running mesh through grpc.health.v1
   call      call one RPC with a JSON request, print the JSON response
+  seed      load deterministic synthetic sample data
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad configuration.
 `;

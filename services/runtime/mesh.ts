@@ -7,7 +7,7 @@ import type { Area, AreaFactory } from "./area.js";
 import { ApiKeyAuth } from "./auth.js";
 import type { MeshConfig } from "./config.js";
 import { HealthState, healthService, ServingStatus } from "./health.js";
-import { log } from "./log.js";
+import { log, setLogLevel } from "./log.js";
 import { MeshMetrics } from "./metrics.js";
 import { Pipeline, type BoundService } from "./pipeline.js";
 import { ReflectionIndex } from "./reflection.js";
@@ -48,6 +48,7 @@ export interface StartOptions {
 
 /** Starts one process with four ports: gRPC, Connect, REST gateway and admin. */
 export async function startMesh(config: MeshConfig, options: StartOptions): Promise<Mesh> {
+  setLogLevel(config.logLevel);
   const tracer = installTracing({ exporter: options.spanExporter });
   const metrics = new MeshMetrics();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { ApiKeyAuth } from "./auth.js";
@@ -57,7 +58,10 @@ export class Pipeline {
   private idleWaiters: (() => void)[] = [];
   private readonly stopping = new AbortController();
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    // Every call in flight listens for shutdown on this one signal.
+    setMaxListeners(0, this.stopping.signal);
+  }
 
   get activeCalls(): number {
     return this.inFlight;

@@ -1,0 +1,61 @@
+# ml-mesh. `make dev` starts the mesh on sample data; `make test` runs every check CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+BIN := node_modules/.bin
+TSX := $(BIN)/tsx
+export NODE_OPTIONS ?= --enable-source-maps
+
+.PHONY: install proto-deps generate lint check-gen descriptors build typecheck test test-unit \
+        dev seed migrate bench eval eval-match eval-recommend eval-notify eval-forecast check-deploy clean
+
+node_modules/.installed: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+# Third-party protos come from npm packages; Buf's registry is out of reach here.
+build/proto-deps/.stamp: node_modules/.installed scripts/vendor-protos.ts
+	$(TSX) scripts/vendor-protos.ts build/proto-deps
+	@touch $@
+
+proto-deps: build/proto-deps/.stamp
+
+generate: proto-deps
+	$(BIN)/buf generate
+
+lint: proto-deps
+	$(BIN)/buf lint
+
+# gen/ is committed: it must be exactly what `buf generate` writes from proto/ today.
+check-gen: proto-deps
+	rm -rf build/gen-check
+	$(BIN)/buf generate -o build/gen-check
+	diff -r gen build/gen-check/gen || { echo "gen/ is stale: run 'make generate' and commit it"; exit 1; }
+
+# The descriptor set that Envoy's transcoder loads.
+descriptors: proto-deps
+	$(BIN)/buf build -o build/mlmesh.binpb
+
+build: install
+	$(BIN)/tsc -p tsconfig.build.json
+
+typecheck: install
+	$(BIN)/tsc -p tsconfig.json --noEmit
+
+test-unit: install
+	$(BIN)/vitest run
+
+test: install lint check-gen descriptors typecheck test-unit
+
+migrate: build
+	node dist/cli/main.js migrate
+
+dev: install proto-deps descriptors build
+	@bash scripts/dev.sh
+
+bench: build descriptors
+	node dist/bench/main.js --out BENCHMARKS.md
+
+clean:
+	rm -rf build dist

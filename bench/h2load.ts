@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+}
+
+/**
+ * Drives one gRPC method with h2load (C, nghttp2) using a pre-encoded request
+ * frame, and reads per-request latencies from its log file to get percentiles
+ * (h2load's own summary has only mean and sd).
+ */
+export async function h2load(options: {
+  url: string;
+  frame: Uint8Array;
+  headers: Record<string, string>;
+  clients: number;
+  streamsPerClient: number;
+  seconds: number;
+  warmupSeconds: number;
+}): Promise<LoadResult & { command: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "mlmesh-h2load-"));
+  try {
+    const body = join(dir, "request.bin");
+    const logFile = join(dir, "requests.log");
+    writeFileSync(body, options.frame);
+    const args = [
+      "-c", String(options.clients),
+      "-m", String(options.streamsPerClient),
+      "-t", "1",
+      "-D", String(options.seconds),
+      "--warm-up-time", String(options.warmupSeconds),
+      "-d", body,
+      "-H", "content-type: application/grpc",
+      "-H", "te: trailers",
+      ...Object.entries(options.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+      "--log-file", logFile,
+      options.url,
+    ];
+    const { stdout } = await run("h2load", args, { maxBuffer: 16 * 1024 * 1024 });
+    const latenciesUs = readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.split("\t"))
+      .filter((cols) => cols[1] === "200")
+      .map((cols) => Number(cols[2]))
+      .sort((a, b) => a - b);
+    const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
+    const failed = Number(/requests: .* (\d+) failed/.exec(stdout)?.[1] ?? 0);
+    const pct = (p: number) => (latenciesUs.length ? latenciesUs[Math.min(latenciesUs.length - 1, Math.floor(p * latenciesUs.length))] / 1000 : NaN);
+    const command = `h2load ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`.replaceAll(dir, "$TMP");
+    return { requests: latenciesUs.length, rps, p50Ms: pct(0.5), p99Ms: pct(0.99), failed, command };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The gRPC length-prefixed message frame: flag byte, big-endian length, bytes. */
+export function grpcFrame(message: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(5 + message.length);
+  new DataView(frame.buffer).setUint32(1, message.length);
+  frame.set(message, 5);
+  return frame;
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make dev`: a development key, migrations, sample data, then the mesh in the foreground.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .data
+if [ ! -s .data/dev-api-key ]; then
+  node -e 'process.stdout.write(require("node:crypto").randomBytes(16).toString("hex"))' > .data/dev-api-key
+fi
+export MLMESH_API_KEYS="${MLMESH_API_KEYS:-$(cat .data/dev-api-key)}"
+export MLMESH_DATA_DIR="${MLMESH_DATA_DIR:-.data}"
+KEY=${MLMESH_API_KEYS%%,*}
+
+node dist/cli/main.js migrate
+if [ ! -f .data/seeded ]; then
+  node dist/cli/main.js seed --sample && touch .data/seeded
+fi
+
+cat <<MSG
+
+ml-mesh (development)
+  gRPC     127.0.0.1:${GRPC_PORT:-50051}   (health, reflection: grpcurl -plaintext 127.0.0.1:${GRPC_PORT:-50051} list)
+  Connect  http://127.0.0.1:${CONNECT_PORT:-8080}
+  REST     http://127.0.0.1:${GATEWAY_PORT:-8000}
+  Admin    http://127.0.0.1:${ADMIN_PORT:-9464}/metrics  /healthz  /readyz
+  API key  $KEY   (also in .data/dev-api-key)
+
+Try, once it says "mesh started":
+  curl -s -X POST http://127.0.0.1:${GATEWAY_PORT:-8000}/forecast/demand -H "authorization: Bearer $KEY" \\
+    -H 'content-type: application/json' -d @scripts/samples/forecast-demand.json
+  MLMESH_API_KEY=$KEY node dist/cli/main.js call ForecastService.ForecastDemand "\$(cat scripts/samples/forecast-demand.json)"
+
+MSG
+exec node dist/cli/main.js serve
