@@ -18,7 +18,7 @@ export async function seed(args: string[]): Promise<number> {
   try {
     await migrate(db.sql);
     const products = Number(options.products ?? (options.sample ? 20 : 200));
-    const rows = await seedSampleInventory(db.sql, {
+    const rows = await seedSampleInventory(db, {
       products,
       seed: Number(options.seed ?? 42),
       endDate: new Date().toISOString().slice(0, 10),

@@ -12,6 +12,12 @@ export interface Database {
   /** Where it runs, without credentials. */
   readonly location: string;
   ping(): Promise<boolean>;
+  /**
+   * Bulk-loads rows given as PostgreSQL COPY text-format lines ("a\tb\n").
+   * PostgreSQL gets COPY FROM STDIN; PGlite's socket server cannot carry
+   * COPY's sub-protocol, so there the lines go to PGlite's own COPY from a blob.
+   */
+  copyIn(table: string, columns: readonly string[], lines: Iterable<string>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -24,7 +30,26 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   if (options.url) {
     const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
     const url = new URL(options.url);
-    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, async () => {
+    const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
+      const writable = await sql.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`).writable();
+      let count = 0;
+      await new Promise<void>((resolve, reject) => {
+        writable.on("error", reject);
+        writable.on("finish", resolve);
+        let batch = "";
+        for (const line of lines) {
+          batch += line;
+          count++;
+          if (batch.length > 1 << 20) {
+            writable.write(batch);
+            batch = "";
+          }
+        }
+        writable.end(batch);
+      });
+      return count;
+    };
+    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, async () => {
       await sql.end({ timeout: 5 });
     });
   }
@@ -39,18 +64,29 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   log.info("no DATABASE_URL: using embedded PGlite", { dataDir: dir, socket: conn });
   // PGlite runs one query at a time; a small pool keeps its queue short.
   const sql = postgres(`postgres://postgres@${conn}/postgres`, { max: options.max ?? 4, onnotice: () => undefined, ssl: false });
-  return wrap(sql, "pglite", dir, async () => {
+  const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
+    const chunks: string[] = [];
+    let count = 0;
+    for (const line of lines) {
+      chunks.push(line);
+      count++;
+    }
+    await db.query(`copy ${table} (${columns.join(", ")}) from '/dev/blob'`, [], { blob: new Blob(chunks) });
+    return count;
+  };
+  return wrap(sql, "pglite", dir, copyIn, async () => {
     await sql.end({ timeout: 5 });
     await server.stop();
     await db.close();
   });
 }
 
-function wrap(sql: Sql, kind: Database["kind"], location: string, close: () => Promise<void>): Database {
+function wrap(sql: Sql, kind: Database["kind"], location: string, copyIn: Database["copyIn"], close: () => Promise<void>): Database {
   return {
     sql,
     kind,
     location,
+    copyIn,
     async ping() {
       try {
         await sql`select 1`;

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../services/runtime/storage/database.js";
+import { findMigrations, migrate } from "../../services/runtime/storage/migrations.js";
+import { TEST_DATABASE_URL } from "../support/mesh.js";
+
+async function exercise(db: Database, table: string) {
+  await db.sql.unsafe(`drop table if exists ${table}`);
+  await db.sql.unsafe(`create table ${table} (name text, n int)`);
+  const rows = (function* () {
+    for (let i = 0; i < 5000; i++) yield `row\\t${i}\t${i}\n`;
+  })();
+  expect(await db.copyIn(table, ["name", "n"], rows)).toBe(5000);
+  const [{ count, total }] = await db.sql.unsafe(`select count(*)::int as count, sum(n)::int as total from ${table}`);
+  expect(count).toBe(5000);
+  expect(total).toBe((4999 * 5000) / 2);
+  const [{ name }] = await db.sql.unsafe(`select name from ${table} where n = 7`);
+  expect(name).toBe("row\t7"); // COPY text escapes survive
+  await db.sql.unsafe(`drop table ${table}`);
+}
+
+describe("storage", () => {
+  it("bulk-loads with COPY on PostgreSQL", async () => {
+    const db = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "" });
+    try {
+      expect(await db.ping()).toBe(true);
+      await exercise(db, "copy_probe_pg");
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("runs every migration and bulk-loads on embedded PGlite when no DATABASE_URL is set", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mlmesh-pglite-"));
+    const db = await openDatabase({ url: undefined, dataDir: dir });
+    try {
+      expect(db.kind).toBe("pglite");
+      const applied = await migrate(db.sql);
+      expect(applied).toEqual(findMigrations().map((m) => m.version));
+      expect(await migrate(db.sql)).toEqual([]);
+      await exercise(db, "copy_probe_lite");
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
