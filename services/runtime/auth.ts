@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { Metadata } from "./context.js";
 import { MeshError } from "./errors.js";
 import { Status } from "./status.js";
 
@@ -18,7 +19,7 @@ export class ApiKeyAuth {
   }
 
   /** Returns a label for the caller's key, or throws UNAUTHENTICATED. */
-  authenticate(headers: Headers): string {
+  authenticate(headers: Metadata): string {
     if (this.disabled) return "anonymous";
     const presented = presentedKey(headers);
     if (presented === undefined) {
@@ -34,7 +35,7 @@ export class ApiKeyAuth {
   }
 }
 
-function presentedKey(headers: Headers): string | undefined {
+function presentedKey(headers: Metadata): string | undefined {
   const authorization = headers.get("authorization");
   if (authorization) {
     const m = /^Bearer\s+(.+)$/i.exec(authorization.trim());

@@ -1,5 +1,17 @@
 import type { Span } from "@opentelemetry/api";
 
+/** Request metadata, lower-case keys; a fetch Headers object is one. */
+export interface Metadata {
+  get(name: string): string | null;
+  keys(): Iterable<string>;
+}
+
+/** Response metadata a handler or the pipeline adds to; a Headers object or a Map is one. */
+export interface ResponseMetadata {
+  set(name: string, value: string): unknown;
+  forEach(callback: (value: string, key: string) => void): void;
+}
+
 /** Which door a call came through; used for metric labels only. */
 export type Transport = "grpc" | "connect" | "rest";
 
@@ -9,7 +21,7 @@ export type Transport = "grpc" | "connect" | "rest";
  */
 export interface CallContext {
   /** Request metadata, lower-case keys. */
-  readonly headers: Headers;
+  readonly headers: Metadata;
   /** Aborted when the client cancels, the deadline passes or the server stops. */
   readonly signal: AbortSignal;
   /** Absolute deadline in ms since the epoch, if the client set one. */
@@ -20,5 +32,5 @@ export interface CallContext {
   readonly span: Span;
   readonly transport: Transport;
   /** Metadata to send back with the response (trace context, model version...). */
-  readonly responseHeaders: Headers;
+  readonly responseHeaders: ResponseMetadata;
 }

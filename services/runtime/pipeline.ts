@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { ApiKeyAuth } from "./auth.js";
-import type { CallContext, Transport } from "./context.js";
+import type { CallContext, Metadata, ResponseMetadata, Transport } from "./context.js";
 import { MeshError, toMeshError } from "./errors.js";
 import type { ServiceImpl } from "./handler.js";
 import { log } from "./log.js";
@@ -13,14 +13,14 @@ import type { RequestValidator } from "./validation.js";
 
 /** What a transport knows about an incoming call before the pipeline runs. */
 export interface IncomingCall {
-  readonly headers: Headers;
+  readonly headers: Metadata;
   /** Aborted by the transport when the client goes away. */
   readonly signal: AbortSignal | undefined;
   /** Absolute deadline in ms since the epoch. */
   readonly deadline: number | undefined;
   readonly transport: Transport;
   /** Filled by the pipeline: trace context and anything handlers add. */
-  readonly responseHeaders: Headers;
+  readonly responseHeaders: ResponseMetadata;
 }
 
 /** A request, or a thunk that decodes it (so decode failures are counted like any other). */
@@ -111,14 +111,25 @@ export class Pipeline {
       }
       return c.duration;
     };
+    // Label lookups hash their values on every call; keep the children instead.
+    const counters = new Map<string, { requests: { inc(): void }; errors: { inc(): void } }>();
     const record = (transport: Transport, code: Status, seconds: number) => {
-      const name = statusName(code);
-      metrics.rpcRequests.labels(service.typeName, method.name, name, transport).inc();
-      if (code !== Status.OK) metrics.rpcErrors.labels(service.typeName, method.name, name, transport).inc();
+      const key = `${transport}:${code}`;
+      let c = counters.get(key);
+      if (!c) {
+        const name = statusName(code);
+        c = {
+          requests: metrics.rpcRequests.labels(service.typeName, method.name, name, transport),
+          errors: metrics.rpcErrors.labels(service.typeName, method.name, name, transport),
+        };
+        counters.set(key, c);
+      }
+      c.requests.inc();
+      if (code !== Status.OK) c.errors.inc();
       durationFor(transport).observe(seconds);
     };
 
-    const prepare = (request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; dispose: () => void } => {
+    const prepare = (request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } => {
       const principal = open ? undefined : auth.authenticate(call.headers);
       let message: Message;
       if (typeof request === "function") {
@@ -132,17 +143,19 @@ export class Pipeline {
       }
       validator.check(method.input, message);
       if (!handler) throw MeshError.unimplemented(spanName);
-      const { signal, dispose } = callSignal(call, pipeline.stopping.signal);
+      const signal = new CallSignal(call, pipeline.stopping.signal);
       const ctx: CallContext = {
         headers: call.headers,
-        signal,
+        get signal() {
+          return signal.signal;
+        },
         deadline: call.deadline,
         principal,
         span,
         transport: call.transport,
         responseHeaders: call.responseHeaders,
       };
-      return { message, ctx, dispose };
+      return { message, ctx, signal };
     };
 
     const startSpan = (call: IncomingCall): Span => {
@@ -181,18 +194,18 @@ export class Pipeline {
         pipeline.enter();
         const span = startSpan(call);
         let code = Status.OK;
-        let dispose: (() => void) | undefined;
+        let signal: CallSignal | undefined;
         try {
           const prepared = prepare(request, call, span);
-          dispose = prepared.dispose;
+          signal = prepared.signal;
           const result = handler!(prepared.message, prepared.ctx) as Promise<unknown>;
-          return toOutput(await untilAborted(result, prepared.ctx.signal));
+          return toOutput(await signal.race(result));
         } catch (err) {
           const mesh = fail(err, span);
           code = mesh.code;
           throw mesh;
         } finally {
-          dispose?.();
+          signal?.dispose();
           span.end();
           record(call.transport, code, (performance.now() - started) / 1000);
           pipeline.leave();
@@ -203,15 +216,17 @@ export class Pipeline {
         pipeline.enter();
         const span = startSpan(call);
         let code = Status.OK;
-        let dispose: (() => void) | undefined;
+        let signal: CallSignal | undefined;
         try {
           const prepared = prepare(request, call, span);
-          dispose = prepared.dispose;
+          signal = prepared.signal;
+          // A stream lives long: always watch for cancellation and shutdown.
+          void prepared.ctx.signal;
           const iterable = handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>;
           const iterator = iterable[Symbol.asyncIterator]();
           try {
             for (;;) {
-              const next = await untilAborted(iterator.next(), prepared.ctx.signal);
+              const next = await signal.race(iterator.next());
               if (next.done) break;
               yield toOutput(next.value);
             }
@@ -223,7 +238,7 @@ export class Pipeline {
           code = mesh.code;
           throw mesh;
         } finally {
-          dispose?.();
+          signal?.dispose();
           span.end();
           record(call.transport, code, (performance.now() - started) / 1000);
           pipeline.leave();
@@ -233,42 +248,62 @@ export class Pipeline {
   }
 }
 
-const neverAborted = new AbortController().signal;
-
 /**
  * The signal a handler sees: aborted when the client cancels, the deadline
- * passes, or the server gives up waiting at shutdown, with the status to report.
+ * passes, or the server gives up waiting at shutdown, with the status to
+ * report. Built on first use (or at once when a deadline is set): most small
+ * calls never look at it, and an AbortController per call shows in profiles.
  */
-function callSignal(call: IncomingCall, stopping: AbortSignal): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const cleanups: (() => void)[] = [];
-  const link = (source: AbortSignal, reason: () => MeshError) => {
-    if (source === neverAborted) return;
-    if (source.aborted) {
-      controller.abort(reason());
-      return;
-    }
-    const onAbort = () => controller.abort(reason());
-    source.addEventListener("abort", onAbort, { once: true });
-    cleanups.push(() => source.removeEventListener("abort", onAbort));
-  };
-  if (call.signal) link(call.signal, () => new MeshError(Status.CANCELLED, "the client cancelled the call"));
-  link(stopping, () => new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
-  if (call.deadline !== undefined && Number.isFinite(call.deadline)) {
-    const remaining = call.deadline - Date.now();
-    const expired = () => new MeshError(Status.DEADLINE_EXCEEDED, "the deadline expired before the call finished");
-    if (remaining <= 0) controller.abort(expired());
-    else {
-      const timer = setTimeout(() => controller.abort(expired()), remaining);
-      cleanups.push(() => clearTimeout(timer));
-    }
+class CallSignal {
+  private controller: AbortController | undefined;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(
+    private readonly call: IncomingCall,
+    private readonly stopping: AbortSignal,
+  ) {
+    if (call.deadline !== undefined) void this.signal;
   }
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      for (const c of cleanups) c();
-    },
-  };
+
+  get hasDeadline(): boolean {
+    return this.call.deadline !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const controller = (this.controller = new AbortController());
+    const link = (source: AbortSignal, reason: () => MeshError) => {
+      if (source.aborted) {
+        controller.abort(reason());
+        return;
+      }
+      const onAbort = () => controller.abort(reason());
+      source.addEventListener("abort", onAbort, { once: true });
+      this.cleanups.push(() => source.removeEventListener("abort", onAbort));
+    };
+    if (this.call.signal) link(this.call.signal, () => new MeshError(Status.CANCELLED, "the client cancelled the call"));
+    link(this.stopping, () => new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
+    const deadline = this.call.deadline;
+    if (deadline !== undefined) {
+      const expired = () => new MeshError(Status.DEADLINE_EXCEEDED, "the deadline expired before the call finished");
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) controller.abort(expired());
+      else {
+        const timer = setTimeout(() => controller.abort(expired()), remaining);
+        this.cleanups.push(() => clearTimeout(timer));
+      }
+    }
+    return controller.signal;
+  }
+
+  /** Settles with the handler, or sooner with the abort reason once a signal exists and fires. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    return this.controller ? untilAborted(promise, this.controller.signal) : promise;
+  }
+
+  dispose(): void {
+    for (const c of this.cleanups) c();
+  }
 }
 
 /** Settles with the promise, or rejects with the abort reason as soon as the signal fires. */

@@ -10,6 +10,8 @@ import {
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
 
+import type { Metadata, ResponseMetadata } from "./context.js";
+
 const propagator = new W3CTraceContextPropagator();
 
 /**
@@ -32,19 +34,19 @@ export function installTracing(options: { exporter?: SpanExporter; rootSampleRat
 }
 
 const headersGetter = {
-  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
-  keys: (carrier: Headers) => [...carrier.keys()],
+  get: (carrier: Metadata, key: string) => carrier.get(key) ?? undefined,
+  keys: (carrier: Metadata) => [...carrier.keys()],
 };
 const headersSetter = {
-  set: (carrier: Headers, key: string, value: string) => carrier.set(key, value),
+  set: (carrier: ResponseMetadata, key: string, value: string) => void carrier.set(key, value),
 };
 
 /** The trace context a caller sent in traceparent/tracestate metadata. */
-export function extractTraceContext(headers: Headers): Context {
+export function extractTraceContext(headers: Metadata): Context {
   return propagator.extract(context.active(), headers, headersGetter);
 }
 
 /** Writes the current span's trace context into outgoing metadata. */
-export function injectTraceContext(ctx: Context, headers: Headers): void {
+export function injectTraceContext(ctx: Context, headers: ResponseMetadata): void {
   propagator.inject(ctx, headers, headersSetter);
 }

@@ -1,5 +1,6 @@
 import { fromBinary, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import type { Metadata, ResponseMetadata } from "../context.js";
 import { MeshError } from "../errors.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
 
@@ -39,10 +40,14 @@ function unaryHandler(m: BoundMethod): grpc.handleUnaryCall<Buffer, Message> {
     const incoming = incomingCall(call);
     m.unary(decoder(input, call.request), incoming).then(
       (response) => {
+        finished.add(call);
         call.sendMetadata(toMetadata(incoming.responseHeaders));
         callback(null, response);
       },
-      (err: MeshError) => callback(toServiceError(err, incoming.responseHeaders)),
+      (err: MeshError) => {
+        finished.add(call);
+        callback(toServiceError(err, incoming.responseHeaders));
+      },
     );
   };
 }
@@ -62,13 +67,18 @@ function serverStreamingHandler(m: BoundMethod): grpc.handleServerStreamingCall<
           if (call.cancelled) break;
           if (!call.write(response)) await new Promise<void>((resolve) => call.once("drain", resolve));
         }
+        finished.add(call);
         if (!call.cancelled) call.end();
       } catch (err) {
+        finished.add(call);
         if (!call.cancelled) call.emit("error", toServiceError(err as MeshError, incoming.responseHeaders));
       }
     })();
   };
 }
+
+/** Calls already answered, whose late "cancelled" event means nothing. */
+const finished = new WeakSet<object>();
 
 function decoder(schema: DescMessage, bytes: Buffer): () => Message {
   return () => fromBinary(schema, bytes);
@@ -76,33 +86,41 @@ function decoder(schema: DescMessage, bytes: Buffer): () => Message {
 
 function incomingCall(call: grpc.ServerUnaryCall<Buffer, Message> | grpc.ServerWritableStream<Buffer, Message>): IncomingCall {
   const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
+  // grpc-js emits "cancelled" at the end of every call, finished or not; only
+  // for a call we have not answered is it the client going away.
+  call.once("cancelled", () => {
+    if (!finished.has(call)) controller.abort();
+  });
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return {
-    headers: toHeaders(call.metadata),
+    headers: new MetadataReader(call.metadata),
     signal: controller.signal,
     deadline: Number.isFinite(ms) ? ms : undefined,
     transport: "grpc",
-    responseHeaders: new Headers(),
+    responseHeaders: new Map<string, string>(),
   };
 }
 
-function toHeaders(metadata: grpc.Metadata): Headers {
-  const headers = new Headers();
-  for (const [key, values] of Object.entries(metadata.getMap())) {
-    if (!key.endsWith("-bin")) headers.set(key, String(values));
+/** grpc-js metadata read in place: copying it into a fetch Headers costs more than the rest of a small call. */
+class MetadataReader implements Metadata {
+  constructor(private readonly md: grpc.Metadata) {}
+  get(name: string): string | null {
+    const values = this.md.get(name);
+    return values.length && typeof values[0] === "string" ? values[0] : null;
   }
-  return headers;
+  keys(): string[] {
+    return Object.keys(this.md.getMap()).filter((k) => !k.endsWith("-bin"));
+  }
 }
 
-function toMetadata(headers: Headers): grpc.Metadata {
+function toMetadata(headers: ResponseMetadata): grpc.Metadata {
   const md = new grpc.Metadata();
   headers.forEach((value, key) => md.set(key, value));
   return md;
 }
 
-function toServiceError(err: MeshError, headers: Headers): Partial<grpc.StatusObject> {
+function toServiceError(err: MeshError, headers: ResponseMetadata): Partial<grpc.StatusObject> {
   const code = err instanceof MeshError ? err.code : grpc.status.INTERNAL;
   const details = err instanceof MeshError ? err.message : "internal error";
   return { code, details, metadata: toMetadata(headers) };

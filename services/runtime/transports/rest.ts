@@ -1,5 +1,6 @@
 import { fromJson, toJson, type DescField, type DescMessage, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
 import type http from "node:http";
+import type { ResponseMetadata } from "../context.js";
 import { MeshError } from "../errors.js";
 import { httpRoutes, type HttpRoute } from "../http-rules.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
@@ -247,7 +248,7 @@ function sendError(res: http.ServerResponse, err: MeshError, httpStatus = httpSt
   sendJson(res, httpStatus, { code: err.code, message: err.message, details: [] }, new Headers());
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: JsonValue, headers: Headers): void {
+function sendJson(res: http.ServerResponse, status: number, body: JsonValue, headers: ResponseMetadata): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json",
@@ -257,7 +258,7 @@ function sendJson(res: http.ServerResponse, status: number, body: JsonValue, hea
   res.end(text);
 }
 
-function headerObject(headers: Headers): Record<string, string> {
+function headerObject(headers: ResponseMetadata): Record<string, string> {
   const out: Record<string, string> = {};
   headers.forEach((v, k) => (out[k] = v));
   return out;
