@@ -5,7 +5,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
-.PHONY: install proto-deps generate lint check-gen descriptors build typecheck test test-unit \
+.PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
         dev seed migrate bench eval eval-match eval-recommend eval-notify eval-forecast check-deploy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
@@ -37,6 +37,12 @@ check-gen: proto-deps
 descriptors: proto-deps
 	$(BIN)/buf build -o build/mlmesh.binpb
 
+# OpenAPI of the REST surface (protoc-gen-swagger from Debian's golang-grpc-gateway), served at /openapi.json.
+openapi: proto-deps
+	rm -rf build/openapi
+	$(BIN)/buf generate --template buf.gen.openapi.yaml 2>&1 | { grep -v -e 'proto3 optional' -e '_service.proto' -e 'does not support' || true; }
+	$(TSX) scripts/openapi.ts build/openapi/parts build/openapi/mlmesh.swagger.json
+
 build: install
 	$(BIN)/tsc -p tsconfig.build.json
 
@@ -46,12 +52,13 @@ typecheck: install
 test-unit: install
 	$(BIN)/vitest run
 
-test: install lint check-gen descriptors typecheck test-unit
+test: install lint check-gen descriptors openapi typecheck test-unit
 
 migrate: build
 	node dist/cli/main.js migrate
 
 dev: install proto-deps descriptors build
+	@if command -v protoc-gen-swagger >/dev/null; then $(MAKE) --no-print-directory openapi; else echo "protoc-gen-swagger not installed (apt-get install golang-grpc-gateway): no /openapi.json"; fi
 	@bash scripts/dev.sh
 
 bench: build descriptors

@@ -1,6 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminServer } from "./admin.js";
 import type { Area, AreaFactory } from "./area.js";
@@ -9,6 +11,7 @@ import type { MeshConfig } from "./config.js";
 import { HealthState, healthService, ServingStatus } from "./health.js";
 import { log, setLogLevel } from "./log.js";
 import { MeshMetrics } from "./metrics.js";
+import { projectRoot } from "./paths.js";
 import { Pipeline, type BoundService } from "./pipeline.js";
 import { ReflectionIndex } from "./reflection.js";
 import { openDatabase, type Database } from "./storage/database.js";
@@ -21,6 +24,18 @@ import { addReflectionToGrpcServer } from "./transports/grpc-reflection.js";
 import { H2cOrHttp1Server } from "./transports/h2c-or-http1.js";
 import { RestGateway } from "./transports/rest.js";
 import { RequestValidator } from "./validation.js";
+
+/** The REST surface's OpenAPI document, written by `make openapi`. */
+function openApiHandler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const path = join(projectRoot(), "build/openapi/mlmesh.swagger.json");
+  return (_req, res) => {
+    if (!existsSync(path)) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("no OpenAPI document: run `make openapi`\n");
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(readFileSync(path));
+  };
+}
 
 export interface MeshPorts {
   grpc: number;
@@ -102,6 +117,7 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
       return false;
     }
   });
+  admin.mount("/openapi.json", openApiHandler(), { auth: false });
   const adminPort = await admin.listen(config.adminPort, config.host);
 
   // Ready only when storage answers and every area has loaded and warmed its models.
