@@ -1,0 +1,76 @@
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import * as grpc from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { RawGrpcClient } from "../support/grpc-client.js";
+import { TEST_DATABASE_URL, TEST_KEY } from "../support/mesh.js";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe("mlmesh serve and SIGTERM", () => {
+  it("under load: every call it accepted completes, later ones are refused cleanly, and it exits 0", async () => {
+    const [grpcPort, connectPort, adminPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const child = spawn("node_modules/.bin/tsx", ["cli/main.ts", "serve"], {
+      env: {
+        ...process.env,
+        GRPC_PORT: String(grpcPort),
+        CONNECT_PORT: String(connectPort),
+        ADMIN_PORT: String(adminPort),
+        GATEWAY_PORT: String(gatewayPort),
+        MLMESH_HOST: "127.0.0.1",
+        MLMESH_API_KEYS: TEST_KEY,
+        DATABASE_URL: TEST_DATABASE_URL,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const client = new RawGrpcClient(`127.0.0.1:${grpcPort}`);
+    try {
+      await expect
+        .poll(async () => (await client.unary(Health.method.check, { service: "" }, { deadlineMs: 500 }).catch(() => undefined))?.response.status, {
+          timeout: 20_000,
+          interval: 200,
+        })
+        .toBe(1);
+      // Keep 32 calls in flight continuously; SIGTERM in the middle.
+      const outcomes: (number | "ok")[] = [];
+      let stop = false;
+      const loop = async () => {
+        while (!stop) {
+          try {
+            await client.unary(Health.method.check, { service: "" }, { deadlineMs: 2000 });
+            outcomes.push("ok");
+          } catch (err) {
+            outcomes.push((err as grpc.ServiceError).code);
+            if ((err as grpc.ServiceError).code === grpc.status.UNAVAILABLE) return;
+          }
+        }
+      };
+      const loops = Array.from({ length: 32 }, loop);
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGTERM");
+      const code = await exited;
+      stop = true;
+      await Promise.all(loops);
+      expect(code, stderr).toBe(0);
+      expect(outcomes.filter((o) => o === "ok").length).toBeGreaterThan(100);
+      // A call either completed or was refused before the server took it: never cut off half way.
+      const others = outcomes.filter((o) => o !== "ok" && o !== grpc.status.UNAVAILABLE);
+      expect(others).toEqual([]);
+    } finally {
+      client.close();
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});
