@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
-        dev seed migrate bench eval eval-match eval-recommend eval-notify eval-forecast check-deploy clean
+        dev seed migrate bench eval-forecast clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -52,7 +52,10 @@ typecheck: install
 test-unit: install
 	$(BIN)/vitest run
 
-test: install lint check-gen descriptors openapi typecheck test-unit
+eval-forecast: install
+	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
+
+test: install lint check-gen descriptors openapi typecheck test-unit eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate
@@ -62,7 +65,9 @@ dev: install proto-deps descriptors build
 	@bash scripts/dev.sh
 
 bench: build descriptors
-	node dist/bench/main.js --out BENCHMARKS.md
+	mkdir -p build/bench
+	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
+	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 
 clean:
 	rm -rf build dist

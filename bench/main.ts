@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { areas } from "../services/areas.js";
 import { loadConfig } from "../services/runtime/config.js";
@@ -13,6 +14,7 @@ import { describeMachine } from "./machine.js";
  * writes BENCHMARKS.md.
  */
 const out = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : "BENCHMARKS.md";
+const sectionsDir = process.argv.includes("--sections") ? process.argv[process.argv.indexOf("--sections") + 1] : undefined;
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const apiKey = "bench-key-0123456789abcdef";
 
@@ -67,7 +69,15 @@ Commands (one pair per row; \`$TMP\` holds the request frame and the latency log
 ${commands.join("\n")}
 \`\`\`
 `;
-  writeFileSync(out, md);
+  // Sections other benchmarks wrote in the same `make bench` run (the forecast evaluation...).
+  const extra =
+    sectionsDir && existsSync(sectionsDir)
+      ? readdirSync(sectionsDir)
+          .filter((f) => f.endsWith(".md"))
+          .sort()
+          .map((f) => readFileSync(join(sectionsDir, f), "utf8"))
+      : [];
+  writeFileSync(out, [md, ...extra].join("\n"));
   process.stdout.write(md);
 } finally {
   await mesh.shutdown();

@@ -1,4 +1,5 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { pathToString } from "@bufbuild/protobuf/reflect";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { MeshError, type FieldViolation } from "./errors.js";
 import { Status } from "./status.js";
@@ -17,27 +18,11 @@ export class RequestValidator {
       throw new MeshError(Status.INTERNAL, `validation rules of ${schema.typeName} could not be evaluated`);
     }
     const violations: FieldViolation[] = result.violations.map((v) => ({
-      field: fieldPath(v.field),
+      field: pathToString(v.field),
       rule: v.ruleId,
       message: v.message,
     }));
     const text = violations.map((v) => `${v.field || schema.name}: ${v.message} [${v.rule}]`).join("; ");
     throw new MeshError(Status.INVALID_ARGUMENT, text, violations);
   }
-}
-
-function fieldPath(path: readonly unknown[]): string {
-  let out = "";
-  for (const el of path) {
-    if (typeof el === "object" && el !== null && "kind" in el) {
-      const e = el as { kind: string; name?: string; localName?: string };
-      if (e.kind === "field" && e.name) out += (out ? "." : "") + e.name;
-      else if (e.kind === "oneof" && e.name) out += (out ? "." : "") + e.name;
-    } else if (typeof el === "number") {
-      out += `[${el}]`;
-    } else if (typeof el === "string") {
-      out += `[${JSON.stringify(el)}]`;
-    }
-  }
-  return out;
 }

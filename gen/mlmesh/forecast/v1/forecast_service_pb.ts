@@ -2,8 +2,8 @@
 // @generated from file mlmesh/forecast/v1/forecast_service.proto (package mlmesh.forecast.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mlmesh/forecast/v1/forecast_service.proto.
  */
 export const file_mlmesh_forecast_v1_forecast_service: GenFile = /*@__PURE__*/
-  fileDesc("CiltbG1lc2gvZm9yZWNhc3QvdjEvZm9yZWNhc3Rfc2VydmljZS5wcm90bxISbWxtZXNoLmZvcmVjYXN0LnYxIoEBChFUcmFuc2FjdGlvblJlY29yZBJICgRkYXRlGAEgASgJQjq6SDdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkEiIKCHF1YW50aXR5GAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAIr8CChVGb3JlY2FzdERlbWFuZFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARJyCgxob3Jpem9uX2RheXMYAiABKAVCXLpIWboBVgoSaG9yaXpvbl9kYXlzLnJhbmdlEiZob3Jpem9uX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1EksKEHRyYW5zYWN0aW9uX2RhdGEYAyADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISLwoOaW50ZXJ2YWxfbGV2ZWwYBCABKAFCF7pIFBISEQAAAAAAAPA/KQAAAAAAAAAAEhQKDGNhY2hlX2J5cGFzcxgFIAEoCCJUChBEZW1hbmRQcmVkaWN0aW9uEgoKAmRzGAEgASgJEgwKBHloYXQYAiABKAESEgoKeWhhdF9sb3dlchgDIAEoARISCgp5aGF0X3VwcGVyGAQgASgBIrsBCgxNb2RlbE1ldHJpY3MSDAoEbWFwZRgBIAEoARIMCgRybXNlGAIgASgBEhgKEHRyYWluaW5nX3NhbXBsZXMYAyABKAUSHAoUc2Vhc29uYWxpdHlfZGV0ZWN0ZWQYBCABKAgSDAoEbWFzZRgFIAEoARIMCgR3YXBlGAYgASgBEhkKEWludGVydmFsX2NvdmVyYWdlGAcgASgBEiAKGHNlYXNvbmFsaXR5X3BlcmlvZHNfZGF5cxgIIAMoBSKfAgoWRm9yZWNhc3REZW1hbmRSZXNwb25zZRISCgpwcm9kdWN0X2lkGAEgASgJEjkKC3ByZWRpY3Rpb25zGAIgAygLMiQubWxtZXNoLmZvcmVjYXN0LnYxLkRlbWFuZFByZWRpY3Rpb24SNwoNbW9kZWxfbWV0cmljcxgDIAEoCzIgLm1sbWVzaC5mb3JlY2FzdC52MS5Nb2RlbE1ldHJpY3MSMAoMZ2VuZXJhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxob3Jpem9uX2RheXMYBSABKAUSDQoFbW9kZWwYBiABKAkSDgoGY2FjaGVkGAcgASgIEhYKDmludGVydmFsX2xldmVsGAggASgBIr4CChZQcmVkaWN0U3RvY2tvdXRSZXF1ZXN0Eh4KCnByb2R1Y3RfaWQYASABKAlCCrpIB3IFEAEYgAESLQoTY3VycmVudF9zdG9ja191bml0cxgCIAEoAUIQukgNEgtAASkAAAAAAAAAABJyCgxob3Jpem9uX2RheXMYAyABKAVCXLpIWboBVgoSaG9yaXpvbl9kYXlzLnJhbmdlEiZob3Jpem9uX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1EksKEHRyYW5zYWN0aW9uX2RhdGEYBCADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISFAoMY2FjaGVfYnlwYXNzGAUgASgIIosCChdQcmVkaWN0U3RvY2tvdXRSZXNwb25zZRISCgpwcm9kdWN0X2lkGAEgASgJEh8KF3ByZWRpY3RlZF9zdG9ja291dF9kYXRlGAIgASgJEiAKE2RheXNfdW50aWxfc3RvY2tvdXQYAyABKAVIAIgBARISCgpjb25maWRlbmNlGAQgASgBEhwKFGRhaWx5X3VzYWdlX2ZvcmVjYXN0GAUgAygBEjAKDGdlbmVyYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9kZWwYByABKAkSDgoGY2FjaGVkGAggASgIQhYKFF9kYXlzX3VudGlsX3N0b2Nrb3V0MqMCCg9Gb3JlY2FzdFNlcnZpY2UShAEKDkZvcmVjYXN0RGVtYW5kEikubWxtZXNoLmZvcmVjYXN0LnYxLkZvcmVjYXN0RGVtYW5kUmVxdWVzdBoqLm1sbWVzaC5mb3JlY2FzdC52MS5Gb3JlY2FzdERlbWFuZFJlc3BvbnNlIhuC0+STAhU6ASoiEC9mb3JlY2FzdC9kZW1hbmQSiAEKD1ByZWRpY3RTdG9ja291dBIqLm1sbWVzaC5mb3JlY2FzdC52MS5QcmVkaWN0U3RvY2tvdXRSZXF1ZXN0GisubWxtZXNoLmZvcmVjYXN0LnYxLlByZWRpY3RTdG9ja291dFJlc3BvbnNlIhyC0+STAhY6ASoiES9wcmVkaWN0L3N0b2Nrb3V0YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("CiltbG1lc2gvZm9yZWNhc3QvdjEvZm9yZWNhc3Rfc2VydmljZS5wcm90bxISbWxtZXNoLmZvcmVjYXN0LnYxIoEBChFUcmFuc2FjdGlvblJlY29yZBJICgRkYXRlGAEgASgJQjq6SDdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkEiIKCHF1YW50aXR5GAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAIuMDChVGb3JlY2FzdERlbWFuZFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARJyCgxob3Jpem9uX2RheXMYAiABKAVCXLpIWboBVgoSaG9yaXpvbl9kYXlzLnJhbmdlEiZob3Jpem9uX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1EksKEHRyYW5zYWN0aW9uX2RhdGEYAyADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISLwoOaW50ZXJ2YWxfbGV2ZWwYBCABKAFCF7pIFBISEQAAAAAAAPA/KQAAAAAAAAAAEhQKDGNhY2hlX2J5cGFzcxgFIAEoCBJHChBob2xpZGF5X2NhbGVuZGFyGAYgASgOMiMubWxtZXNoLmZvcmVjYXN0LnYxLkhvbGlkYXlDYWxlbmRhckIIukgFggECEAESWQoNaG9saWRheV9kYXRlcxgHIAMoCUJCukg/kgE8EIgnIjdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkIlQKEERlbWFuZFByZWRpY3Rpb24SCgoCZHMYASABKAkSDAoEeWhhdBgCIAEoARISCgp5aGF0X2xvd2VyGAMgASgBEhIKCnloYXRfdXBwZXIYBCABKAEiuwEKDE1vZGVsTWV0cmljcxIMCgRtYXBlGAEgASgBEgwKBHJtc2UYAiABKAESGAoQdHJhaW5pbmdfc2FtcGxlcxgDIAEoBRIcChRzZWFzb25hbGl0eV9kZXRlY3RlZBgEIAEoCBIMCgRtYXNlGAUgASgBEgwKBHdhcGUYBiABKAESGQoRaW50ZXJ2YWxfY292ZXJhZ2UYByABKAESIAoYc2Vhc29uYWxpdHlfcGVyaW9kc19kYXlzGAggAygFIp8CChZGb3JlY2FzdERlbWFuZFJlc3BvbnNlEhIKCnByb2R1Y3RfaWQYASABKAkSOQoLcHJlZGljdGlvbnMYAiADKAsyJC5tbG1lc2guZm9yZWNhc3QudjEuRGVtYW5kUHJlZGljdGlvbhI3Cg1tb2RlbF9tZXRyaWNzGAMgASgLMiAubWxtZXNoLmZvcmVjYXN0LnYxLk1vZGVsTWV0cmljcxIwCgxnZW5lcmF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGhvcml6b25fZGF5cxgFIAEoBRINCgVtb2RlbBgGIAEoCRIOCgZjYWNoZWQYByABKAgSFgoOaW50ZXJ2YWxfbGV2ZWwYCCABKAEi4gMKFlByZWRpY3RTdG9ja291dFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARItChNjdXJyZW50X3N0b2NrX3VuaXRzGAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAEnIKDGhvcml6b25fZGF5cxgDIAEoBUJcukhZugFWChJob3Jpem9uX2RheXMucmFuZ2USJmhvcml6b25fZGF5cyBtdXN0IGJlIGJldHdlZW4gMSBhbmQgMzY1Ghh0aGlzID49IDEgJiYgdGhpcyA8PSAzNjUSSwoQdHJhbnNhY3Rpb25fZGF0YRgEIAMoCzIlLm1sbWVzaC5mb3JlY2FzdC52MS5UcmFuc2FjdGlvblJlY29yZEIKukgHkgEEEMC4AhIUCgxjYWNoZV9ieXBhc3MYBSABKAgSRwoQaG9saWRheV9jYWxlbmRhchgGIAEoDjIjLm1sbWVzaC5mb3JlY2FzdC52MS5Ib2xpZGF5Q2FsZW5kYXJCCLpIBYIBAhABElkKDWhvbGlkYXlfZGF0ZXMYByADKAlCQrpIP5IBPBCIJyI3cjUyM15bMC05XXs0fS0oMFsxLTldfDFbMC0yXSktKDBbMS05XXxbMTJdWzAtOV18M1swMV0pJCKLAgoXUHJlZGljdFN0b2Nrb3V0UmVzcG9uc2USEgoKcHJvZHVjdF9pZBgBIAEoCRIfChdwcmVkaWN0ZWRfc3RvY2tvdXRfZGF0ZRgCIAEoCRIgChNkYXlzX3VudGlsX3N0b2Nrb3V0GAMgASgFSACIAQESEgoKY29uZmlkZW5jZRgEIAEoARIcChRkYWlseV91c2FnZV9mb3JlY2FzdBgFIAMoARIwCgxnZW5lcmF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBW1vZGVsGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIWChRfZGF5c191bnRpbF9zdG9ja291dCpMCg9Ib2xpZGF5Q2FsZW5kYXISIAocSE9MSURBWV9DQUxFTkRBUl9VTlNQRUNJRklFRBAAEhcKE0hPTElEQVlfQ0FMRU5EQVJfVVMQATKjAgoPRm9yZWNhc3RTZXJ2aWNlEoQBCg5Gb3JlY2FzdERlbWFuZBIpLm1sbWVzaC5mb3JlY2FzdC52MS5Gb3JlY2FzdERlbWFuZFJlcXVlc3QaKi5tbG1lc2guZm9yZWNhc3QudjEuRm9yZWNhc3REZW1hbmRSZXNwb25zZSIbgtPkkwIVOgEqIhAvZm9yZWNhc3QvZGVtYW5kEogBCg9QcmVkaWN0U3RvY2tvdXQSKi5tbG1lc2guZm9yZWNhc3QudjEuUHJlZGljdFN0b2Nrb3V0UmVxdWVzdBorLm1sbWVzaC5mb3JlY2FzdC52MS5QcmVkaWN0U3RvY2tvdXRSZXNwb25zZSIcgtPkkwIWOgEqIhEvcHJlZGljdC9zdG9ja291dGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * TransactionRecord is the quantity used on one day.
@@ -84,6 +84,20 @@ export type ForecastDemandRequest = Message<"mlmesh.forecast.v1.ForecastDemandRe
    * @generated from field: bool cache_bypass = 5;
    */
   cacheBypass: boolean;
+
+  /**
+   * Built-in holidays the model may learn an effect for.
+   *
+   * @generated from field: mlmesh.forecast.v1.HolidayCalendar holiday_calendar = 6;
+   */
+  holidayCalendar: HolidayCalendar;
+
+  /**
+   * Extra special days ("YYYY-MM-DD", past and future), learned as one effect, e.g. promotions.
+   *
+   * @generated from field: repeated string holiday_dates = 7;
+   */
+  holidayDates: string[];
 };
 
 /**
@@ -315,6 +329,20 @@ export type PredictStockoutRequest = Message<"mlmesh.forecast.v1.PredictStockout
    * @generated from field: bool cache_bypass = 5;
    */
   cacheBypass: boolean;
+
+  /**
+   * Built-in holidays the model may learn an effect for.
+   *
+   * @generated from field: mlmesh.forecast.v1.HolidayCalendar holiday_calendar = 6;
+   */
+  holidayCalendar: HolidayCalendar;
+
+  /**
+   * Extra special days ("YYYY-MM-DD", past and future), learned as one effect, e.g. promotions.
+   *
+   * @generated from field: repeated string holiday_dates = 7;
+   */
+  holidayDates: string[];
 };
 
 /**
@@ -393,6 +421,33 @@ export type PredictStockoutResponse = Message<"mlmesh.forecast.v1.PredictStockou
  */
 export const PredictStockoutResponseSchema: GenMessage<PredictStockoutResponse> = /*@__PURE__*/
   messageDesc(file_mlmesh_forecast_v1_forecast_service, 6);
+
+/**
+ * HolidayCalendar names a built-in holiday calendar.
+ *
+ * @generated from enum mlmesh.forecast.v1.HolidayCalendar
+ */
+export enum HolidayCalendar {
+  /**
+   * No built-in calendar.
+   *
+   * @generated from enum value: HOLIDAY_CALENDAR_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * US federal holidays, plus Christmas Eve, the days after Thanksgiving and Christmas, and New Year's Eve.
+   *
+   * @generated from enum value: HOLIDAY_CALENDAR_US = 1;
+   */
+  US = 1,
+}
+
+/**
+ * Describes the enum mlmesh.forecast.v1.HolidayCalendar.
+ */
+export const HolidayCalendarSchema: GenEnum<HolidayCalendar> = /*@__PURE__*/
+  enumDesc(file_mlmesh_forecast_v1_forecast_service, 0);
 
 /**
  * ForecastService forecasts daily product demand and when stock runs out.

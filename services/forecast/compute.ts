@@ -1,0 +1,38 @@
+// Runs on WorkerPool threads: fitting takes tens of milliseconds of CPU, which
+// must not stall the event loop that serves every other call.
+import { dayNumber } from "./model/calendar.js";
+import type { DailyQuantity } from "./model/daily-series.js";
+import { forecastDemand, type ForecastResult } from "./model/forecast.js";
+import { usHolidays, type Holiday } from "./model/holidays.js";
+import { stockoutFromForecast, type StockoutResult } from "./model/stockout.js";
+
+export interface HolidayRequest {
+  calendar: "US" | undefined;
+  dates: string[];
+}
+
+export interface ComputeOptions {
+  horizonDays: number;
+  intervalLevel: number;
+  holidays: HolidayRequest;
+}
+
+export function forecast(history: DailyQuantity[], options: ComputeOptions): ForecastResult {
+  return forecastDemand(history, { ...options, holidays: resolveHolidays(history, options.holidays) });
+}
+
+export function stockout(history: DailyQuantity[], options: ComputeOptions & { currentStockUnits: number }): StockoutResult {
+  const holidays = resolveHolidays(history, options.holidays);
+  const f = forecastDemand(history, { ...options, holidays });
+  return stockoutFromForecast(f, { ...options, holidays, paths: 2000, seed: 1 });
+}
+
+function resolveHolidays(history: DailyQuantity[], request: HolidayRequest): Holiday[] {
+  const holidays: Holiday[] = [];
+  if (request.calendar === "US" && history.length) {
+    const years = history.map((h) => Number(h.date.slice(0, 4))).filter(Number.isFinite);
+    holidays.push(...usHolidays(Math.min(...years), Math.max(...years) + 2));
+  }
+  if (request.dates.length) holidays.push({ name: "custom", days: request.dates.map(dayNumber) });
+  return holidays;
+}
