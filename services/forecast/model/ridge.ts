@@ -1,5 +1,5 @@
 import { columnKinds, fillRow, holidayIndex, type ColumnKind, type DesignSpec } from "./design.js";
-import { accumulate, dot, solveRidge, symmetrize } from "./linear-algebra.js";
+import { accumulate, dot, solveRidge, symmetrize } from "../../numeric/linear-algebra.js";
 
 /** Ridge strength per column kind, as a fraction of the rows fitted. */
 export type Penalties = Record<ColumnKind, number>;

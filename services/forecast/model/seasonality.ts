@@ -1,5 +1,5 @@
 import { weekday, yearPhase } from "./calendar.js";
-import { accumulate, dot, solveRidge, symmetrize } from "./linear-algebra.js";
+import { accumulate, dot, solveRidge, symmetrize } from "../../numeric/linear-algebra.js";
 import { fTail } from "./statistics.js";
 
 export interface SeasonalityFound {

@@ -1,5 +1,5 @@
 /**
- * Dense symmetric solves for the ridge fits. p stays small (tens of columns),
+ * Dense symmetric solves for the ridge and logistic fits. p stays small (tens of columns),
  * so Cholesky on Float64Array is all we need and is far faster than any
  * general-purpose matrix library.
  */

@@ -1,0 +1,67 @@
+/**
+ * Text similarity for bios and prompts: hashed word unigrams and bigrams
+ * weighted by TF-IDF, L2-normalised, compared by cosine. Hashing keeps the
+ * representation fixed-size with no vocabulary to ship; the IDF table is
+ * fitted on the population and saved with the model.
+ */
+export const TEXT_BUCKETS = 1 << 14;
+
+export interface SparseVector {
+  indices: number[];
+  values: number[];
+}
+
+const STOP = new Set(["i", "and", "the", "a", "an", "to", "of", "in", "on", "my", "for", "with", "then", "is", "into", "someone", "love", "usually", "next", "list", "looking", "perfect", "day"]);
+
+export function tokens(text: string): string[] {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9\s'-]/g, " ")
+    .split(/\s+/)
+    .filter((w) => w.length > 1 && !STOP.has(w));
+}
+
+function bucket(term: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < term.length; i++) h = Math.imul(h ^ term.charCodeAt(i), 16777619);
+  return (h >>> 0) % TEXT_BUCKETS;
+}
+
+function termBuckets(text: string): number[] {
+  const ws = tokens(text);
+  const out = ws.map(bucket);
+  for (let i = 0; i + 1 < ws.length; i++) out.push(bucket(`${ws[i]} ${ws[i + 1]}`));
+  return out;
+}
+
+/** Inverse document frequencies over a corpus, smoothed. */
+export function fitIdf(documents: Iterable<string>): Float32Array {
+  const df = new Float32Array(TEXT_BUCKETS);
+  let n = 0;
+  for (const doc of documents) {
+    n++;
+    for (const b of new Set(termBuckets(doc))) df[b]++;
+  }
+  return df.map((d) => Math.log((1 + n) / (1 + d)) + 1);
+}
+
+export function vectorize(text: string, idf: Float32Array): SparseVector {
+  const tf = new Map<number, number>();
+  for (const b of termBuckets(text)) tf.set(b, (tf.get(b) ?? 0) + 1);
+  const indices = [...tf.keys()].sort((a, b) => a - b);
+  const values = indices.map((i) => tf.get(i)! * idf[i]);
+  const norm = Math.hypot(...values) || 1;
+  return { indices, values: values.map((v) => v / norm) };
+}
+
+export function cosine(a: SparseVector, b: SparseVector): number {
+  let i = 0;
+  let j = 0;
+  let s = 0;
+  while (i < a.indices.length && j < b.indices.length) {
+    if (a.indices[i] === b.indices[j]) s += a.values[i++] * b.values[j++];
+    else if (a.indices[i] < b.indices[j]) i++;
+    else j++;
+  }
+  return s;
+}

@@ -1,0 +1,33 @@
+/** Ranking and calibration quality of probabilities against 0/1 labels. */
+
+/** Area under the ROC curve (ties count half), by rank sum. */
+export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSumPos = 0;
+  let pos = 0;
+  let i = 0;
+  while (i < idx.length) {
+    let j = i;
+    while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
+    const rank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) {
+      if (labels[idx[k]] === 1) {
+        rankSumPos += rank;
+        pos++;
+      }
+    }
+    i = j + 1;
+  }
+  const neg = idx.length - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[i]));
+    s -= labels[i] === 1 ? Math.log(p) : Math.log(1 - p);
+  }
+  return s / labels.length;
+}

@@ -1,0 +1,167 @@
+import { createRequire } from "node:module";
+import { INTERESTS, type Interest } from "./interests.js";
+import { Random } from "./random.js";
+import {
+  DESTINATIONS,
+  INTEREST_WORDS,
+  NEEDS,
+  OUTGOING_WORDS,
+  RESERVED_WORDS,
+  STYLE_WORDS,
+  TRAVEL_STYLES,
+  type TravelStyle,
+} from "./vocabulary.js";
+
+export interface Trip {
+  destination: string;
+  /** Day numbers (days since 1970-01-01). */
+  startDay: number;
+  endDay: number;
+}
+
+/** A traveller as the app stores it: only what a user declares or the app knows. */
+export interface Traveller {
+  id: string;
+  displayName: string;
+  age: number;
+  minAcceptedAge: number;
+  maxAcceptedAge: number;
+  latitude: number;
+  longitude: number;
+  city: string;
+  interests: Interest[];
+  needs: string[];
+  travelStyle: TravelStyle;
+  bio: string;
+  promptAnswers: string[];
+  trips: Trip[];
+}
+
+/**
+ * The hidden side of a traveller that drives who they like. The app never
+ * sees it; the model has to learn its effects from interactions.
+ */
+export interface LatentTraits {
+  taste: Float64Array;
+  extraversion: number;
+  pickiness: number;
+}
+
+export interface PopulationMember {
+  traveller: Traveller;
+  latent: LatentTraits;
+}
+
+interface City {
+  name: string;
+  lat: number;
+  lng: number;
+  weight: number;
+}
+
+let citiesCache: City[] | undefined;
+
+/** The 300 most populous cities of the city-timezones dataset, weighted by population. */
+export function homeCities(): City[] {
+  if (citiesCache) return citiesCache;
+  const require = createRequire(import.meta.url);
+  const raw = require("city-timezones/data/cityMap.json") as { city: string; lat: number; lng: number; pop: number }[];
+  citiesCache = [...raw]
+    .sort((a, b) => (b.pop ?? 0) - (a.pop ?? 0))
+    .slice(0, 300)
+    .map((c) => ({ name: c.city, lat: c.lat, lng: c.lng, weight: Math.sqrt(c.pop ?? 1) }));
+  return citiesCache;
+}
+
+const FIRST_NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo", "Nia", "Omar", "Pia", "Quinn", "Rui", "Sara", "Tom", "Uma", "Vik", "Wen", "Yara", "Zoe"];
+
+/** Day number of "today" for the synthetic world, fixed so that seeds reproduce exactly. */
+export const POPULATION_EPOCH_DAY = Math.floor(Date.UTC(2026, 0, 1) / 86_400_000);
+
+/**
+ * Generates travellers one at a time (1,000,000 stream straight into COPY),
+ * deterministic for a seed: member i depends only on (seed, i).
+ */
+export function* generatePopulation(options: { count: number; seed: number }): Generator<PopulationMember> {
+  const cities = homeCities();
+  const cityWeights = cities.map((c) => c.weight);
+  for (let i = 0; i < options.count; i++) yield generateMember(new Random(hash(options.seed, i)), cities, cityWeights);
+}
+
+function generateMember(r: Random, cities: City[], cityWeights: number[]): PopulationMember {
+  // Taste: a few strong interests over a weak background.
+  const taste = new Float64Array(INTERESTS.length);
+  for (let k = 0; k < taste.length; k++) taste[k] = 0.1 * r.next();
+  for (const k of r.sample(INTERESTS.map((_, i) => i), r.int(2, 4))) taste[k] += 0.5 + r.next();
+  const norm = Math.hypot(...taste);
+  for (let k = 0; k < taste.length; k++) taste[k] /= norm;
+  const extraversion = r.next();
+  const pickiness = 0.6 * r.gaussian();
+
+  // Declared interests follow taste, with noise: people under- and over-declare.
+  const interests = r.sample(INTERESTS, r.int(3, 6), Array.from(taste, (t) => t * t + 0.01)) as Interest[];
+  const needs = r.sample(NEEDS, r.int(1, 3)) as string[];
+  const travelStyle = r.pick(TRAVEL_STYLES);
+  const age = Math.round(Math.min(72, Math.max(18, 31 + 9 * r.gaussian())));
+  const minAcceptedAge = Math.max(18, age - r.int(3, 12));
+  const maxAcceptedAge = Math.min(99, age + r.int(3, 15));
+  const city = cities[weightedIndex(r, cityWeights)];
+  // Homes scatter around the city centre (a few tens of kilometres).
+  const latitude = clamp(city.lat + 0.25 * r.gaussian(), -89.9, 89.9);
+  const longitude = wrapLongitude(city.lng + (0.25 * r.gaussian()) / Math.max(0.2, Math.cos((city.lat * Math.PI) / 180)));
+
+  const topTastes = Array.from(taste, (t, k) => [t, k] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 3)
+    .map(([, k]) => INTERESTS[k]);
+  const bio = [
+    `I love ${r.pick(INTEREST_WORDS[topTastes[0]])} and ${r.pick(INTEREST_WORDS[topTastes[1]])}.`,
+    `Usually travelling with ${r.pick(STYLE_WORDS[travelStyle])}, ${extraversion > 0.5 ? r.pick(OUTGOING_WORDS) : r.pick(RESERVED_WORDS)}.`,
+    r.next() < 0.6 ? `Next on my list: ${r.pick(INTEREST_WORDS[topTastes[2]])}.` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const promptAnswers = [
+    `Looking for someone into ${r.pick(INTEREST_WORDS[topTastes[0]])}`,
+    `Perfect day: ${r.pick(INTEREST_WORDS[r.pick(interests)])} then ${r.pick(INTEREST_WORDS[topTastes[1]])}`,
+  ];
+  const trips: Trip[] = [];
+  for (let t = r.int(0, 2); t > 0; t--) {
+    const startDay = POPULATION_EPOCH_DAY + r.int(0, 180);
+    trips.push({ destination: r.pick(DESTINATIONS), startDay, endDay: startDay + r.int(3, 21) });
+  }
+  const traveller: Traveller = {
+    id: r.uuid(),
+    displayName: `${r.pick(FIRST_NAMES)} ${String.fromCharCode(65 + r.int(0, 25))}.`,
+    age,
+    minAcceptedAge,
+    maxAcceptedAge,
+    latitude,
+    longitude,
+    city: city.name,
+    interests,
+    needs,
+    travelStyle,
+    bio,
+    promptAnswers,
+    trips,
+  };
+  return { traveller, latent: { taste, extraversion, pickiness } };
+}
+
+function weightedIndex(r: Random, weights: number[]): number {
+  const total = weights.reduce((a, b) => a + b, 0);
+  let x = r.next() * total;
+  for (let i = 0; i < weights.length; i++) if ((x -= weights[i]) <= 0) return i;
+  return weights.length - 1;
+}
+
+function hash(seed: number, i: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ i, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+const wrapLongitude = (x: number) => ((((x + 180) % 360) + 360) % 360) - 180;
