@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
-        dev seed migrate bench eval-forecast clean
+        dev seed train migrate bench eval-match eval-forecast check-helm clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -52,10 +52,25 @@ typecheck: install
 test-unit: install
 	$(BIN)/vitest run
 
+eval-match: install
+	$(TSX) services/match/eval/main.ts
+
+# The Helm chart rendered by Helm's engine (Go text/template + sprig, built offline) and checked
+# against values.schema.json and Kubernetes' schemas.
+check-helm: install
+	$(TSX) scripts/check-helm.ts
+
+# Synthetic data: `make seed` (10,000 travellers), `make seed TRAVELLERS=1000000`.
+seed: build
+	node dist/cli/main.js seed --travellers $(or $(TRAVELLERS),10000)
+
+train: build
+	node dist/cli/main.js train match
+
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: install lint check-gen descriptors openapi typecheck test-unit eval-forecast
+test: install lint check-gen descriptors openapi typecheck check-helm test-unit eval-match eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

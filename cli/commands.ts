@@ -3,6 +3,7 @@ import { health, healthUsage } from "./health.js";
 import { migrate, migrateUsage } from "./migrate.js";
 import { seed, seedUsage } from "./seed.js";
 import { serve, serveUsage } from "./serve.js";
+import { train, trainUsage } from "./train.js";
 
 export interface Command {
   usage: string;
@@ -15,6 +16,7 @@ export const commands: Record<string, Command> = {
   health: { usage: healthUsage, run: health },
   call: { usage: callUsage, run: call },
   seed: { usage: seedUsage, run: seed },
+  train: { usage: trainUsage, run: train },
 };
 
 export function usage(): string {
@@ -28,6 +30,7 @@ Commands:
   health    check a running mesh through grpc.health.v1
   call      call one RPC with a JSON request, print the JSON response
   seed      load deterministic synthetic sample data
+  train     train a model, store it in the registry, promote it if better
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad configuration.
 `;

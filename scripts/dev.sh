@@ -12,7 +12,9 @@ KEY=${MLMESH_API_KEYS%%,*}
 
 node dist/cli/main.js migrate
 if [ ! -f .data/seeded ]; then
-  node dist/cli/main.js seed --sample && touch .data/seeded
+  node dist/cli/main.js seed --sample
+  node dist/cli/main.js train match
+  touch .data/seeded
 fi
 
 cat <<MSG
@@ -28,6 +30,8 @@ Try, once it says "mesh started":
   curl -s -X POST http://127.0.0.1:${GATEWAY_PORT:-8000}/forecast/demand -H "authorization: Bearer $KEY" \\
     -H 'content-type: application/json' -d @scripts/samples/forecast-demand.json
   MLMESH_API_KEY=$KEY node dist/cli/main.js call ForecastService.ForecastDemand "\$(cat scripts/samples/forecast-demand.json)"
+  curl -s -X POST http://127.0.0.1:${GATEWAY_PORT:-8000}/api/ml-matching/prompt-search -H "authorization: Bearer $KEY" \\
+    -d '{"prompt": "Looking for hiking enthusiasts", "latitude": 35.68, "longitude": 139.75, "max_distance": 50, "age_range": [25, 35], "limit": 5}'
 
 MSG
 exec node dist/cli/main.js serve

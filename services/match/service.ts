@@ -1,5 +1,287 @@
-import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
-import type { AreaFactory } from "../runtime/area.js";
+import { Redis } from "ioredis";
+import { MatchScoringService, type MatchContext } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import type { AreaDeps, AreaFactory } from "../runtime/area.js";
+import { MeshError } from "../runtime/errors.js";
+import type { ServiceImpl } from "../runtime/handler.js";
+import { log } from "../runtime/log.js";
+import { DynamicBatcher } from "./batcher.js";
+import { haversineKm } from "./features/haversine.js";
+import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
+import { TEXT_BUCKETS, vectorize } from "./features/text-vectors.js";
+import { LruCache } from "./lru.js";
+import { INTERESTS } from "./population/interests.js";
+import { INTEREST_WORDS } from "./population/vocabulary.js";
+import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";
+import { factorsOf, matchReasons } from "./reasons.js";
+import { loadServingModel, type LoadedModel } from "./serving-model.js";
+import { loadIdf, nearbyTravellers, toProfile } from "./store/profiles.js";
 
-// MatchScoring is not built yet: every method answers UNIMPLEMENTED.
-export const matchArea: AreaFactory = async () => ({ service: MatchScoringService, impl: {} });
+export const MODELS_CHANNEL = "mlmesh:models";
+const MODEL_LABEL = "match";
+
+/**
+ * MatchScoring: profiles from PostgreSQL through two cache levels, features
+ * computed per pair, and the serving model (v1 in ONNX, or v0) run in
+ * batches. A promotion announced on Redis swaps in the new version after it
+ * has been loaded and warmed; requests in flight finish on the old one.
+ */
+export const matchArea: AreaFactory = async (deps) => {
+  const env = process.env;
+  let model: LoadedModel = await loadServingModel(deps.db.sql, deps.metrics);
+  const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
+  const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
+  const predictions = new LruCache<number>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
+  const m = deps.metrics;
+  const batcher = new DynamicBatcher<Float32Array, number>({
+    maxBatch: Number(env.MATCH_BATCH_MAX ?? 256),
+    maxWaitMs: Number(env.MATCH_BATCH_WAIT_MS ?? 1),
+    run: async (rows) => {
+      const x = new Float32Array(rows.length * FEATURE_COUNT);
+      rows.forEach((r, i) => x.set(r, i * FEATURE_COUNT));
+      m.modelExecutions.labels(MODEL_LABEL).inc();
+      return Array.from(await model.score(x, rows.length));
+    },
+    observe: ({ size, queueSeconds, computeSeconds }) => {
+      m.batchSize.labels(MODEL_LABEL).observe(size);
+      for (const q of queueSeconds) m.batchQueueSeconds.labels(MODEL_LABEL).observe(q);
+      m.batchComputeSeconds.labels(MODEL_LABEL).observe(computeSeconds);
+    },
+  });
+
+  // Promotions and profile changes arrive on Redis pub/sub; without Redis, neither is needed to serve.
+  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 500, 5000) });
+  subscriber.on("error", () => undefined);
+  subscriber.on("message", (channel: string, message: string) => {
+    if (channel === PROFILE_UPDATES_CHANNEL) profiles.forget(message);
+    if (channel === MODELS_CHANNEL && message.startsWith(`${MODEL_LABEL}:`)) {
+      void loadServingModel(deps.db.sql, deps.metrics).then(
+        (next) => {
+          const previous = model;
+          model = next; // one assignment: later batches use the new version, running ones keep theirs
+          log.info("match model swapped", { from: previous.version, to: next.version });
+          setTimeout(() => void previous.release(), 10_000).unref();
+        },
+        (err) => log.error("could not load the promoted match model", { error: String(err) }),
+      );
+    }
+  });
+  subscriber.connect().then(
+    () => subscriber.subscribe(PROFILE_UPDATES_CHANNEL, MODELS_CHANNEL),
+    () => log.warn("match: Redis pub/sub unavailable; model promotions and profile invalidations will not arrive until it is"),
+  );
+
+  const impl = matchService(deps, {
+    model: () => model,
+    idf,
+    profiles,
+    predictions,
+    batcher,
+  });
+  return {
+    service: MatchScoringService,
+    impl,
+    close: async () => {
+      subscriber.disconnect();
+      await model.release();
+    },
+  };
+};
+
+interface Parts {
+  model: () => LoadedModel;
+  idf: Float32Array;
+  profiles: ProfileCache;
+  predictions: LruCache<number>;
+  batcher: DynamicBatcher<Float32Array, number>;
+}
+
+function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchScoringService> {
+  const { metrics } = deps;
+
+  async function requireProfiles(ids: readonly string[]): Promise<Map<string, ProfileFeatures>> {
+    const found = await parts.profiles.get(ids);
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length) {
+      throw MeshError.notFound(`traveller${missing.length > 1 ? "s" : ""} not found: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`);
+    }
+    return found;
+  }
+
+  function track<T>(fn: () => Promise<T>): Promise<T> {
+    metrics.inferenceRequests.labels(MODEL_LABEL).inc();
+    const end = metrics.inferenceDuration.labels(MODEL_LABEL).startTimer();
+    return fn().then(
+      (v) => (end(), v),
+      (e) => {
+        end();
+        if (!(e instanceof MeshError)) metrics.inferenceErrors.labels(MODEL_LABEL).inc();
+        throw e;
+      },
+    );
+  }
+
+  return {
+    scoreMatch: (req) =>
+      track(async () => {
+        const started = performance.now();
+        const model = parts.model();
+        const ps = await requireProfiles([req.userAId, req.userBId]);
+        const a = ps.get(req.userAId)!;
+        const b = ps.get(req.userBId)!;
+        const context = contextOf(req.context);
+        const x = new Float32Array(FEATURE_COUNT);
+        pairFeatures(a, b, context, x);
+        // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
+        const key = `${model.version}|${[a.id, b.id].sort().join("|")}|${contextKey(req.context)}`;
+        let score = parts.predictions.get(key);
+        if (score === undefined) {
+          metrics.cacheMisses.labels("match_prediction").inc();
+          score = await parts.batcher.submit(x);
+          parts.predictions.set(key, score);
+        } else {
+          metrics.cacheHits.labels("match_prediction").inc();
+        }
+        const f = factorsOf(x, 0, model.weights);
+        return {
+          score,
+          scorePercent: Math.round(score * 1000) / 10,
+          confidence: confidenceOf(score),
+          factors: f,
+          modelVersion: model.version,
+          latencyMs: performance.now() - started,
+        };
+      }),
+
+    scoreCandidates: (req) =>
+      track(async () => {
+        const started = performance.now();
+        const model = parts.model();
+        const ps = await requireProfiles([req.userId, ...req.candidateIds]);
+        const me = ps.get(req.userId)!;
+        const context = contextOf(req.context);
+        const n = req.candidateIds.length;
+        const x = new Float32Array(n * FEATURE_COUNT);
+        req.candidateIds.forEach((id, i) => pairFeatures(me, ps.get(id)!, context, x, i * FEATURE_COUNT));
+        metrics.modelExecutions.labels(MODEL_LABEL).inc();
+        metrics.batchSize.labels(MODEL_LABEL).observe(n);
+        const scores = await model.score(x, n); // one run for all candidates
+        const ranked = req.candidateIds
+          .map((id, i) => ({ id, i, score: scores[i] }))
+          .sort((p, q) => q.score - p.score)
+          .slice(0, req.limit || n);
+        return {
+          candidates: ranked.map((r) => ({
+            userId: r.id,
+            score: r.score,
+            scorePercent: Math.round(r.score * 1000) / 10,
+            confidence: confidenceOf(r.score),
+            factors: factorsOf(x, r.i * FEATURE_COUNT, model.weights),
+          })),
+          modelVersion: model.version,
+          latencyMs: performance.now() - started,
+        };
+      }),
+
+    searchMatches: (req) =>
+      track(async () => {
+        const started = performance.now();
+        const model = parts.model();
+        const km = req.maxDistanceKm || 50;
+        const [minAge, maxAge] = req.ageRangeYears.length === 2 ? req.ageRangeYears : [18, 120];
+        let searcher: ProfileFeatures;
+        if (req.userId) {
+          searcher = (await requireProfiles([req.userId])).get(req.userId)!;
+          if (req.prompt) searcher = { ...searcher, prompt: vectorize(req.prompt, parts.idf) };
+        } else {
+          searcher = promptProfile(req.prompt, req.latitude!, req.longitude!, minAge, maxAge, parts.idf);
+        }
+        const latitude = req.latitude ?? searcher.latitude;
+        const longitude = req.longitude ?? searcher.longitude;
+        const rows = await nearbyTravellers(deps.db.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined });
+        const candidates = rows
+          .map(toProfile)
+          .map((p) => ({ p, km: haversineKm(latitude, longitude, p.latitude, p.longitude) }))
+          .filter((c) => c.km <= km);
+        const context: MatchContextInput = { interests: interestsIn(req.prompt) };
+        const n = candidates.length;
+        const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
+        candidates.forEach((c, i) => pairFeatures(searcher, c.p, context, x, i * FEATURE_COUNT));
+        const scores = n ? await model.score(x, n) : new Float32Array(0);
+        if (n) {
+          metrics.modelExecutions.labels(MODEL_LABEL).inc();
+          metrics.batchSize.labels(MODEL_LABEL).observe(n);
+        }
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        const top = candidates
+          .map((c, i) => ({ ...c, i, score: scores[i] }))
+          .sort((p, q) => q.score - p.score)
+          .slice(0, req.limit || 10);
+        return {
+          matches: top.map((t) => {
+            const row = byId.get(t.p.id)!;
+            return {
+              userId: t.p.id,
+              displayName: row.display_name,
+              age: row.age,
+              distanceKm: Math.round(t.km * 10) / 10,
+              interests: row.interests,
+              bio: row.bio,
+              travelStyle: row.travel_style,
+              matchScore: Math.round(t.score * 1000) / 10,
+              factors: factorsOf(x, t.i * FEATURE_COUNT, model.weights),
+              matchReasons: matchReasons(x, t.i * FEATURE_COUNT, model, searcher, t.p),
+            };
+          }),
+          candidatesConsidered: n,
+          modelVersion: model.version,
+          latencyMs: performance.now() - started,
+        };
+      }),
+  };
+}
+
+/** Distance from a coin flip: 0.5 when the model cannot tell, 1 when it is sure. */
+function confidenceOf(p: number): number {
+  return 0.5 + Math.abs(p - 0.5);
+}
+
+function contextOf(c: MatchContext | undefined): MatchContextInput | undefined {
+  if (!c) return undefined;
+  const [from, to] = c.dates ? c.dates.split("/") : [];
+  const day = (s: string | undefined) => (s ? Math.floor(Date.parse(s + "T00:00:00Z") / 86_400_000) : undefined);
+  return { destination: c.destination || undefined, startDay: day(from), endDay: day(to ?? from), interests: c.interests };
+}
+
+function contextKey(c: MatchContext | undefined): string {
+  return c ? `${c.destination}|${c.dates}|${[...c.interests].sort().join(",")}` : "";
+}
+
+/** The interests a free-text prompt mentions, by name or by the words travellers use for them. */
+function interestsIn(prompt: string): string[] {
+  const text = prompt.toLowerCase();
+  return INTERESTS.filter((i) => text.includes(i) || INTEREST_WORDS[i].some((w) => text.includes(w.toLowerCase())));
+}
+
+/** Without a searcher profile, the prompt, place and age range stand for one. */
+function promptProfile(prompt: string, latitude: number, longitude: number, minAge: number, maxAge: number, idf: Float32Array): ProfileFeatures {
+  const interests = interestsIn(prompt);
+  const vector = vectorize(prompt, idf);
+  let mask = 0;
+  for (const i of interests) mask |= 1 << INTERESTS.indexOf(i as (typeof INTERESTS)[number]);
+  return {
+    id: "prompt",
+    age: Math.round((minAge + Math.min(maxAge, 80)) / 2),
+    minAcceptedAge: minAge,
+    maxAcceptedAge: maxAge,
+    latitude,
+    longitude,
+    interests: mask,
+    needs: 0,
+    style: -1,
+    outgoing: 0.5,
+    bio: vector,
+    prompt: vector,
+    document: vector,
+    trips: [],
+  };
+}

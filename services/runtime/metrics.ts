@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
  * The process's metrics. RPC metrics are per method and transport; model and
@@ -63,6 +63,58 @@ export class MeshMetrics {
     name: "ml_cache_misses_total",
     help: "Cache misses (including bypasses while the cache store is down), by cache.",
     labelNames: ["cache"] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheBypasses = new Counter({
+    name: "mlmesh_cache_bypass_total",
+    help: "Cache lookups skipped because the cache store (Redis) was unreachable, by cache.",
+    labelNames: ["cache"] as const,
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: "ml_prediction_batch_size",
+    help: "Requests coalesced into one model execution, by model.",
+    labelNames: ["model"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    registers: [this.registry],
+  });
+
+  readonly batchQueueSeconds = new Histogram({
+    name: "mlmesh_batch_queue_seconds",
+    help: "Time a request waited in the batcher before its model execution started.",
+    labelNames: ["model"] as const,
+    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01],
+    registers: [this.registry],
+  });
+
+  readonly batchComputeSeconds = new Histogram({
+    name: "mlmesh_batch_compute_seconds",
+    help: "Duration of one model execution (one batch).",
+    labelNames: ["model"] as const,
+    buckets: [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [this.registry],
+  });
+
+  readonly modelExecutions = new Counter({
+    name: "mlmesh_model_executions_total",
+    help: "Model executions (onnxruntime runs); compare with ml_inference_requests_total to see batching.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelMemory = new Gauge({
+    name: "ml_model_memory_bytes",
+    help: "Size of the loaded model artefact, by model and version.",
+    labelNames: ["model", "version"] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelLoadSeconds = new Gauge({
+    name: "ml_model_load_time_seconds",
+    help: "Time to load and warm the serving model, by model.",
+    labelNames: ["model"] as const,
     registers: [this.registry],
   });
 

@@ -13,6 +13,7 @@ export interface ProfileFeatures {
   longitude: number;
   interests: number;
   needs: number;
+  /** Index in TRAVEL_STYLES, or -1 when unknown. */
   style: number;
   /** 1 outgoing, 0 reserved, 0.5 unknown: read from the bio's wording. */
   outgoing: number;
@@ -74,7 +75,21 @@ function pairNames(): string[] {
 
 const STYLE_PAIR_OFFSET = FEATURE_NAMES.indexOf("same_style") + 1;
 
+/** The bio, prompt and whole-profile text vectors, in that order (what text-features.ts stores). */
+export function textVectorsOf(p: ProfileInput, idf: Float32Array): [SparseVector, SparseVector, SparseVector] {
+  return [
+    vectorize(p.bio, idf),
+    vectorize(p.promptAnswers.join(". "), idf),
+    vectorize(`${p.bio} ${p.promptAnswers.join(" ")} ${p.interests.join(" ")}`, idf),
+  ];
+}
+
 export function profileFeatures(p: ProfileInput, idf: Float32Array): ProfileFeatures {
+  return assembleProfile(p, textVectorsOf(p, idf));
+}
+
+/** A profile's features from its fields and its stored text vectors. */
+export function assembleProfile(p: ProfileInput, [bio, prompt, document]: readonly SparseVector[]): ProfileFeatures {
   const bioLower = p.bio.toLowerCase();
   const outgoing = OUTGOING_WORDS.some((w) => bioLower.includes(w)) ? 1 : RESERVED_WORDS.some((w) => bioLower.includes(w)) ? 0 : 0.5;
   return {
@@ -88,9 +103,9 @@ export function profileFeatures(p: ProfileInput, idf: Float32Array): ProfileFeat
     needs: bitmask(p.needs, NEEDS),
     style: Math.max(0, TRAVEL_STYLES.indexOf(p.travelStyle as (typeof TRAVEL_STYLES)[number])),
     outgoing,
-    bio: vectorize(p.bio, idf),
-    prompt: vectorize(p.promptAnswers.join(". "), idf),
-    document: vectorize(`${p.bio} ${p.promptAnswers.join(" ")} ${p.interests.join(" ")}`, idf),
+    bio,
+    prompt,
+    document,
     trips: p.trips.map((t) => ({ destination: t.destination, startDay: t.startDay, endDay: t.endDay })),
   };
 }
@@ -115,8 +130,11 @@ export function pairFeatures(a: ProfileFeatures, b: ProfileFeatures, context: Ma
   out[o + 6] = ab * ba;
   out[o + 7] = (cosine(a.prompt, b.document) + cosine(b.prompt, a.document)) / 2;
   out[o + 8] = tripOverlap(a, b, context);
-  out[o + 9] = a.style === b.style ? 1 : 0;
-  out[o + STYLE_PAIR_OFFSET + stylePairIndex(a.style, b.style)] = 1;
+  // A style of -1 is unknown (a search by prompt alone): no style features.
+  if (a.style >= 0 && b.style >= 0) {
+    out[o + 9] = a.style === b.style ? 1 : 0;
+    out[o + STYLE_PAIR_OFFSET + stylePairIndex(a.style, b.style)] = 1;
+  }
   const after = STYLE_PAIR_OFFSET + (TRAVEL_STYLES.length * (TRAVEL_STYLES.length + 1)) / 2;
   out[o + after] = 1 - Math.abs(a.outgoing - b.outgoing);
   out[o + after + 1] = a.outgoing * b.outgoing;

@@ -16,6 +16,8 @@ export interface TrainedMatchModel {
   model: LogisticModel;
   featureNames: readonly string[];
   metrics: { v0: Quality; v1: Quality; heldOutPairs: number; trainingPairs: number; positiveRate: number };
+  /** Mean of each feature over the training pairs: explanations say what stands out against it. */
+  featureMeans: number[];
 }
 
 /** Pairs to rows: the symmetric feature vector and whether the pair matched. */
@@ -68,9 +70,15 @@ export async function trainMatchModel(
   const v1Probabilities = await scorer.score(test.x, test.y.length);
   await scorer.release();
 
+  const featureMeans = Array.from({ length: FEATURE_COUNT }, (_, k) => {
+    let sum = 0;
+    for (let i = 0; i < train.y.length; i++) sum += train.x[i * FEATURE_COUNT + k];
+    return sum / train.y.length;
+  });
   return {
     onnx,
     model,
+    featureMeans,
     featureNames: FEATURE_NAMES,
     metrics: {
       v0: { auc: auc(v0Test, test.y), logLoss: logLoss(v0Probabilities, test.y) },

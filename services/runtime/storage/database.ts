@@ -33,20 +33,19 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
       const writable = await sql.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`).writable();
       let count = 0;
-      await new Promise<void>((resolve, reject) => {
-        writable.on("error", reject);
-        writable.on("finish", resolve);
-        let batch = "";
-        for (const line of lines) {
-          batch += line;
-          count++;
-          if (batch.length > 1 << 20) {
-            writable.write(batch);
-            batch = "";
-          }
+      let batch = "";
+      const failed = new Promise<never>((_, reject) => writable.once("error", reject));
+      failed.catch(() => undefined);
+      for (const line of lines) {
+        batch += line;
+        count++;
+        if (batch.length > 1 << 20) {
+          // Respect backpressure, so a million rows do not pile up in memory.
+          if (!writable.write(batch)) await Promise.race([new Promise((r) => writable.once("drain", r)), failed]);
+          batch = "";
         }
-        writable.end(batch);
-      });
+      }
+      await Promise.race([new Promise<void>((resolve) => writable.end(batch, () => resolve())), failed]);
       return count;
     };
     return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, async () => {

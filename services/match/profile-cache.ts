@@ -1,0 +1,86 @@
+import type { Redis } from "ioredis";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import type { Sql } from "../runtime/storage/database.js";
+import type { ProfileFeatures } from "./features/pair-features.js";
+import { LruCache } from "./lru.js";
+import { loadTravellers, toProfile } from "./store/profiles.js";
+
+export const PROFILE_UPDATES_CHANNEL = "mlmesh:match:profile-updated";
+
+/**
+ * Per-traveller features, in process (LRU) and in Redis, so scoring a pair
+ * rarely touches PostgreSQL. Whoever changes a profile publishes its id on
+ * PROFILE_UPDATES_CHANNEL (see invalidateProfile); every server drops it.
+ * With Redis down, lookups go to PostgreSQL and the bypass is counted.
+ */
+export class ProfileCache {
+  private readonly local: LruCache<ProfileFeatures>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly redis: Redis,
+    private readonly metrics: MeshMetrics,
+    options: { maxEntries: number; ttlMs: number },
+  ) {
+    this.local = new LruCache(options.maxEntries, options.ttlMs);
+  }
+
+  /** Profiles by id; ids not found are absent from the map. */
+  async get(ids: readonly string[]): Promise<Map<string, ProfileFeatures>> {
+    const found = new Map<string, ProfileFeatures>();
+    let missing: string[] = [];
+    for (const id of ids) {
+      const p = this.local.get(id);
+      if (p) found.set(id, p);
+      else missing.push(id);
+    }
+    this.metrics.cacheHits.labels("match_profile").inc(ids.length - missing.length);
+    if (missing.length === 0) return found;
+    this.metrics.cacheMisses.labels("match_profile").inc(missing.length);
+    if (this.redis.status === "ready") {
+      try {
+        const cached = await this.redis.mget(missing.map(redisKey));
+        const still: string[] = [];
+        missing.forEach((id, i) => {
+          const json = cached[i];
+          if (json) {
+            const p = JSON.parse(json) as ProfileFeatures;
+            this.local.set(id, p);
+            found.set(id, p);
+          } else still.push(id);
+        });
+        missing = still;
+      } catch {
+        this.metrics.cacheBypasses.labels("match_profile").inc();
+      }
+    } else {
+      this.metrics.cacheBypasses.labels("match_profile").inc();
+    }
+    if (missing.length === 0) return found;
+    const rows = await loadTravellers(this.sql, missing);
+    const pipeline = this.redis.status === "ready" ? this.redis.pipeline() : undefined;
+    for (const row of rows) {
+      const p = toProfile(row);
+      this.local.set(p.id, p);
+      found.set(p.id, p);
+      pipeline?.set(redisKey(p.id), JSON.stringify(p), "EX", 3600);
+    }
+    await pipeline?.exec().catch(() => this.metrics.cacheBypasses.labels("match_profile").inc());
+    return found;
+  }
+
+  /** Drops a profile here (the pub/sub listener calls this on every server). */
+  forget(id: string): void {
+    this.local.delete(id);
+  }
+}
+
+/** Call after changing a traveller's profile: every server's caches drop it. */
+export async function invalidateProfile(redis: Redis, id: string): Promise<void> {
+  await redis.del(redisKey(id));
+  await redis.publish(PROFILE_UPDATES_CHANNEL, id);
+}
+
+function redisKey(id: string): string {
+  return `mlmesh:match:profile:${id}`;
+}

@@ -1,0 +1,69 @@
+import type { MeshMetrics } from "../runtime/metrics.js";
+import { log } from "../runtime/log.js";
+import type { Sql } from "../runtime/storage/database.js";
+import { ModelRegistry } from "../registry/registry.js";
+import { FEATURE_COUNT, FEATURE_NAMES } from "./features/pair-features.js";
+import { OnnxScorer } from "./model/onnx-scorer.js";
+import { PREDECESSOR_WEIGHTS, weightedSum } from "./model/weighted-sum.js";
+import { MATCH_MODEL } from "./training.js";
+
+/** One loaded, warmed model: v1 from the registry, or the v0 weighted sum. */
+export interface LoadedModel {
+  version: string;
+  /** Learned weight per feature (v0: the predecessor's weights on its factors), for explanations. */
+  weights: Float64Array;
+  /** Typical value of each feature, so explanations name what stands out. */
+  means: Float64Array;
+  score(x: Float32Array, rows: number): Promise<Float32Array>;
+  bytes: number;
+  release(): Promise<void>;
+}
+
+export function weightedSumModel(): LoadedModel {
+  const weights = new Float64Array(FEATURE_COUNT);
+  const idx: Record<string, number> = { interests: 0, needs: 1, bio: 2, distance: 3, age: 5, prompt: 7 };
+  for (const [k, w] of Object.entries(PREDECESSOR_WEIGHTS)) weights[idx[k]] = w;
+  return {
+    version: "match-v0 (predecessor weights)",
+    weights,
+    means: new Float64Array(FEATURE_COUNT),
+    bytes: 0,
+    async score(x, rows) {
+      return Float32Array.from({ length: rows }, (_, i) => weightedSum(x, i * FEATURE_COUNT));
+    },
+    async release() {},
+  };
+}
+
+/**
+ * Loads the newest promoted version from the registry and warms it (a few runs
+ * at typical batch sizes, so the first real request does not pay for
+ * onnxruntime's lazy initialisation). Falls back to v0 when there is none.
+ */
+export async function loadServingModel(sql: Sql, metrics: MeshMetrics): Promise<LoadedModel> {
+  const started = performance.now();
+  const entry = await new ModelRegistry(sql).serving(MATCH_MODEL);
+  if (!entry) {
+    log.warn("no promoted match model in the registry: serving v0 (predecessor weights) until one is trained (mlmesh train match)");
+    return weightedSumModel();
+  }
+  const names = entry.metadata.featureNames as string[] | undefined;
+  if (!names || names.join(",") !== FEATURE_NAMES.join(",")) {
+    log.warn("registry's match model was trained on other features: serving v0", { version: entry.version });
+    return weightedSumModel();
+  }
+  const scorer = await OnnxScorer.load(entry.artefact, FEATURE_COUNT);
+  for (const rows of [1, 8, 64, 256]) await scorer.score(new Float32Array(rows * FEATURE_COUNT), rows);
+  const version = `match-v1.${entry.version}`;
+  metrics.modelLoadSeconds.labels(MATCH_MODEL).set((performance.now() - started) / 1000);
+  metrics.modelMemory.labels(MATCH_MODEL, version).set(entry.artefact.byteLength);
+  log.info("match model loaded and warmed", { version, ms: Math.round(performance.now() - started) });
+  return {
+    version,
+    weights: Float64Array.from(entry.metadata.weights as number[]),
+    means: Float64Array.from((entry.metadata.featureMeans as number[] | undefined) ?? new Array(FEATURE_COUNT).fill(0)),
+    bytes: entry.artefact.byteLength,
+    score: (x, rows) => scorer.score(x, rows),
+    release: () => scorer.release(),
+  };
+}

@@ -1,0 +1,82 @@
+import type { Sql } from "../runtime/storage/database.js";
+
+export interface ModelVersion {
+  model: string;
+  version: number;
+  artefact: Uint8Array;
+  metadata: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  dataSummary: Record<string, unknown>;
+  createdAt: Date;
+  promotedAt: Date | null;
+}
+
+/**
+ * The model registry: versions of each model with artefact, metrics and data
+ * summary. The serving version of a model is the most recently promoted one.
+ */
+export class ModelRegistry {
+  constructor(private readonly sql: Sql) {}
+
+  async save(entry: {
+    model: string;
+    artefact: Uint8Array;
+    metadata: Record<string, unknown>;
+    metrics: Record<string, unknown>;
+    dataSummary: Record<string, unknown>;
+  }): Promise<number> {
+    const rows = await this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext(${"model_versions:" + entry.model}))`;
+      return tx<{ version: number }[]>`
+        insert into model_versions (model, version, artefact, metadata, metrics, data_summary)
+        select ${entry.model}, coalesce(max(version), 0) + 1, ${Buffer.from(entry.artefact)},
+               ${tx.json(entry.metadata as never)}, ${tx.json(entry.metrics as never)}, ${tx.json(entry.dataSummary as never)}
+        from model_versions where model = ${entry.model}
+        returning version`;
+    });
+    return rows[0].version;
+  }
+
+  async promote(model: string, version: number): Promise<void> {
+    const r = await this.sql`update model_versions set promoted_at = clock_timestamp() where model = ${model} and version = ${version}`;
+    if (r.count === 0) throw new Error(`no version ${version} of model ${model}`);
+  }
+
+  async serving(model: string): Promise<ModelVersion | undefined> {
+    const rows = await this.sql<Row[]>`
+      select * from model_versions where model = ${model} and promoted_at is not null
+      order by promoted_at desc limit 1`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async list(model: string): Promise<Omit<ModelVersion, "artefact">[]> {
+    const rows = await this.sql<Row[]>`
+      select model, version, ''::bytea as artefact, metadata, metrics, data_summary, created_at, promoted_at
+      from model_versions where model = ${model} order by version desc`;
+    return rows.map(fromRow);
+  }
+}
+
+interface Row {
+  model: string;
+  version: number;
+  artefact: Buffer;
+  metadata: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  data_summary: Record<string, unknown>;
+  created_at: Date;
+  promoted_at: Date | null;
+}
+
+function fromRow(r: Row): ModelVersion {
+  return {
+    model: r.model,
+    version: r.version,
+    artefact: new Uint8Array(r.artefact),
+    metadata: r.metadata,
+    metrics: r.metrics,
+    dataSummary: r.data_summary,
+    createdAt: r.created_at,
+    promotedAt: r.promoted_at,
+  };
+}

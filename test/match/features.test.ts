@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { boundingBox, haversineKm } from "../../services/match/features/haversine.js";
+import { FEATURE_COUNT, pairFeatures, profileFeatures, textVectorsOf } from "../../services/match/features/pair-features.js";
+import { decodeTextFeatures, encodeTextFeatures } from "../../services/match/features/text-features.js";
+import { cosine, fitIdf, vectorize } from "../../services/match/features/text-vectors.js";
+import { generatePopulation } from "../../services/match/population/generate.js";
+import { generateInteractions, labelledPairs } from "../../services/match/population/interactions.js";
+
+const members = [...generatePopulation({ count: 400, seed: 7 })];
+const idf = fitIdf(members.map((m) => m.traveller.bio));
+
+describe("match features", () => {
+  it("measures great-circle distance", () => {
+    expect(haversineKm(48.8566, 2.3522, 51.5074, -0.1278)).toBeCloseTo(343.5, 0); // Paris-London
+    expect(haversineKm(35.6762, 139.6503, -33.8688, 151.2093)).toBeCloseTo(7823, -1); // Tokyo-Sydney
+    const box = boundingBox(35.68, 139.75, 50);
+    expect(box.maxLat - box.minLat).toBeCloseTo(0.899, 2);
+    expect(haversineKm(35.68, 139.75, 35.68, box.maxLon)).toBeGreaterThanOrEqual(49.9);
+  });
+
+  it("is symmetric and bounded for every pair", () => {
+    const x = new Float32Array(FEATURE_COUNT);
+    const y = new Float32Array(FEATURE_COUNT);
+    for (let i = 0; i < 200; i++) {
+      const a = profileFeatures(members[i].traveller, idf);
+      const b = profileFeatures(members[399 - i].traveller, idf);
+      const context = { destination: "Paris", interests: ["art", "food"] };
+      pairFeatures(a, b, context, x);
+      pairFeatures(b, a, context, y);
+      expect(Array.from(x)).toEqual(Array.from(y));
+      for (const v of x) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThanOrEqual(1.0001);
+      }
+    }
+  });
+
+  it("finds similar texts similar", () => {
+    const idfSmall = fitIdf(["I love hiking in the mountains", "street food and markets", "museums and galleries", "late nights in bars"]);
+    const hiking = vectorize("long hikes in the mountains and summits", idfSmall);
+    expect(cosine(hiking, vectorize("I love hiking in the mountains", idfSmall))).toBeGreaterThan(cosine(hiking, vectorize("street food and markets", idfSmall)));
+    expect(cosine(hiking, hiking)).toBeCloseTo(1, 5);
+  });
+
+  it("round-trips stored text vectors exactly", () => {
+    const vectors = textVectorsOf(members[3].traveller, idf);
+    const back = decodeTextFeatures(encodeTextFeatures(vectors), 3);
+    back.forEach((v, i) => {
+      expect(v.indices).toEqual(vectors[i].indices);
+      v.values.forEach((x, j) => expect(x).toBeCloseTo(vectors[i].values[j], 6));
+    });
+  });
+
+  it("generates the same population and interactions for the same seed", () => {
+    const again = [...generatePopulation({ count: 400, seed: 7 })];
+    expect(again.map((m) => m.traveller)).toEqual(members.map((m) => m.traveller));
+    const a = [...generateInteractions(members, { seed: 1, shownPerUser: 5 })];
+    const b = [...generateInteractions(again, { seed: 1, shownPerUser: 5 })];
+    expect(a).toEqual(b);
+    const pairs = labelledPairs(a);
+    const rate = pairs.filter((p) => p.matched).length / pairs.length;
+    expect(rate).toBeGreaterThan(0.02);
+    expect(rate).toBeLessThan(0.5);
+    expect(new Set(members.map((m) => m.traveller.id)).size).toBe(400);
+  });
+});

@@ -1,0 +1,144 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { haversineKm } from "../../services/match/features/haversine.js";
+import { seedTravellers } from "../../services/match/seed.js";
+import { MODELS_CHANNEL, matchArea } from "../../services/match/service.js";
+import { trainFromDatabase } from "../../services/match/training.js";
+import type { Mesh } from "../../services/runtime/mesh.js";
+import { openDatabase } from "../../services/runtime/storage/database.js";
+import { migrate } from "../../services/runtime/storage/migrations.js";
+import { freshDatabase } from "../support/database.js";
+import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+
+const headers = { authorization: `Bearer ${TEST_KEY}` };
+
+describe("MatchScoringService", () => {
+  let url: string;
+  let mesh: Mesh;
+  let client: Client<typeof MatchScoringService>;
+  let tokyo: { id: string; latitude: number; longitude: number; age: number }[];
+
+  beforeAll(async () => {
+    url = await freshDatabase("mlmesh_test_match");
+    const db = await openDatabase({ url, dataDir: "" });
+    await migrate(db.sql);
+    await seedTravellers(db, { count: 10_000, seed: 5 });
+    // Trained and promoted before the server starts: it must load and warm it.
+    const outcome = await trainFromDatabase(db.sql);
+    expect(outcome.promoted).toBe(true);
+    // The most populous home city, so that neighbours exist.
+    tokyo = await db.sql`
+      select id::text, latitude, longitude, age from travellers
+      where city = (select city from travellers group by city order by count(*) desc, city limit 1)
+      order by id limit 60`;
+    expect(tokyo.length).toBe(60);
+    await db.close();
+    ({ mesh } = await startTestMesh([matchArea], { DATABASE_URL: url }));
+    client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+  }, 120_000);
+  afterAll(async () => {
+    await mesh?.shutdown();
+  });
+
+  it("scores a pair with the learned model, symmetrically, with factors in [0, 1]", async () => {
+    const [a, b] = tokyo;
+    const ab = await client.scoreMatch({ userAId: a.id, userBId: b.id, context: { destination: "Paris", dates: "2026-03-01" } }, { headers });
+    const ba = await client.scoreMatch({ userAId: b.id, userBId: a.id, context: { destination: "Paris", dates: "2026-03-01" } }, { headers });
+    expect(ab.score).toBe(ba.score);
+    expect(ab.score).toBeGreaterThan(0);
+    expect(ab.score).toBeLessThan(1);
+    expect(ab.scorePercent).toBeCloseTo(ab.score * 100, 0);
+    expect(ab.modelVersion).toMatch(/^match-v1\.\d+$/);
+    for (const v of Object.values(ab.factors!).filter((v) => typeof v === "number")) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
+    expect(ab.confidence).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it("coalesces concurrent ScoreMatch calls into fewer model executions", async () => {
+    const before = await executions();
+    const calls = tokyo.slice(1, 41).map((b) => client.scoreMatch({ userAId: tokyo[0].id, userBId: b.id, context: { destination: "Lima" } }, { headers }));
+    const results = await Promise.all(calls);
+    expect(results).toHaveLength(40);
+    const used = (await executions()) - before;
+    expect(used).toBeGreaterThan(0);
+    expect(used).toBeLessThan(40);
+  });
+
+  it("names unknown travellers with NOT_FOUND", async () => {
+    const err = await client
+      .scoreMatch({ userAId: tokyo[0].id, userBId: "00000000-0000-4000-8000-000000000001" }, { headers })
+      .catch((e) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.NotFound);
+    expect((err as ConnectError).rawMessage).toContain("00000000-0000-4000-8000-000000000001");
+  });
+
+  it("ranks candidates best first in one run", async () => {
+    const ids = tokyo.slice(1, 51).map((t) => t.id);
+    const res = await client.scoreCandidates({ userId: tokyo[0].id, candidateIds: ids, limit: 10 }, { headers });
+    expect(res.candidates).toHaveLength(10);
+    for (let i = 1; i < 10; i++) expect(res.candidates[i - 1].score).toBeGreaterThanOrEqual(res.candidates[i].score);
+    const single = await client.scoreMatch({ userAId: tokyo[0].id, userBId: res.candidates[0].userId }, { headers });
+    expect(single.score).toBeCloseTo(res.candidates[0].score, 5);
+  });
+
+  it("searches by prompt within the distance and age range, with reasons", async () => {
+    const centre = tokyo[0];
+    const res = await client.searchMatches(
+      { prompt: "Looking for hiking enthusiasts", latitude: centre.latitude, longitude: centre.longitude, maxDistanceKm: 30, ageRangeYears: [25, 40], limit: 5 },
+      { headers },
+    );
+    expect(res.candidatesConsidered).toBeGreaterThan(0);
+    expect(res.matches.length).toBeGreaterThan(0);
+    for (const m of res.matches) {
+      expect(m.age).toBeGreaterThanOrEqual(25);
+      expect(m.age).toBeLessThanOrEqual(40);
+      expect(m.distanceKm).toBeLessThanOrEqual(30);
+      expect(m.matchReasons.length).toBeGreaterThan(0);
+    }
+    for (let i = 1; i < res.matches.length; i++) expect(res.matches[i - 1].matchScore).toBeGreaterThanOrEqual(res.matches[i].matchScore);
+    // Around a traveller's own home, excluding them.
+    const mine = await client.searchMatches({ userId: centre.id, limit: 5 }, { headers });
+    expect(mine.matches.map((m) => m.userId)).not.toContain(centre.id);
+    expect(haversineKm(centre.latitude, centre.longitude, centre.latitude, centre.longitude)).toBe(0);
+  });
+
+  it("rejects out-of-range coordinates and ages", async () => {
+    const bad = await client.searchMatches({ prompt: "x", latitude: 91, longitude: 0 }, { headers }).catch((e) => ConnectError.from(e));
+    expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
+    const ages = await client.searchMatches({ prompt: "x", latitude: 1, longitude: 0, ageRangeYears: [40, 20] }, { headers }).catch((e) => ConnectError.from(e));
+    expect((ages as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((ages as ConnectError).rawMessage).toContain("age_range");
+  });
+
+  it("swaps in a newly promoted version announced on Redis, without failing a request", async () => {
+    const db = await openDatabase({ url, dataDir: "" });
+    const outcome = await trainFromDatabase(db.sql, { force: true });
+    await db.close();
+    const pub = new Redis("redis://127.0.0.1:6379");
+    let stop = false;
+    let failures = 0;
+    const load = (async () => {
+      while (!stop) {
+        await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[2].id }, { headers }).catch(() => failures++);
+      }
+    })();
+    await pub.publish(MODELS_CHANNEL, `match:${outcome.version}`);
+    await expect
+      .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 10_000 })
+      .toBe(`match-v1.${outcome.version}`);
+    stop = true;
+    await load;
+    pub.disconnect();
+    expect(failures).toBe(0);
+  });
+
+  async function executions(): Promise<number> {
+    const m = await mesh.metrics.modelExecutions.get();
+    return m.values.reduce((a, v) => a + v.value, 0);
+  }
+});
