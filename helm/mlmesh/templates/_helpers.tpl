@@ -1,0 +1,116 @@
+{{/* Chart name, shortened to the 63 characters DNS labels allow. */}}
+{{- define "mlmesh.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-scoped base name; the release name alone when it already contains the chart name. */}}
+{{- define "mlmesh.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Name of a component's objects: <fullname>-<component>, kept under 63 characters. */}}
+{{- define "mlmesh.componentName" -}}
+{{- printf "%s-%s" (include "mlmesh.fullname" .root | trunc 50 | trimSuffix "-") .component }}
+{{- end }}
+
+{{- define "mlmesh.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mlmesh.labels" -}}
+helm.sh/chart: {{ include "mlmesh.chart" . }}
+app.kubernetes.io/name: {{ include "mlmesh.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mlmesh
+{{- end }}
+
+{{/* Selector labels of one component; immutable once deployed, so no version in them. */}}
+{{- define "mlmesh.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mlmesh.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mlmesh.componentLabels" -}}
+{{ include "mlmesh.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mlmesh.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mlmesh.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mlmesh.image" -}}
+{{- $repo := required "image.repository is required: the registry path of the mlmesh image" .Values.image.repository }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $repo .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding MLMESH_API_KEYS and DATABASE_URL: the user's own, or the chart's. */}}
+{{- define "mlmesh.secretName" -}}
+{{- if .Values.secret.existingSecret }}
+{{- .Values.secret.existingSecret }}
+{{- else }}
+{{- include "mlmesh.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "mlmesh.configName" -}}
+{{- include "mlmesh.componentName" (dict "root" . "component" "config") }}
+{{- end }}
+
+{{/* Environment shared by the inference core and the workers. */}}
+{{- define "mlmesh.env" -}}
+envFrom:
+  - configMapRef:
+      name: {{ include "mlmesh.configName" . }}
+env:
+  - name: MLMESH_API_KEYS
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "mlmesh.secretName" . }}
+        key: {{ .Values.secret.keys.apiKeys }}
+  - name: DATABASE_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "mlmesh.secretName" . }}
+        key: {{ .Values.secret.keys.databaseUrl }}
+        optional: true
+  {{- with .Values.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* Non-root, read-only root filesystem, no privilege escalation, no capabilities. */}}
+{{- define "mlmesh.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+runAsUser: {{ .Values.podSecurityContext.runAsUser }}
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "mlmesh.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}

@@ -1,0 +1,341 @@
+/**
+ * Offline check of the Helm chart helm/mlmesh: values against values.schema.json (ajv, as
+ * `helm install` does), then `helm template` through build/helm-render (Go text/template +
+ * sprig, Helm's engine rebuilt), then every rendered object against Kubernetes' OpenAPI
+ * schemas (kubernetes-models). Exits non-zero on any problem.
+ *
+ * Usage: npx tsx scripts/check-helm.ts
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Ajv, type ValidateFunction } from "ajv";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { ConfigMap, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
+import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const chartDir = join(repoRoot, "helm/mlmesh");
+export const rendererPath = join(repoRoot, "build/helm-render");
+const rendererSource = join(repoRoot, "tools/helm-render");
+
+/** A chart problem: bad values, a failed render, or an object Kubernetes would reject. */
+export class HelmCheckError extends Error {
+  override readonly name = "HelmCheckError";
+  constructor(
+    readonly stage: "build" | "values" | "render" | "parse" | "kubernetes",
+    message: string,
+  ) {
+    super(`${stage}: ${message}`);
+  }
+}
+
+export type Values = Record<string, unknown>;
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/**
+ * GOPATH mode against Debian's packaged Go sources (golang-github-masterminds-sprig-dev,
+ * golang-gopkg-yaml.v2-dev, golang-gopkg-yaml.v3-dev): no module proxy is reachable here.
+ */
+export function rendererBuildEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GOPATH: "/usr/share/gocode",
+    GO111MODULE: "off",
+    GOFLAGS: "",
+    GOPROXY: "off",
+    GOCACHE: process.env.GOCACHE ?? join(tmpdir(), "mlmesh-helm-gocache"),
+  };
+}
+
+/** Builds build/helm-render unless it is newer than its source. */
+export function buildRenderer(): string {
+  const source = join(rendererSource, "main.go");
+  if (existsSync(rendererPath) && statSync(rendererPath).mtimeMs >= statSync(source).mtimeMs) return rendererPath;
+  mkdirSync(dirname(rendererPath), { recursive: true });
+  const r = spawnSync("go", ["build", "-o", rendererPath, "./tools/helm-render"], {
+    cwd: repoRoot,
+    env: rendererBuildEnv(),
+    encoding: "utf8",
+  });
+  if (r.error) throw new HelmCheckError("build", `cannot run go (apt-get install golang-go): ${r.error.message}`);
+  if (r.status !== 0) throw new HelmCheckError("build", `go build ./tools/helm-render failed:\n${r.stderr}`);
+  return rendererPath;
+}
+
+export interface RenderOptions {
+  chart?: string;
+  release?: string;
+  namespace?: string;
+  valuesFiles?: string[];
+  set?: string[];
+  /** Kubernetes version the render assumes (Chart.yaml's kubeVersion is enforced); v1.29.0 by default. */
+  kubeVersion?: string;
+}
+
+/** `helm template`: the rendered YAML stream, or a HelmCheckError carrying the template error. */
+export function renderChart(options: RenderOptions = {}): string {
+  const args = [options.release ?? "mlmesh", options.chart ?? chartDir, "--namespace", options.namespace ?? "mlmesh"];
+  for (const f of options.valuesFiles ?? []) args.push("-f", f);
+  for (const s of options.set ?? []) args.push("--set", s);
+  if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
+  const r = spawnSync(buildRenderer(), args, { encoding: "utf8" });
+  if (r.status !== 0) throw new HelmCheckError("render", (r.stderr || `exit ${r.status}`).trim());
+  return r.stdout;
+}
+
+export function parseManifests(stream: string): Manifest[] {
+  const out: Manifest[] = [];
+  for (const doc of parseAllDocuments(stream)) {
+    if (doc.errors.length) throw new HelmCheckError("parse", doc.errors.map((e) => e.message).join("; "));
+    const obj = doc.toJS() as unknown;
+    if (obj === null || obj === undefined) continue;
+    if (typeof obj !== "object" || Array.isArray(obj)) throw new HelmCheckError("parse", "a rendered document is not a mapping");
+    const m = obj as Manifest;
+    if (typeof m.apiVersion !== "string" || typeof m.kind !== "string" || typeof m.metadata?.name !== "string") {
+      throw new HelmCheckError("parse", `a rendered object lacks apiVersion, kind or metadata.name: ${JSON.stringify(obj).slice(0, 200)}`);
+    }
+    out.push(m);
+  }
+  return out;
+}
+
+interface Validatable {
+  validate(): void;
+}
+const models: Record<string, new (data: never) => Validatable> = {
+  "apps/v1/Deployment": Deployment,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
+  "v1/ConfigMap": ConfigMap,
+  "v1/Secret": Secret,
+  "v1/Service": Service,
+  "v1/ServiceAccount": ServiceAccount,
+  "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+};
+
+/** Checks one object against its Kubernetes schema; an apiVersion/kind the chart does not expect is an error too. */
+export function validateManifest(m: Manifest): void {
+  const key = `${m.apiVersion}/${m.kind}`;
+  const Model = models[key];
+  const where = `${m.kind} ${m.metadata?.name ?? "?"}`;
+  if (!Model) throw new HelmCheckError("kubernetes", `${where}: unknown kind ${key} (known: ${Object.keys(models).join(", ")})`);
+  const model = new Model(m as never);
+  const { proxy, unknown } = trackAccess(model);
+  try {
+    proxy.validate();
+  } catch (e) {
+    throw new HelmCheckError("kubernetes", `${where}: ${(e as Error).message}`);
+  }
+  const fields = unknown();
+  if (fields.length) throw new HelmCheckError("kubernetes", `${where}: unknown field(s) ${fields.join(", ")}`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(m.metadata.name) || m.metadata.name.length > 63) {
+    throw new HelmCheckError("kubernetes", `${where}: metadata.name must be a DNS label of at most 63 characters`);
+  }
+}
+
+/**
+ * kubernetes-models' validators ignore unknown fields, which is where template typos hide
+ * (`readinesProbe`). The validators are compiled ajv code that reads every property its schema
+ * knows, and enumerates only maps (labels, data): so a key that was never read, in an object
+ * that was never enumerated, is a field the schema does not have, as `kubectl --validate=strict`
+ * would say.
+ */
+export function trackAccess<T extends object>(root: T): { proxy: T; unknown: () => string[] } {
+  const read = new Map<object, Set<PropertyKey>>();
+  const enumerated = new Set<object>();
+  const proxies = new Map<object, object>();
+  const wrap = (target: object): object => {
+    let p = proxies.get(target);
+    if (!p) {
+      read.set(target, new Set());
+      p = new Proxy(target, {
+        get(t, key, receiver) {
+          read.get(t)!.add(key);
+          const v = Reflect.get(t, key, receiver) as unknown;
+          return typeof v === "object" && v !== null ? wrap(v) : v;
+        },
+        has(t, key) {
+          read.get(t)!.add(key);
+          return Reflect.has(t, key);
+        },
+        ownKeys(t) {
+          enumerated.add(t);
+          return Reflect.ownKeys(t);
+        },
+      });
+      proxies.set(target, p);
+    }
+    return p;
+  };
+  const unknown = (): string[] => {
+    const out: string[] = [];
+    const walk = (v: unknown, path: string): void => {
+      if (typeof v !== "object" || v === null) return;
+      if (Array.isArray(v)) {
+        v.forEach((x, i) => walk(x, `${path}[${i}]`));
+        return;
+      }
+      const seen = read.get(v);
+      for (const [k, x] of Object.entries(v)) {
+        const here = path ? `${path}.${k}` : k;
+        if (!enumerated.has(v) && !(seen?.has(k) ?? false)) out.push(here);
+        else walk(x, here);
+      }
+    };
+    walk(root, "");
+    return out;
+  };
+  return { proxy: wrap(root) as T, unknown };
+}
+
+/** Names must be unique per kind, and every reference between the chart's objects must resolve. */
+export function checkReferences(manifests: Manifest[], options: { externalSecrets?: string[] } = {}): void {
+  const names = new Map<string, Set<string>>();
+  for (const m of manifests) {
+    const set = names.get(m.kind) ?? new Set<string>();
+    if (set.has(m.metadata.name)) throw new HelmCheckError("kubernetes", `duplicate ${m.kind} ${m.metadata.name}`);
+    set.add(m.metadata.name);
+    names.set(m.kind, set);
+  }
+  const has = (kind: string, name: string) => names.get(kind)?.has(name) ?? false;
+  for (const d of manifests.filter((m) => m.kind === "Deployment")) {
+    const spec = (d as unknown as { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }).spec;
+    for (const [k, v] of Object.entries(spec.selector.matchLabels)) {
+      if (spec.template.metadata.labels[k] !== v) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: selector ${k}=${v} does not match the pod labels`);
+    }
+    const pod = spec.template.spec;
+    if (pod.serviceAccountName && pod.serviceAccountName !== "default" && !has("ServiceAccount", pod.serviceAccountName)) {
+      throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ServiceAccount ${pod.serviceAccountName} is not rendered`);
+    }
+    for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+      for (const e of c.envFrom ?? []) {
+        if (e.configMapRef && !has("ConfigMap", e.configMapRef.name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${e.configMapRef.name} is not rendered`);
+      }
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref && !has("Secret", ref.name) && !(options.externalSecrets ?? []).includes(ref.name)) {
+          throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: Secret ${ref.name} is neither rendered nor declared external`);
+        }
+      }
+      const mounts = new Set((c.volumeMounts ?? []).map((v) => v.name));
+      for (const name of mounts) {
+        if (!(pod.volumes ?? []).some((v) => v.name === name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: volume ${name} is mounted but not declared`);
+      }
+    }
+    for (const v of pod.volumes ?? []) {
+      if (v.configMap && !has("ConfigMap", v.configMap.name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${v.configMap.name} is not rendered`);
+    }
+  }
+  for (const h of manifests.filter((m) => m.kind === "HorizontalPodAutoscaler")) {
+    const target = (h as unknown as { spec: { scaleTargetRef: { kind: string; name: string } } }).spec.scaleTargetRef;
+    if (!has(target.kind, target.name)) throw new HelmCheckError("kubernetes", `HorizontalPodAutoscaler ${h.metadata.name}: target ${target.kind} ${target.name} is not rendered`);
+  }
+}
+
+interface PodSpec {
+  serviceAccountName?: string;
+  containers: ContainerSpec[];
+  initContainers?: ContainerSpec[];
+  volumes?: { name: string; configMap?: { name: string } }[];
+}
+interface ContainerSpec {
+  envFrom?: { configMapRef?: { name: string } }[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+  volumeMounts?: { name: string }[];
+}
+
+/** Helm's coalescing of a values file over the chart defaults: maps merge, the rest replaces, null deletes. */
+export function mergeValues(base: Values, override: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(override)) {
+    const b = out[k];
+    if (v === null) delete out[k];
+    else if (isMap(v) && isMap(b)) out[k] = mergeValues(b, v);
+    else out[k] = v;
+  }
+  return out;
+}
+const isMap = (v: unknown): v is Values => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export function readValues(path: string): Values {
+  const v = parseYaml(readFileSync(path, "utf8")) as unknown;
+  if (v === null || v === undefined) return {};
+  if (!isMap(v)) throw new HelmCheckError("values", `${path}: top level must be a mapping`);
+  return v;
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** The problems values.schema.json finds in the coalesced values, as `helm install` would report them. */
+export function valuesProblems(values: Values): string[] {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    compiled = ajv.compile(JSON.parse(readFileSync(join(chartDir, "values.schema.json"), "utf8")) as object);
+  }
+  if (compiled(values)) return [];
+  return (compiled.errors ?? []).map((e) => {
+    const where = e.instancePath || "(root)";
+    const extra = e.keyword === "additionalProperties" ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : "";
+    return `${where} ${e.message ?? e.keyword}${extra}`;
+  });
+}
+
+export interface CaseResult {
+  name: string;
+  manifests: Manifest[];
+}
+
+/** The whole pipeline for one values file layered over the chart defaults. */
+export function checkCase(name: string, valuesFile?: string): CaseResult {
+  const defaults = readValues(join(chartDir, "values.yaml"));
+  const values = valuesFile ? mergeValues(defaults, readValues(valuesFile)) : defaults;
+  const problems = valuesProblems(values);
+  if (problems.length) throw new HelmCheckError("values", `${name}:\n  ${problems.join("\n  ")}`);
+  const manifests = parseManifests(renderChart({ valuesFiles: valuesFile ? [valuesFile] : [] }));
+  if (manifests.length === 0) throw new HelmCheckError("render", `${name}: rendered nothing`);
+  for (const m of manifests) validateManifest(m);
+  const existing = (values.secret as { existingSecret?: string } | undefined)?.existingSecret;
+  checkReferences(manifests, { externalSecrets: existing ? [existing] : [] });
+  return { name, manifests };
+}
+
+export const cases: { name: string; valuesFile?: string }[] = [
+  { name: "defaults" },
+  { name: "ci/production-values.yaml", valuesFile: join(chartDir, "ci/production-values.yaml") },
+];
+
+function main(): number {
+  let failed = 0;
+  for (const c of cases) {
+    try {
+      const r = checkCase(c.name, c.valuesFile);
+      const kinds = r.manifests.map((m) => m.kind).reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+      console.log(`ok   ${c.name}: ${r.manifests.length} objects (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})`);
+    } catch (e) {
+      failed++;
+      console.error(`FAIL ${c.name}: ${(e as Error).message}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  try {
+    process.exitCode = main();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exitCode = 1;
+  }
+}
+
