@@ -4,7 +4,9 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { areas } from "../services/areas.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { startMesh } from "../services/runtime/mesh.js";
+import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
+import { serverSideLatencies } from "./server-side.js";
 import { benchMethods, type MethodCase } from "./grpc-methods.js";
 import { describeMachine } from "./machine.js";
 
@@ -26,9 +28,11 @@ const config = loadConfig({
   GATEWAY_PORT: "0",
   MLMESH_HOST: "127.0.0.1",
   MLMESH_API_KEYS: apiKey,
-  DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)),
   LOG_LEVEL: "warn",
 });
+// Every ScoreMatch runs the model (through the batcher) instead of hitting the prediction cache.
+process.env.MATCH_PREDICTION_CACHE_TTL_MS = "0";
 const mesh = await startMesh(config, { areas });
 try {
   const baseline: MethodCase = {
@@ -70,6 +74,7 @@ ${commands.join("\n")}
 \`\`\`
 `;
   // Sections other benchmarks wrote in the same `make bench` run (the forecast evaluation...).
+  const serverSide = await serverSideLatencies(mesh, apiKey);
   const extra =
     sectionsDir && existsSync(sectionsDir)
       ? readdirSync(sectionsDir)
@@ -77,7 +82,7 @@ ${commands.join("\n")}
           .sort()
           .map((f) => readFileSync(join(sectionsDir, f), "utf8"))
       : [];
-  writeFileSync(out, [md, ...extra].join("\n"));
+  writeFileSync(out, [md, serverSide, ...extra].join("\n"));
   process.stdout.write(md);
 } finally {
   await mesh.shutdown();

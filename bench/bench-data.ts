@@ -1,0 +1,38 @@
+import postgres from "postgres";
+import { seedTravellers } from "../services/match/seed.js";
+import { trainFromDatabase } from "../services/match/training.js";
+import { openDatabase } from "../services/runtime/storage/database.js";
+import { migrate } from "../services/runtime/storage/migrations.js";
+
+/**
+ * The benchmark's own database: a million travellers (BENCH_TRAVELLERS) and a
+ * trained match model, created once and reused while its size matches.
+ */
+export async function prepareBenchDatabase(travellers: number): Promise<string> {
+  const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1, onnotice: () => undefined });
+  const exists = await admin`select 1 from pg_database where datname = 'mlmesh_bench'`;
+  if (!exists.length) await admin.unsafe("create database mlmesh_bench");
+  await admin.end();
+  const url = "postgres://postgres@127.0.0.1:5432/mlmesh_bench";
+  const db = await openDatabase({ url, dataDir: "" });
+  try {
+    await migrate(db.sql);
+    const [{ count }] = await db.sql<{ count: number }[]>`select count(*)::int as count from travellers`;
+    if (count !== travellers) {
+      process.stderr.write(`bench: seeding ${travellers} travellers (once)\n`);
+      const started = performance.now();
+      await seedTravellers(db, {
+        count: travellers,
+        seed: 1,
+        onProgress: (stage, done, total) => {
+          if (done % 100_000 === 0 || done === total) process.stderr.write(`  ${stage} ${done}/${total}\n`);
+        },
+      });
+      process.stderr.write(`bench: seeded in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      await trainFromDatabase(db.sql, { force: true });
+    }
+    return url;
+  } finally {
+    await db.close();
+  }
+}
