@@ -1,4 +1,5 @@
 import { call, callUsage } from "./call.js";
+import { evaluate, evalUsage } from "./eval.js";
 import { health, healthUsage } from "./health.js";
 import { migrate, migrateUsage } from "./migrate.js";
 import { seed, seedUsage } from "./seed.js";
@@ -17,6 +18,7 @@ export const commands: Record<string, Command> = {
   call: { usage: callUsage, run: call },
   seed: { usage: seedUsage, run: seed },
   train: { usage: trainUsage, run: train },
+  eval: { usage: evalUsage, run: evaluate },
 };
 
 export function usage(): string {
@@ -31,6 +33,7 @@ Commands:
   call      call one RPC with a JSON request, print the JSON response
   seed      load deterministic synthetic sample data
   train     train a model, store it in the registry, promote it if better
+  eval      evaluate a model offline against its baselines
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad configuration.
 `;

@@ -142,3 +142,26 @@ describe("MatchScoringService", () => {
     return m.values.reduce((a, v) => a + v.value, 0);
   }
 });
+
+describe("MatchScoringService without Redis", () => {
+  it("still scores, bypassing the shared cache and counting the bypass", async () => {
+    const url = await freshDatabase("mlmesh_test_match_noredis");
+    const db = await openDatabase({ url, dataDir: "" });
+    await migrate(db.sql);
+    await seedTravellers(db, { count: 500, seed: 8 });
+    const ids = await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
+    await db.close();
+    const { mesh } = await startTestMesh([matchArea], { DATABASE_URL: url, REDIS_URL: "redis://127.0.0.1:1" });
+    try {
+      const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+      const res = await client.scoreMatch({ userAId: ids[0].id, userBId: ids[1].id }, { headers });
+      // No model was trained in this database: the predecessor's weights answer.
+      expect(res.modelVersion).toContain("v0");
+      expect(res.score).toBeGreaterThan(0);
+      const bypass = await mesh.metrics.cacheBypasses.get();
+      expect(bypass.values.find((v) => v.labels.cache === "match_profile")?.value).toBeGreaterThan(0);
+    } finally {
+      await mesh.shutdown();
+    }
+  });
+});
