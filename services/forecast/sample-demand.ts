@@ -1,3 +1,5 @@
+import { Random } from "../numeric/random.js";
+
 /**
  * Synthetic daily demand for the sample inventory that `make dev` loads and the
  * benchmark forecasts: trend, weekly and yearly seasonality, noise, and some
@@ -10,7 +12,8 @@ export interface SampleProduct {
 }
 
 export function sampleProducts(options: { count: number; days: number; endDate: string; seed: number }): SampleProduct[] {
-  const random = mulberry32(options.seed);
+  const rng = new Random(options.seed);
+  const random = () => rng.next();
   const end = Date.parse(options.endDate + "T00:00:00Z");
   const products: SampleProduct[] = [];
   for (let p = 0; p < options.count; p++) {
@@ -27,7 +30,7 @@ export function sampleProducts(options: { count: number; days: number; endDate: 
       const date = new Date(t);
       const dayIndex = options.days - 1 - d;
       const base = (level + trendPerDay * dayIndex) * weekly[date.getUTCDay()] * (1 + yearlyAmplitude * Math.sin((2 * Math.PI * dayIndex) / 365.25 + yearlyPhase));
-      let quantity = Math.max(0, base * (1 + noise * gaussian(random)));
+      let quantity = Math.max(0, base * (1 + noise * rng.gaussian()));
       if (intermittent) quantity = random() < 0.35 ? Math.round(quantity * 2.5) : 0;
       days.push({ date: date.toISOString().slice(0, 10), quantity: Math.round(quantity) });
     }
@@ -35,20 +38,4 @@ export function sampleProducts(options: { count: number; days: number; endDate: 
     products.push({ productId: `sku-${id}`, name: `Sample product ${id}${intermittent ? " (intermittent)" : ""}`, days });
   }
   return products;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(random: () => number): number {
-  const u = Math.max(random(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }

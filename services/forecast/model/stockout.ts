@@ -1,3 +1,4 @@
+import { Random } from "../../numeric/random.js";
 import type { DailyQuantity } from "./daily-series.js";
 import { InvalidForecastInputError } from "./errors.js";
 import { forecastDemand, fromSpace, type ForecastResult } from "./forecast.js";
@@ -61,7 +62,8 @@ export function stockoutFromForecast(forecast: ForecastResult, options: Stockout
 }
 
 function probabilityOfRunningOut(forecast: ForecastResult, stock: number, byDay: number, paths: number, seed: number): number {
-  const random = mulberry32(seed);
+  const rng = new Random(seed);
+  const random = () => rng.next();
   const { residuals } = forecast.bands;
   const steps = residuals[0]?.length ?? 0;
   const origins = residuals.length;
@@ -94,15 +96,4 @@ function probabilityOfRunningOut(forecast: ForecastResult, stock: number, byDay:
     }
   }
   return ranOut / paths;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { INTERESTS, type Interest } from "./interests.js";
-import { Random } from "./random.js";
+import { Random } from "../../numeric/random.js";
 import {
   DESTINATIONS,
   INTEREST_WORDS,

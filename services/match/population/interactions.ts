@@ -1,5 +1,5 @@
 import { haversineKm } from "../features/haversine.js";
-import { Random } from "./random.js";
+import { Random } from "../../numeric/random.js";
 import type { PopulationMember, Traveller } from "./generate.js";
 import { POPULATION_EPOCH_DAY } from "./generate.js";
 import { TRAVEL_STYLES } from "./vocabulary.js";

@@ -1,4 +1,4 @@
-/** A small, fast, seedable PRNG (mulberry32) and the draws the generator needs. */
+/** A small, fast, seedable PRNG (mulberry32) and the draws the synthetic data and simulations need. */
 export class Random {
   private state: number;
 
