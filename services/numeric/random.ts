@@ -42,9 +42,13 @@ export class Random {
     return out;
   }
 
-  /** A UUID-shaped id (version 4 layout) from this stream. */
-  uuid(): string {
+  /**
+   * A UUID-shaped id (version 4 layout): random bits from this stream, with
+   * `serial` in the last 12 hex digits so that ids stay unique even when two
+   * streams happen to start from the same 32-bit state.
+   */
+  uuid(serial: number): string {
     const hex = (n: number) => Math.floor(this.next() * 16 ** n).toString(16).padStart(n, "0");
-    return `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + this.int(0, 3)).toString(16)}${hex(3)}-${hex(6)}${hex(6)}`;
+    return `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + this.int(0, 3)).toString(16)}${hex(3)}-${serial.toString(16).padStart(12, "0").slice(-12)}`;
   }
 }

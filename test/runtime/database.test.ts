@@ -47,3 +47,21 @@ describe("storage", () => {
     }
   });
 });
+
+describe("bulk load failures", () => {
+  it("rejects, and does not hang, when PostgreSQL refuses a row after the last one was sent", async () => {
+    const db = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "" });
+    try {
+      await db.sql`drop table if exists copy_probe_dup`;
+      await db.sql`create table copy_probe_dup (a int primary key)`;
+      const rows = (function* () {
+        for (let i = 0; i < 50_000; i++) yield `${i === 49_990 ? 7 : i}\n`;
+      })();
+      await expect(db.copyIn("copy_probe_dup", ["a"], rows)).rejects.toThrow(/rejected by PostgreSQL|loaded 0 of|duplicate key/);
+      expect((await db.sql`select count(*)::int as n from copy_probe_dup`)[0].n).toBe(0);
+      await db.sql`drop table copy_probe_dup`;
+    } finally {
+      await db.close();
+    }
+  });
+});

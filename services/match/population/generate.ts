@@ -85,10 +85,10 @@ export const POPULATION_EPOCH_DAY = Math.floor(Date.UTC(2026, 0, 1) / 86_400_000
 export function* generatePopulation(options: { count: number; seed: number }): Generator<PopulationMember> {
   const cities = homeCities();
   const cityWeights = cities.map((c) => c.weight);
-  for (let i = 0; i < options.count; i++) yield generateMember(new Random(hash(options.seed, i)), cities, cityWeights);
+  for (let i = 0; i < options.count; i++) yield generateMember(new Random(hash(options.seed, i)), i, cities, cityWeights);
 }
 
-function generateMember(r: Random, cities: City[], cityWeights: number[]): PopulationMember {
+function generateMember(r: Random, serial: number, cities: City[], cityWeights: number[]): PopulationMember {
   // Taste: a few strong interests over a weak background.
   const taste = new Float64Array(INTERESTS.length);
   for (let k = 0; k < taste.length; k++) taste[k] = 0.1 * r.next();
@@ -131,7 +131,7 @@ function generateMember(r: Random, cities: City[], cityWeights: number[]): Popul
     trips.push({ destination: r.pick(DESTINATIONS), startDay, endDay: startDay + r.int(3, 21) });
   }
   const traveller: Traveller = {
-    id: r.uuid(),
+    id: r.uuid(serial),
     displayName: `${r.pick(FIRST_NAMES)} ${String.fromCharCode(65 + r.int(0, 25))}.`,
     age,
     minAcceptedAge,

@@ -31,22 +31,60 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
     const url = new URL(options.url);
     const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
-      const writable = await sql.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`).writable();
-      let count = 0;
-      let batch = "";
-      const failed = new Promise<never>((_, reject) => writable.once("error", reject));
-      failed.catch(() => undefined);
-      for (const line of lines) {
-        batch += line;
-        count++;
-        if (batch.length > 1 << 20) {
-          // Respect backpressure, so a million rows do not pile up in memory.
-          if (!writable.write(batch)) await Promise.race([new Promise((r) => writable.once("drain", r)), failed]);
-          batch = "";
+      // postgres.js can lose the error of a COPY that PostgreSQL rejects after
+      // the last row was sent (it reports success with nothing loaded), so the
+      // rows are counted before and after, on a connection of our own.
+      const conn = await sql.reserve();
+      let poisoned = false;
+      try {
+        const [{ n: before, pid }] = await conn.unsafe<{ n: number; pid: number }[]>(
+          `select count(*)::int as n, pg_backend_pid() as pid from ${table}`,
+        );
+        const query = conn.unsafe(`copy ${table} (${columns.join(", ")}) from stdin`);
+        const writable = await query.writable();
+        let count = 0;
+        let batch = "";
+        const failed = new Promise<never>((_, reject) => writable.once("error", reject));
+        failed.catch(() => undefined);
+        for (const line of lines) {
+          batch += line;
+          count++;
+          if (batch.length > 1 << 20) {
+            // Respect backpressure, so a million rows do not pile up in memory.
+            if (!writable.write(batch)) await Promise.race([new Promise((r) => writable.once("drain", r)), failed]);
+            batch = "";
+          }
         }
+        // end()'s callback also fires, with the error, when the stream fails. When PostgreSQL
+        // rejected the COPY after our last row, neither happens: its backend just goes idle.
+        const ended = new Promise<void>((resolve, reject) => {
+          const done = (err?: Error | null) => (err ? reject(err) : resolve());
+          if (batch) writable.end(batch, done);
+          else writable.end(done);
+        });
+        let settled = false;
+        ended.then(() => (settled = true), () => (settled = true));
+        const abandoned = (async () => {
+          for (;;) {
+            await new Promise((r) => setTimeout(r, 250));
+            if (settled) return;
+            const [row] = await sql<{ state: string }[]>`select state from pg_stat_activity where pid = ${pid}`;
+            if (!settled && row?.state === "idle") {
+              // postgres.js still believes this connection is copying: keep it out of the pool.
+              poisoned = true;
+              throw new Error(`COPY into ${table} was rejected by PostgreSQL (a row broke a rule; its log names it)`);
+            }
+          }
+        })();
+        await Promise.race([ended, failed, abandoned]);
+        const [{ n: after }] = await conn.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
+        if (after - before !== count) {
+          throw new Error(`COPY into ${table} loaded ${after - before} of ${count} rows: PostgreSQL rejected a row (its log names it)`);
+        }
+        return count;
+      } finally {
+        if (!poisoned) conn.release();
       }
-      await Promise.race([new Promise<void>((resolve) => writable.end(batch, () => resolve())), failed]);
-      return count;
     };
     return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, async () => {
       await sql.end({ timeout: 5 });
