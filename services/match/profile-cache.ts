@@ -15,6 +15,8 @@ export const PROFILE_UPDATES_CHANNEL = "mlmesh:match:profile-updated";
  */
 export class ProfileCache {
   private readonly local: LruCache<ProfileFeatures>;
+  private readonly hits: { inc(n?: number): void };
+  private readonly misses: { inc(n?: number): void };
 
   constructor(
     private readonly sql: Sql,
@@ -23,20 +25,28 @@ export class ProfileCache {
     options: { maxEntries: number; ttlMs: number },
   ) {
     this.local = new LruCache(options.maxEntries, options.ttlMs);
+    this.hits = metrics.cacheHits.labels("match_profile");
+    this.misses = metrics.cacheMisses.labels("match_profile");
   }
 
-  /** Profiles by id; ids not found are absent from the map. */
-  async get(ids: readonly string[]): Promise<Map<string, ProfileFeatures>> {
+
+  /** Profiles by id; ids not found are absent from the map. Synchronous when every id is in process. */
+  get(ids: readonly string[]): Map<string, ProfileFeatures> | Promise<Map<string, ProfileFeatures>> {
     const found = new Map<string, ProfileFeatures>();
-    let missing: string[] = [];
+    const missing: string[] = [];
     for (const id of ids) {
       const p = this.local.get(id);
       if (p) found.set(id, p);
       else missing.push(id);
     }
-    this.metrics.cacheHits.labels("match_profile").inc(ids.length - missing.length);
+    this.hits.inc(ids.length - missing.length);
     if (missing.length === 0) return found;
-    this.metrics.cacheMisses.labels("match_profile").inc(missing.length);
+    this.misses.inc(missing.length);
+    return this.fetch(missing, found);
+  }
+
+  private async fetch(ids: string[], found: Map<string, ProfileFeatures>): Promise<Map<string, ProfileFeatures>> {
+    let missing = ids;
     if (this.redis.status === "ready") {
       try {
         const cached = await this.redis.mget(missing.map(redisKey));

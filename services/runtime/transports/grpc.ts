@@ -85,17 +85,27 @@ function decoder(schema: DescMessage, bytes: Buffer): () => Message {
 }
 
 function incomingCall(call: grpc.ServerUnaryCall<Buffer, Message> | grpc.ServerWritableStream<Buffer, Message>): IncomingCall {
-  const controller = new AbortController();
+  // The controller is built only when the pipeline asks for the signal (most small calls never do).
+  let controller: AbortController | undefined;
+  let cancelled = false;
   // grpc-js emits "cancelled" at the end of every call, finished or not; only
   // for a call we have not answered is it the client going away.
   call.once("cancelled", () => {
-    if (!finished.has(call)) controller.abort();
+    if (finished.has(call)) return;
+    cancelled = true;
+    controller?.abort();
   });
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return {
     headers: new MetadataReader(call.metadata),
-    signal: controller.signal,
+    get signal() {
+      if (!controller) {
+        controller = new AbortController();
+        if (cancelled) controller.abort();
+      }
+      return controller.signal;
+    },
     deadline: Number.isFinite(ms) ? ms : undefined,
     transport: "grpc",
     responseHeaders: new Map<string, string>(),
