@@ -114,6 +114,17 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
   const predictionHits = metrics.cacheHits.labels("match_prediction");
   const predictionMisses = metrics.cacheMisses.labels("match_prediction");
 
+  /** One traveller against many, in one model run: the feature rows and their scores. */
+  async function scoreAgainst(model: LoadedModel, me: ProfileFeatures, others: readonly ProfileFeatures[], context: MatchContextInput | undefined) {
+    const n = others.length;
+    const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
+    others.forEach((other, i) => pairFeatures(me, other, context, x, i * FEATURE_COUNT));
+    if (n === 0) return { x, scores: new Float32Array(0) };
+    metrics.modelExecutions.labels(MODEL_LABEL).inc();
+    metrics.batchSize.labels(MODEL_LABEL).observe(n);
+    return { x, scores: await model.score(x, n) };
+  }
+
   function track<T>(fn: () => Promise<T>): Promise<T> {
     requests.inc();
     const started = performance.now();
@@ -170,11 +181,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const me = ps.get(req.userId)!;
         const context = contextOf(req.context);
         const n = req.candidateIds.length;
-        const x = new Float32Array(n * FEATURE_COUNT);
-        req.candidateIds.forEach((id, i) => pairFeatures(me, ps.get(id)!, context, x, i * FEATURE_COUNT));
-        metrics.modelExecutions.labels(MODEL_LABEL).inc();
-        metrics.batchSize.labels(MODEL_LABEL).observe(n);
-        const scores = await model.score(x, n); // one run for all candidates
+        const { x, scores } = await scoreAgainst(model, me, req.candidateIds.map((id) => ps.get(id)!), context);
         const ranked = req.candidateIds
           .map((id, i) => ({ id, i, score: scores[i] }))
           .sort((p, q) => q.score - p.score)
@@ -214,13 +221,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
           .filter((c) => c.km <= km);
         const context: MatchContextInput = { interests: interestsIn(req.prompt) };
         const n = candidates.length;
-        const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
-        candidates.forEach((c, i) => pairFeatures(searcher, c.p, context, x, i * FEATURE_COUNT));
-        const scores = n ? await model.score(x, n) : new Float32Array(0);
-        if (n) {
-          metrics.modelExecutions.labels(MODEL_LABEL).inc();
-          metrics.batchSize.labels(MODEL_LABEL).observe(n);
-        }
+        const { x, scores } = await scoreAgainst(model, searcher, candidates.map((c) => c.p), context);
         const byId = new Map(rows.map((r) => [r.id, r]));
         const top = candidates
           .map((c, i) => ({ ...c, i, score: scores[i] }))

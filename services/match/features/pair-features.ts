@@ -3,14 +3,18 @@ import { NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../populat
 import { haversineKm } from "./haversine.js";
 import { cosine, vectorize, type SparseVector } from "./text-vectors.js";
 
-/** What scoring needs of one traveller, computed once and cached (in process and in Redis). */
-export interface ProfileFeatures {
+/** Who and where a traveller is, and whom they accept: the same in a profile and in its features. */
+interface TravellerBasics {
   id: string;
   age: number;
   minAcceptedAge: number;
   maxAcceptedAge: number;
   latitude: number;
   longitude: number;
+}
+
+/** What scoring needs of one traveller, computed once and cached (in process and in Redis). */
+export interface ProfileFeatures extends TravellerBasics {
   interests: number;
   needs: number;
   /** Index in TRAVEL_STYLES, or -1 when unknown. */
@@ -24,13 +28,7 @@ export interface ProfileFeatures {
   trips: { destination: string; startDay: number; endDay: number }[];
 }
 
-export interface ProfileInput {
-  id: string;
-  age: number;
-  minAcceptedAge: number;
-  maxAcceptedAge: number;
-  latitude: number;
-  longitude: number;
+export interface ProfileInput extends TravellerBasics {
   interests: readonly string[];
   needs: readonly string[];
   travelStyle: string;
