@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
-        dev seed train migrate bench eval-match eval-forecast check-helm clean
+        dev seed train migrate bench eval-match eval-forecast check-helm check-envoy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -60,6 +60,11 @@ eval-match: install
 check-helm: install
 	$(TSX) scripts/check-helm.ts
 
+# Envoy's config decoded strictly into Envoy's own Bootstrap message (API protos from
+# @grpc/grpc-js-xds), its transcoder's services checked against the current descriptor set.
+check-envoy: descriptors
+	$(TSX) scripts/check-envoy.ts
+
 # Synthetic data: `make seed` (10,000 travellers), `make seed TRAVELLERS=1000000`.
 seed: build
 	node dist/cli/main.js seed --travellers $(or $(TRAVELLERS),10000)
@@ -70,7 +75,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: install lint check-gen descriptors openapi typecheck check-helm test-unit eval-match eval-forecast
+test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate
