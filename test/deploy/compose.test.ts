@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { MeshMetrics } from "../../services/runtime/metrics.js";
+
+// Docker cannot run here: the compose file, Prometheus config and dashboard are checked for what they promise.
+const compose = parse(readFileSync("deploy/docker-compose.yml", "utf8")) as { services: Record<string, Record<string, unknown>> };
+const envoy = readFileSync("deploy/envoy/envoy.yaml", "utf8");
+
+describe("deploy/docker-compose.yml", () => {
+  it("runs Envoy, the mesh, PostgreSQL, Redis, Prometheus and Grafana", () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["envoy", "mlmesh", "postgres", "redis", "prometheus", "grafana"]));
+  });
+
+  it("runs Redis as BullMQ needs it: AOF and noeviction", () => {
+    const cmd = (compose.services.redis.command as string[]).join(" ");
+    expect(cmd).toContain("--appendonly yes");
+    expect(cmd).toContain("--maxmemory-policy noeviction");
+  });
+
+  it("gives Envoy its config and the descriptor set at the path the config names", () => {
+    const volumes = compose.services.envoy.volumes as string[];
+    expect(volumes).toContain("../build/mlmesh.binpb:/etc/envoy/mlmesh.binpb:ro");
+    expect(envoy).toContain("proto_descriptor: /etc/envoy/mlmesh.binpb");
+    // Envoy's upstream is the mesh's gRPC port, by the compose service name.
+    expect(envoy).toMatch(/address: mlmesh, port_value: 50051/);
+    expect((compose.services.mlmesh.environment as Record<string, string>).GRPC_PORT).toBe("50051");
+  });
+
+  it("scrapes the mesh's admin port", () => {
+    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
+    expect(targets).toContain(`mlmesh:${(compose.services.mlmesh.environment as Record<string, string>).ADMIN_PORT}`);
+  });
+
+  it("has a dashboard whose every query names metrics the mesh exports", async () => {
+    const dashboard = JSON.parse(readFileSync("deploy/grafana/dashboards/mlmesh.json", "utf8")) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const metrics = new MeshMetrics();
+    const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+    const names = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:mlmesh|ml|nodejs)_[a-z0-9_]+/g) ?? []));
+    expect(names.length).toBeGreaterThan(8);
+    for (const n of names) {
+      const base = n.replace(/_(bucket|sum|count)$/, "");
+      expect(exported.has(base) || exported.has(n), n).toBe(true);
+    }
+    const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join("|");
+    for (const want of ["request rate", "latency", "error rate", "model memory", "cache hit rate", "batch"]) expect(titles).toContain(want);
+  });
+});
