@@ -31,6 +31,11 @@ export class LruCache<V> {
     this.map.delete(key);
   }
 
+  /** False when the time-to-live is zero: nothing is ever kept. */
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -68,7 +68,8 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
   );
   progress("travellers", travellers, options.count);
 
-  const active: PopulationMember[] = options.count <= (options.activeUsers ?? IDF_SAMPLE) ? sample : sample.slice(0, options.activeUsers ?? IDF_SAMPLE);
+  // The first members interact; the sample already holds them.
+  const active: PopulationMember[] = sample.slice(0, options.activeUsers ?? IDF_SAMPLE);
   let interactions = 0;
   function* interactionLines(): Generator<string> {
     for (const it of generateInteractions(active, { seed: options.seed, shownPerUser: options.shownPerUser ?? 12 })) {

@@ -152,15 +152,20 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const context = contextOf(req.context);
         const x = new Float32Array(FEATURE_COUNT);
         pairFeatures(a, b, context, x);
-        // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
-        const key = `${model.version}|${[a.id, b.id].sort().join("|")}|${contextKey(req.context)}`;
-        let score = parts.predictions.get(key);
-        if (score === undefined) {
-          predictionMisses.inc();
-          score = await parts.batcher.submit(x);
-          parts.predictions.set(key, score);
+        let score: number | undefined;
+        if (parts.predictions.enabled) {
+          // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
+          const key = `${model.version}|${a.id < b.id ? `${a.id}|${b.id}` : `${b.id}|${a.id}`}|${contextKey(req.context)}`;
+          score = parts.predictions.get(key);
+          if (score === undefined) {
+            predictionMisses.inc();
+            score = await parts.batcher.submit(x);
+            parts.predictions.set(key, score);
+          } else {
+            predictionHits.inc();
+          }
         } else {
-          predictionHits.inc();
+          score = await parts.batcher.submit(x);
         }
         const f = factorsOf(x, 0, model.weights);
         return {
