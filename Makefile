@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
-        dev seed train migrate bench eval-match eval-forecast check-helm check-envoy clean
+        dev seed train migrate bench eval-match eval-notify eval-forecast check-helm check-envoy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -52,6 +52,9 @@ typecheck: install
 test-unit: install
 	$(BIN)/vitest run
 
+eval-notify: install
+	$(TSX) services/notify/eval/main.ts
+
 eval-match: install
 	$(TSX) services/match/eval/main.ts
 
@@ -75,7 +78,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-forecast
+test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-notify eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

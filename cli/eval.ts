@@ -5,11 +5,13 @@ export const evalUsage = `mlmesh eval MODEL
 Runs a model's offline evaluation against its baselines and exits non-zero
 unless the model beats them:
   match     v1 (ONNX) against the predecessor's weighted sum: AUC and log-loss on held-out pairs
+  notify    against a fixed hour and the population-only model: next open within an hour of the slot
   forecast  against Prophet (WASM) and seasonal naive on US daily births: MAPE, coverage, speed
             (--markdown FILE writes the table)`;
 
 const evaluations: Record<string, string> = {
   match: "../services/match/eval/main.js",
+  notify: "../services/notify/eval/main.js",
   forecast: "../services/forecast/eval/main.js",
 };
 

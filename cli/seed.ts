@@ -1,5 +1,6 @@
 import { seedSampleInventory } from "../services/forecast/seed.js";
 import { seedTravellers } from "../services/match/seed.js";
+import { seedActivity } from "../services/notify/seed.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
@@ -12,6 +13,7 @@ export const seedUsage = `mlmesh seed [--travellers N] [--products N] [--seed N]
 Loads deterministic synthetic data into DATABASE_URL (or the embedded PGlite), with COPY:
   travellers (default 10,000; 1,000,000 works) and the interactions of up to
   50,000 of them, driven by a hidden preference process;
+  eight weeks of app and notification activity of those 50,000, from hidden routines;
   the sample inventory: products with three years of daily transactions (default 200).
 --sample loads the small set \`make dev\` uses (2,000 travellers, 20 products).
 Replaces earlier synthetic data.`;
@@ -29,6 +31,8 @@ export async function seed(args: string[]): Promise<number> {
     const t = await seedTravellers(db, { count: travellers, seed: seedValue, onProgress: bar.update });
     bar.done();
     process.stdout.write(`travellers: ${t.travellers}, interactions: ${t.interactions} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+    const events = await seedActivity(db, { users: Math.min(travellers, 50_000), seed: seedValue });
+    process.stdout.write(`activity: ${events} events of ${Math.min(travellers, 50_000)} travellers over eight weeks\n`);
     const products = Number(options.products ?? (options.sample ? 20 : 200));
     const rows = await seedSampleInventory(db, { products, seed: seedValue, endDate: new Date().toISOString().slice(0, 10) });
     process.stdout.write(`inventory: ${products} products, ${rows} daily transactions\n`);

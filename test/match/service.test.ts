@@ -13,6 +13,7 @@ import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
 import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { clearMeshCaches } from "../support/redis.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 
@@ -24,6 +25,7 @@ describe("MatchScoringService", () => {
 
   beforeAll(async () => {
     url = await freshDatabase("mlmesh_test_match");
+    await clearMeshCaches("mlmesh:match:");
     const db = await openDatabase({ url, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 10_000, seed: 5 });
@@ -170,6 +172,7 @@ describe("MatchScoringService without Redis", () => {
 describe("profile invalidation", () => {
   it("drops a changed profile from every cache when its id is published", async () => {
     const url = await freshDatabase("mlmesh_test_match_invalidate");
+    await clearMeshCaches("mlmesh:match:");
     const db = await openDatabase({ url, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 300, seed: 9 });

@@ -8,6 +8,7 @@ import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
 import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { clearMeshCaches } from "../support/redis.js";
 
 /** The predecessors' documented example requests (../shared/seeds), replayed against the REST gateway. */
 describe("predecessors' REST examples", () => {
@@ -27,6 +28,7 @@ describe("predecessors' REST examples", () => {
 
   beforeAll(async () => {
     const url = await freshDatabase("mlmesh_test_rest");
+    await clearMeshCaches("mlmesh:match:");
     const db = await openDatabase({ url, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 2000, seed: 3 });
