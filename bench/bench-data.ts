@@ -1,12 +1,14 @@
 import postgres from "postgres";
 import { seedTravellers } from "../services/match/seed.js";
 import { trainFromDatabase } from "../services/match/training.js";
+import { seedActivity } from "../services/notify/seed.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
 
 /**
- * The benchmark's own database: a million travellers (BENCH_TRAVELLERS) and a
- * trained match model, created once and reused while its size matches.
+ * The benchmark's own database: a million travellers (BENCH_TRAVELLERS), a
+ * trained match model and activity for notification timing, created once and
+ * reused while its size matches.
  */
 export async function prepareBenchDatabase(travellers: number): Promise<string> {
   const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1, onnotice: () => undefined });
@@ -30,6 +32,11 @@ export async function prepareBenchDatabase(travellers: number): Promise<string> 
       });
       process.stderr.write(`bench: seeded in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
       await trainFromDatabase(db.sql, { force: true });
+    }
+    const [{ events }] = await db.sql<{ events: number }[]>`select count(*)::int as events from activity_events`;
+    if (events === 0) {
+      process.stderr.write("bench: seeding eight weeks of activity for 50,000 travellers (once)\n");
+      await seedActivity(db, { users: Math.min(travellers, 50_000), seed: 1 });
     }
     return url;
   } finally {
