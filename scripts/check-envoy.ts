@@ -117,9 +117,18 @@ export function descriptorSetIsCurrent(path: string): boolean {
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
   const config = join(ROOT, "deploy/envoy/envoy.yaml");
-  const descriptors = join(ROOT, "build/mlmesh.binpb");
+  const at = process.argv.indexOf("--descriptors");
+  if (at !== -1 && !process.argv[at + 1]) {
+    process.stderr.write("usage: tsx scripts/check-envoy.ts [--descriptors build/mlmesh.binpb]\n");
+    process.exit(2);
+  }
+  const descriptors = at === -1 ? join(ROOT, "build/mlmesh.binpb") : process.argv[at + 1];
+  if (!existsSync(descriptors)) {
+    process.stderr.write(`${descriptors} does not exist: run \`make descriptors\`\n`);
+    process.exit(1);
+  }
   const problems = checkEnvoyConfig(readFileSync(config, "utf8"), readFileSync(descriptors));
-  if (!descriptorSetIsCurrent(descriptors)) problems.push("build/mlmesh.binpb is stale: run `make descriptors`");
+  if (!descriptorSetIsCurrent(descriptors)) problems.push(`${descriptors} is stale (differs from a fresh \`buf build\` of proto/): run \`make descriptors\``);
   if (problems.length) {
     process.stderr.write(`deploy/envoy/envoy.yaml:\n  ${problems.join("\n  ")}\n`);
     process.exit(1);

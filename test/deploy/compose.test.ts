@@ -22,9 +22,27 @@ describe("deploy/docker-compose.yml", () => {
     const volumes = compose.services.envoy.volumes as string[];
     expect(volumes).toContain("../build/mlmesh.binpb:/etc/envoy/mlmesh.binpb:ro");
     expect(envoy).toContain("proto_descriptor: /etc/envoy/mlmesh.binpb");
-    // Envoy's upstream is the mesh's gRPC port, by the compose service name.
-    expect(envoy).toMatch(/address: mlmesh, port_value: 50051/);
-    expect((compose.services.mlmesh.environment as Record<string, string>).GRPC_PORT).toBe("50051");
+  });
+
+  it("wires Envoy's listener and upstream to the ports compose publishes and the mesh listens on", () => {
+    type Addr = { socket_address: { address: string; port_value: number } };
+    const cfg = parse(envoy) as {
+      static_resources: {
+        listeners: { address: Addr }[];
+        clusters: { name: string; load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: Addr } }[] }[] } }[];
+      };
+    };
+    const listenerPorts = cfg.static_resources.listeners.map((l) => l.address.socket_address.port_value);
+    const published = (compose.services.envoy.ports as string[]).map((p) => Number(p.split(":").at(-1)));
+    for (const port of listenerPorts) expect(published).toContain(port);
+    const upstream = cfg.static_resources.clusters.find((c) => c.name === "mlmesh_grpc")!.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    // Envoy reaches the mesh by its compose service name, on the mesh's gRPC port.
+    expect(Object.keys(compose.services)).toContain(upstream.address);
+    const env = compose.services[upstream.address].environment as Record<string, string>;
+    expect(Number(env.GRPC_PORT)).toBe(upstream.port_value);
+    // Envoy owns 8000 in compose; the mesh's own REST gateway must not collide with or be published on it.
+    expect(Number(env.GATEWAY_PORT)).not.toBe(8000);
+    expect((compose.services.mlmesh.ports as string[]).some((p) => p.endsWith(`:${env.GATEWAY_PORT}`) || p.startsWith("8000:"))).toBe(false);
   });
 
   it("scrapes the mesh's admin port", () => {
