@@ -35,8 +35,4 @@ export class LruCache<V> {
   get enabled(): boolean {
     return this.ttlMs > 0;
   }
-
-  get size(): number {
-    return this.map.size;
-  }
 }

@@ -48,13 +48,6 @@ export class ModelRegistry {
       order by promoted_at desc limit 1`;
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
-
-  async list(model: string): Promise<Omit<ModelVersion, "artefact">[]> {
-    const rows = await this.sql<Row[]>`
-      select model, version, ''::bytea as artefact, metadata, metrics, data_summary, created_at, promoted_at
-      from model_versions where model = ${model} order by version desc`;
-    return rows.map(fromRow);
-  }
 }
 
 interface Row {

@@ -22,10 +22,6 @@ export class MeshError extends Error {
     super(message);
   }
 
-  static invalidArgument(field: string, rule: string, message: string): MeshError {
-    return new MeshError(Status.INVALID_ARGUMENT, `${field}: ${message} [${rule}]`, [{ field, rule, message }]);
-  }
-
   static notFound(message: string): MeshError {
     return new MeshError(Status.NOT_FOUND, message);
   }

@@ -265,10 +265,6 @@ class CallSignal {
     if (call.deadline !== undefined) void this.signal;
   }
 
-  get hasDeadline(): boolean {
-    return this.call.deadline !== undefined;
-  }
-
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
     const controller = (this.controller = new AbortController());

@@ -62,10 +62,6 @@ export class WorkerPool {
     });
   }
 
-  get pending(): number {
-    return this.queue.length + this.busy.size;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.queue.splice(0)) t.reject(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));

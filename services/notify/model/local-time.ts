@@ -24,12 +24,3 @@ export function hourOfWeek(ms: number, timeZone: string): number {
   }
   return day * 24 + hour;
 }
-
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
