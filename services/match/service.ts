@@ -170,7 +170,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const f = factorsOf(x, 0, model.weights);
         return {
           score,
-          scorePercent: Math.round(score * 1000) / 10,
+          scorePercent: percentOf(score),
           confidence: confidenceOf(score),
           factors: f,
           modelVersion: model.version,
@@ -195,7 +195,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
           candidates: ranked.map((r) => ({
             userId: r.id,
             score: r.score,
-            scorePercent: Math.round(r.score * 1000) / 10,
+            scorePercent: percentOf(r.score),
             confidence: confidenceOf(r.score),
             factors: factorsOf(x, r.i * FEATURE_COUNT, model.weights),
           })),
@@ -243,7 +243,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
               interests: row.interests,
               bio: row.bio,
               travelStyle: row.travel_style,
-              matchScore: Math.round(t.score * 1000) / 10,
+              matchScore: percentOf(t.score),
               factors: factorsOf(x, t.i * FEATURE_COUNT, model.weights),
               matchReasons: matchReasons(x, t.i * FEATURE_COUNT, model, searcher, t.p),
             };
@@ -254,6 +254,11 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         };
       }),
   };
+}
+
+/** A [0, 1] score on the predecessor's 0 to 100 scale, to one decimal. */
+function percentOf(score: number): number {
+  return Math.round(score * 1000) / 10;
 }
 
 /** Distance from a coin flip: 0.5 when the model cannot tell, 1 when it is sure. */
