@@ -72,6 +72,6 @@ const codeNames = [
   "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
   "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
 ];
-function codeName(code: number): string {
+export function codeName(code: number): string {
   return codeNames[code] ?? String(code);
 }

@@ -5,6 +5,8 @@ import { migrate, migrateUsage } from "./migrate.js";
 import { seed, seedUsage } from "./seed.js";
 import { serve, serveUsage } from "./serve.js";
 import { train, trainUsage } from "./train.js";
+import { worker, workerUsage } from "./worker.js";
+import { jobs, jobsUsage } from "./jobs.js";
 
 export interface Command {
   usage: string;
@@ -12,7 +14,9 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
-  serve: { usage: serveUsage, run: () => serve() },
+  serve: { usage: serveUsage, run: serve },
+  worker: { usage: workerUsage, run: worker },
+  jobs: { usage: jobsUsage, run: jobs },
   migrate: { usage: migrateUsage, run: () => migrate() },
   health: { usage: healthUsage, run: health },
   call: { usage: callUsage, run: call },
@@ -28,6 +32,8 @@ Usage: mlmesh <command> [options]   (mlmesh <command> --help for details)
 
 Commands:
   serve     start the mesh (gRPC, Connect, REST gateway, admin)
+  worker    run training and batch-inference jobs from the queues
+  jobs      follow a job: jobs watch ID (live progress until it ends)
   migrate   apply the database migrations
   health    check a running mesh through grpc.health.v1
   call      call one RPC with a JSON request, print the JSON response

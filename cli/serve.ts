@@ -2,25 +2,41 @@ import { areas } from "../services/areas.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { log, setLogLevel } from "../services/runtime/log.js";
 import { startMesh } from "../services/runtime/mesh.js";
-import { ExitCode } from "./exit.js";
+import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
+import { loadJobsConfig } from "../services/jobs/config.js";
+import { startJobWorker } from "../services/jobs/worker-process.js";
+import { parseArgs } from "./args.js";
+import { CliUsageError, ExitCode } from "./exit.js";
 
-export const serveUsage = `mlmesh serve
+export const serveUsage = `mlmesh serve [--worker]
 
 Starts the mesh: gRPC (GRPC_PORT, 50051), Connect (CONNECT_PORT, 8080),
 REST gateway (GATEWAY_PORT, 8000) and admin (ADMIN_PORT, 9464).
 Configuration comes from the environment: MLMESH_API_KEYS (or
 MLMESH_AUTH_DISABLED=true, local only), DATABASE_URL (embedded PGlite under
 MLMESH_DATA_DIR when unset), REDIS_URL, LOG_LEVEL, MLMESH_MAX_MESSAGE_BYTES,
-MLMESH_SHUTDOWN_GRACE_MS. SIGTERM drains in-flight calls, then exits 0.`;
+MLMESH_SHUTDOWN_GRACE_MS. SIGTERM drains in-flight calls, then exits 0.
 
-export async function serve(): Promise<number> {
+Options:
+  --worker   also run a job worker in this process (what \`make dev\` does:
+             embedded PGlite can be opened by one process only); production
+             runs \`mlmesh worker\` processes instead.`;
+
+export async function serve(args: string[]): Promise<number> {
+  const { options, positional } = parseArgs(args, { worker: "boolean" });
+  if (positional.length) throw new CliUsageError(`serve: unexpected argument '${positional[0]}'`);
   const config = loadConfig();
   setLogLevel(config.logLevel);
+  const jobs = loadJobsConfig();
   const mesh = await startMesh(config, { areas });
+  const worker = options.worker
+    ? await startJobWorker({ config, jobs, db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false })
+    : undefined;
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       log.info("signal received", { signal });
-      mesh.shutdown().then(
+      // Jobs first: they need the database the mesh closes last.
+      Promise.resolve(worker?.shutdown()).then(() => mesh.shutdown()).then(
         () => resolve(ExitCode.OK),
         (err) => {
           log.error("shutdown failed", { error: String(err) });

@@ -14,7 +14,7 @@ import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
 import { Status } from "../runtime/status.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
-import type { ComputeOptions } from "./compute.js";
+import { computeOptions, demandCacheKey, demandResponse } from "./demand-response.js";
 import { loadHistory } from "./history.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import type { ForecastResult } from "./model/forecast.js";
@@ -54,11 +54,7 @@ function forecastService(deps: AreaDeps, pool: WorkerPool, cache: PredictionCach
           log.warn("could not read transactions", { error: String(err) });
           throw MeshError.unavailable("transactions are unavailable: the database cannot be reached");
         });
-    const options: ComputeOptions = {
-      horizonDays: req.horizonDays,
-      intervalLevel,
-      holidays: { calendar: req.holidayCalendar === HolidayCalendar.US ? "US" : undefined, dates: req.holidayDates },
-    };
+    const options = computeOptions(req.horizonDays, intervalLevel, req.holidayCalendar === HolidayCalendar.US ? "US" : undefined, req.holidayDates);
     return { history, options };
   }
 
@@ -101,29 +97,11 @@ function forecastService(deps: AreaDeps, pool: WorkerPool, cache: PredictionCach
     async forecastDemand(req, ctx) {
       const level = req.intervalLevel || 0.95;
       const { history, options } = await prepare(req, level);
-      const key = PredictionCache.key({ v: 1, options, history });
+      const key = demandCacheKey(options, history);
       const hit = await cached("demand", req, key);
       if (hit) return { ...fromBinary(ForecastDemandResponseSchema, hit), cached: true };
       const result = await compute<ForecastResult>("forecast", ctx, history, options);
-      const response = create(ForecastDemandResponseSchema, {
-        productId: req.productId,
-        predictions: result.predictions.map((p) => ({ ds: p.date, yhat: p.value, yhatLower: p.lower, yhatUpper: p.upper })),
-        modelMetrics: {
-          mape: result.metrics.mape,
-          rmse: result.metrics.rmse,
-          mase: result.metrics.mase,
-          wape: result.metrics.wape,
-          intervalCoverage: result.metrics.intervalCoverage,
-          trainingSamples: result.trainingSamples,
-          seasonalityDetected: result.seasonality.periodsDays.length > 0,
-          seasonalityPeriodsDays: result.seasonality.periodsDays,
-        },
-        generatedAt: timestampFromDate(new Date()),
-        horizonDays: req.horizonDays,
-        model: result.model,
-        cached: false,
-        intervalLevel: result.intervalLevel,
-      });
+      const response = demandResponse(req.productId, req.horizonDays, result);
       await store("demand", req, key, toBinary(ForecastDemandResponseSchema, response), result.model);
       return response;
     },

@@ -1,3 +1,4 @@
+import type http from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import type { MeshConfig } from "./config.js";
@@ -20,6 +21,8 @@ export interface Area {
   readonly impl: ServiceImpl<any>;
   /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
   readonly notReady?: () => Promise<string[]>;
+  /** Pages for the admin port, served behind the API keys (the queue dashboard). */
+  readonly admin?: readonly { prefix: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void }[];
   readonly close?: () => Promise<void>;
 }
 

@@ -118,6 +118,7 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     }
   });
   admin.mount("/openapi.json", openApiHandler(), { auth: false });
+  for (const a of areas) for (const page of a.admin ?? []) admin.mount(page.prefix, page.handler, { auth: true });
   const adminPort = await admin.listen(config.adminPort, config.host);
 
   // Ready only when storage answers and every area has loaded and warmed its models.

@@ -1,0 +1,58 @@
+import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
+import { loadJobsConfig } from "../services/jobs/config.js";
+import { startJobWorker } from "../services/jobs/worker-process.js";
+import { ConfigError, loadConfig } from "../services/runtime/config.js";
+import { log, setLogLevel } from "../services/runtime/log.js";
+import { MeshMetrics } from "../services/runtime/metrics.js";
+import { openDatabase } from "../services/runtime/storage/database.js";
+import { migrate } from "../services/runtime/storage/migrations.js";
+import { installTracing } from "../services/runtime/tracing.js";
+import { parseArgs } from "./args.js";
+import { CliUsageError, ExitCode } from "./exit.js";
+
+export const workerUsage = `mlmesh worker [--concurrency N]
+
+Runs training and batch-inference jobs from the queues, apart from the API.
+Several can run at once, on any hosts that reach the same PostgreSQL and Redis.
+Needs DATABASE_URL (embedded PGlite serves one process: use \`mlmesh serve --worker\`
+to run jobs inside the mesh instead) and REDIS_URL.
+
+Options:
+  --concurrency N   jobs at once per queue (MLMESH_WORKER_CONCURRENCY, default 2)
+
+Environment: ADMIN_PORT (metrics, /healthz, /readyz), MLMESH_SHUTDOWN_GRACE_MS
+(how long SIGTERM lets running jobs finish before handing them back to the queue
+without spending an attempt), MLMESH_QUEUE_PREFIX, MLMESH_JOB_ATTEMPTS,
+MLMESH_JOB_BACKOFF_MS, MLMESH_JOB_LOCK_MS, MLMESH_JOB_STALLED_INTERVAL_MS.`;
+
+export async function worker(args: string[]): Promise<number> {
+  const { options, positional } = parseArgs(args, { concurrency: "string" });
+  if (positional.length) throw new CliUsageError(`worker: unexpected argument '${positional[0]}'`);
+  const config = loadConfig();
+  setLogLevel(config.logLevel);
+  if (!config.databaseUrl) {
+    throw new ConfigError(["DATABASE_URL is not set: workers share PostgreSQL with the mesh (embedded PGlite serves one process; run `mlmesh serve --worker` instead)"]);
+  }
+  const jobs = loadJobsConfig({ ...process.env, ...(options.concurrency ? { MLMESH_WORKER_CONCURRENCY: String(options.concurrency) } : {}) });
+  const tracer = installTracing();
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(db.sql);
+  const running = await startJobWorker({ config, jobs, db, handlers: builtInHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      log.info("signal received", { signal });
+      running
+        .shutdown()
+        .then(() => db.close())
+        .then(
+          () => resolve(ExitCode.OK),
+          (err) => {
+            log.error("worker shutdown failed", { error: String(err) });
+            resolve(ExitCode.FAILURE);
+          },
+        );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}

@@ -1,0 +1,74 @@
+import { Redis } from "ioredis";
+import { log } from "../runtime/log.js";
+
+/**
+ * Job events on Redis pub/sub: "updated" after every state or progress change
+ * (WatchJob streams wake on it) and "cancel" (the worker holding the job stops
+ * it, whichever process that is). Pub/sub is a wake-up call, never the record:
+ * readers re-read PostgreSQL, and poll when Redis is away.
+ */
+export class JobEvents {
+  private readonly subscriber: Redis;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly cancelHandlers = new Set<(jobId: string) => void>();
+  readonly updatedChannel: string;
+  readonly cancelChannel: string;
+
+  constructor(
+    redisUrl: string,
+    prefix: string,
+    private readonly publisher: Redis,
+  ) {
+    this.updatedChannel = `${prefix}:jobs:updated`;
+    this.cancelChannel = `${prefix}:jobs:cancel`;
+    this.subscriber = new Redis(redisUrl, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (n) => Math.min(n * 500, 5000),
+      connectionName: "mlmesh-jobs-events",
+    });
+    this.subscriber.on("error", () => undefined);
+    this.subscriber.subscribe(this.updatedChannel, this.cancelChannel).catch((err) => log.warn("job events: subscribe failed", { error: String(err) }));
+    this.subscriber.on("message", (channel: string, jobId: string) => {
+      if (channel === this.updatedChannel) for (const wake of this.waiters.get(jobId) ?? []) wake();
+      if (channel === this.cancelChannel) for (const handler of this.cancelHandlers) handler(jobId);
+    });
+  }
+
+  /** Best effort: a lost message only delays a watcher until its next poll. */
+  updated(jobId: string): void {
+    this.publisher.publish(this.updatedChannel, jobId).catch(() => undefined);
+  }
+
+  async requestCancel(jobId: string): Promise<void> {
+    await this.publisher.publish(this.cancelChannel, jobId);
+  }
+
+  onCancel(handler: (jobId: string) => void): void {
+    this.cancelHandlers.add(handler);
+  }
+
+  /** Resolves on the next update of the job, after pollMs at the latest; rejects when the signal aborts. */
+  nextUpdate(jobId: string, pollMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const set = this.waiters.get(jobId) ?? new Set();
+      this.waiters.set(jobId, set);
+      const settle = (outcome: () => void) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", aborted);
+        set.delete(wake);
+        if (set.size === 0) this.waiters.delete(jobId);
+        outcome();
+      };
+      const wake = () => settle(resolve);
+      const aborted = () => settle(() => reject(signal.reason));
+      const timer = setTimeout(wake, pollMs);
+      set.add(wake);
+      signal.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  close(): void {
+    this.subscriber.disconnect();
+  }
+}

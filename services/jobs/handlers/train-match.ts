@@ -1,0 +1,28 @@
+import { MODELS_CHANNEL } from "../../match/service.js";
+import { MATCH_MODEL, trainFromDatabase } from "../../match/training.js";
+import type { JobHandler } from "../handler.js";
+import { noParameters } from "./parameters.js";
+
+/** Trains the match model on the interactions in PostgreSQL; a promotion reaches every server through Redis. */
+export const trainMatch: JobHandler = {
+  jobType: "training",
+  kind: "match",
+  checkParameters: noParameters,
+  async run(ctx) {
+    const outcome = await trainFromDatabase(ctx.sql, {
+      force: ctx.job.forcePromote,
+      signal: ctx.signal,
+      progress: (p, m) => void ctx.progress(p, m),
+    });
+    if (outcome.promoted) await ctx.publish(MODELS_CHANNEL, `${MATCH_MODEL}:${outcome.version}`);
+    return {
+      model: MATCH_MODEL,
+      version: outcome.version,
+      promoted: outcome.promoted,
+      reason: outcome.reason,
+      auc: outcome.metrics.v1.auc,
+      log_loss: outcome.metrics.v1.logLoss,
+      baseline_auc: outcome.metrics.v0.auc,
+    };
+  },
+};

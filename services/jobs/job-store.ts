@@ -1,0 +1,255 @@
+import { randomUUID } from "node:crypto";
+import type { Sql } from "../runtime/storage/database.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+
+export type JobType = "training" | "inference";
+export type JobState = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+export interface JobRecord {
+  jobId: string;
+  jobType: JobType;
+  kind: string;
+  status: JobState;
+  parameters: Record<string, unknown>;
+  forcePromote: boolean;
+  priority: number;
+  attempts: number;
+  maxAttempts: number;
+  progressPercent: number;
+  progressMessage: string;
+  result: Record<string, unknown> | null;
+  error: string;
+  idempotencyKey: string | null;
+  run: number;
+  cancelRequested: boolean;
+  deadLettered: boolean;
+  traceParent: string;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export const TERMINAL: ReadonlySet<JobState> = new Set(["completed", "failed", "cancelled"]);
+
+export interface NewJob {
+  jobType: JobType;
+  kind: string;
+  parameters: Record<string, unknown>;
+  forcePromote: boolean;
+  priority: number;
+  maxAttempts: number;
+  idempotencyKey: string | undefined;
+  traceParent: string;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  nextPageToken: string;
+}
+
+/**
+ * Job history in PostgreSQL. Every state change is a guarded update (a job that
+ * has ended never changes again), so a worker that runs a job twice after a
+ * crash cannot overwrite the outcome the first run recorded.
+ */
+export class JobStore {
+  constructor(private readonly sql: Sql) {}
+
+  /** Inserts a job, or returns the one an earlier submit with the same idempotency key created. */
+  async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    const rows = await this.sql<Row[]>`
+      insert into jobs (job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
+      values (${randomUUID()}, ${job.jobType}, ${job.kind}, ${this.sql.json(job.parameters as never)}, ${job.forcePromote},
+              ${job.priority}, ${job.maxAttempts}, ${job.idempotencyKey ?? null}, ${job.traceParent})
+      on conflict (job_type, idempotency_key) where idempotency_key is not null do nothing
+      returning *`;
+    if (rows[0]) return { job: fromRow(rows[0]), created: true };
+    const existing = await this.sql<Row[]>`
+      select * from jobs where job_type = ${job.jobType} and idempotency_key = ${job.idempotencyKey ?? null}`;
+    return { job: fromRow(existing[0]), created: false };
+  }
+
+  /** Removes a job whose queue entry could not be created, so a retried submit starts clean. */
+  async discard(jobId: string): Promise<void> {
+    await this.sql`delete from jobs where job_id = ${jobId} and status = 'pending' and attempts = 0`;
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    if (!isUuid(jobId)) return undefined;
+    const rows = await this.sql<Row[]>`select * from jobs where job_id = ${jobId}`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Newest first, keyset-paginated on (created_at, job_id) so pages stay stable while jobs are added. */
+  async list(filter: { status?: JobState; jobType?: JobType; deadLettered?: boolean }, pageSize: number, pageToken: string): Promise<JobPage> {
+    const after = decodePageToken(pageToken);
+    const sql = this.sql;
+    const rows = await sql<Row[]>`
+      select * from jobs
+      where true
+        ${filter.status ? sql`and status = ${filter.status}` : sql``}
+        ${filter.jobType ? sql`and job_type = ${filter.jobType}` : sql``}
+        ${filter.deadLettered ? sql`and dead_lettered` : sql``}
+        ${after ? sql`and (created_at, job_id) < (select created_at, job_id from jobs where job_id = ${after.jobId})` : sql``}
+      order by created_at desc, job_id desc
+      limit ${pageSize + 1}`;
+    const jobs = rows.slice(0, pageSize).map(fromRow);
+    const last = jobs[jobs.length - 1];
+    const nextPageToken = rows.length > pageSize && last ? encodePageToken({ jobId: last.jobId }) : "";
+    return { jobs, nextPageToken };
+  }
+
+  /** A worker took the job. Undefined when the job has ended (cancelled while queued, or done by an earlier run). */
+  async start(jobId: string, run: number, attempt: number): Promise<JobRecord | undefined> {
+    const rows = await this.sql<Row[]>`
+      update jobs set status = 'running', attempts = greatest(attempts, ${attempt}), started_at = clock_timestamp(),
+                      updated_at = clock_timestamp(), error = ''
+      where job_id = ${jobId} and run = ${run} and status in ('pending', 'running')
+      returning *`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Records progress; answers whether a cancel has been asked for, so a worker that missed the message still stops. */
+  async progress(jobId: string, percent: number, message: string): Promise<{ cancelRequested: boolean } | undefined> {
+    const rows = await this.sql<{ cancel_requested: boolean }[]>`
+      update jobs set progress_percent = ${percent}, progress_message = ${message}, updated_at = clock_timestamp()
+      where job_id = ${jobId} and status = 'running'
+      returning cancel_requested`;
+    return rows[0] ? { cancelRequested: rows[0].cancel_requested } : undefined;
+  }
+
+  async complete(jobId: string, result: Record<string, unknown>): Promise<JobRecord | undefined> {
+    return this.end(jobId, "completed", { result, progressPercent: 100 });
+  }
+
+  async cancelled(jobId: string, message: string): Promise<JobRecord | undefined> {
+    return this.end(jobId, "cancelled", { message });
+  }
+
+  /** The last attempt failed: the job is failed and dead-lettered. */
+  async deadLetter(jobId: string, error: string): Promise<JobRecord | undefined> {
+    return this.end(jobId, "failed", { error, deadLettered: true });
+  }
+
+  /** An attempt failed and another will follow after the backoff. */
+  async attemptFailed(jobId: string, error: string): Promise<void> {
+    await this.sql`
+      update jobs set status = 'pending', error = ${error}, updated_at = clock_timestamp(),
+                      progress_message = 'waiting to retry'
+      where job_id = ${jobId} and status = 'running'`;
+  }
+
+  /** Handed back at shutdown: queued again without spending an attempt. */
+  async handedBack(jobId: string, attempt: number): Promise<void> {
+    await this.sql`
+      update jobs set status = 'pending', attempts = greatest(${attempt - 1}, 0), updated_at = clock_timestamp(),
+                      progress_message = 'handed back by a worker that was shutting down'
+      where job_id = ${jobId} and status = 'running'`;
+  }
+
+  /** Marks a job to stop. Answers the job as it is, or undefined if it has already ended. */
+  async requestCancel(jobId: string): Promise<JobRecord | undefined> {
+    const rows = await this.sql<Row[]>`
+      update jobs set cancel_requested = true, updated_at = clock_timestamp()
+      where job_id = ${jobId} and status in ('pending', 'running')
+      returning *`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Fresh attempts for a failed job; answers the job with its new run number. */
+  async requeue(jobId: string): Promise<JobRecord | undefined> {
+    const rows = await this.sql<Row[]>`
+      update jobs set status = 'pending', attempts = 0, run = run + 1, dead_lettered = false, cancel_requested = false,
+                      error = '', result = null, progress_percent = 0, progress_message = '',
+                      started_at = null, finished_at = null, updated_at = clock_timestamp()
+      where job_id = ${jobId} and status = 'failed'
+      returning *`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Undoes a requeue whose queue entry could not be created. */
+  async restore(job: JobRecord): Promise<void> {
+    await this.sql`
+      update jobs set status = ${job.status}, attempts = ${job.attempts}, run = ${job.run}, dead_lettered = ${job.deadLettered},
+                      error = ${job.error}, result = ${job.result ? this.sql.json(job.result as never) : null},
+                      started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, updated_at = clock_timestamp()
+      where job_id = ${job.jobId} and run = ${job.run + 1} and status = 'pending' and attempts = 0`;
+  }
+
+  private async end(
+    jobId: string,
+    status: "completed" | "failed" | "cancelled",
+    how: { result?: Record<string, unknown>; error?: string; message?: string; deadLettered?: boolean; progressPercent?: number },
+  ): Promise<JobRecord | undefined> {
+    const sql = this.sql;
+    const rows = await sql<Row[]>`
+      update jobs set status = ${status}, finished_at = clock_timestamp(), updated_at = clock_timestamp(),
+                      result = ${how.result ? sql.json(how.result as never) : null},
+                      error = ${how.error ?? ""},
+                      dead_lettered = ${how.deadLettered ?? false},
+                      progress_percent = ${how.progressPercent ?? sql`progress_percent`},
+                      progress_message = ${how.message ?? status}
+      where job_id = ${jobId} and status in ('pending', 'running')
+      returning *`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
+interface Row {
+  job_id: string;
+  job_type: JobType;
+  kind: string;
+  status: JobState;
+  parameters: Record<string, unknown>;
+  force_promote: boolean;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  progress_percent: number;
+  progress_message: string;
+  result: Record<string, unknown> | null;
+  error: string;
+  idempotency_key: string | null;
+  run: number;
+  cancel_requested: boolean;
+  dead_lettered: boolean;
+  trace_parent: string;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function fromRow(r: Row): JobRecord {
+  return {
+    jobId: r.job_id,
+    jobType: r.job_type,
+    kind: r.kind,
+    status: r.status,
+    parameters: r.parameters,
+    forcePromote: r.force_promote,
+    priority: r.priority,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    progressPercent: r.progress_percent,
+    progressMessage: r.progress_message,
+    result: r.result,
+    error: r.error,
+    idempotencyKey: r.idempotency_key,
+    run: r.run,
+    cancelRequested: r.cancel_requested,
+    deadLettered: r.dead_lettered,
+    traceParent: r.trace_parent,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}

@@ -1,0 +1,115 @@
+import { Queue, type JobsOptions } from "bullmq";
+import { Redis } from "ioredis";
+import type { JobsConfig } from "./config.js";
+import type { JobRecord, JobType } from "./job-store.js";
+
+/** What a queue entry carries; everything else about the job is in PostgreSQL. */
+export interface QueuedJob {
+  jobId: string;
+  run: number;
+  traceParent: string;
+}
+
+export const WORK_QUEUES: readonly JobType[] = ["training", "inference"];
+export const DEAD_LETTER_QUEUE = "dead-letter";
+
+/** The queue entry's id: a retried job (RetryJob) is a new entry, run + 1. */
+export function queueJobId(job: Pick<JobRecord, "jobId" | "run">): string {
+  return `${job.jobId}.${job.run}`;
+}
+
+/** Ours is "higher runs first, 0 to 100"; BullMQ's is "lower runs first, from 1". Every job gets one so none skips the line. */
+export function bullPriority(priority: number): number {
+  return 101 - priority;
+}
+
+/**
+ * The producer side of the queues: one BullMQ queue per job type and a
+ * dead-letter queue (no worker) that holds what failed its last attempt.
+ * Its connection fails fast, so a submit while Redis is down is refused at
+ * once instead of waiting in an offline queue.
+ */
+export class JobQueues {
+  readonly connection: Redis;
+  readonly queues: ReadonlyMap<string, Queue>;
+
+  constructor(
+    redisUrl: string,
+    private readonly config: JobsConfig,
+  ) {
+    this.connection = new Redis(redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (n) => Math.min(200 * n, 2000),
+      connectionName: "mlmesh-jobs-producer",
+    });
+    this.connection.on("error", () => undefined);
+    const queues = new Map<string, Queue>();
+    for (const name of [...WORK_QUEUES, DEAD_LETTER_QUEUE]) {
+      const queue = new Queue(name, { connection: this.connection, prefix: config.prefix });
+      queue.on("error", () => undefined);
+      queues.set(name, queue);
+    }
+    this.queues = queues;
+  }
+
+  queue(name: string): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`no queue ${name}`);
+    return q;
+  }
+
+  options(job: JobRecord): JobsOptions {
+    return {
+      jobId: queueJobId(job),
+      attempts: job.maxAttempts,
+      backoff: { type: "exponential", delay: this.config.backoffMs },
+      priority: bullPriority(job.priority),
+      // Bounded Redis memory: the history that matters is in PostgreSQL.
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 86_400, count: 10_000 },
+    };
+  }
+
+  /** Waits briefly for a connection that is (re)connecting; a Redis that stays down is reported, not waited on. */
+  async ready(timeoutMs = 2000): Promise<void> {
+    if (this.connection.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.connection.off("ready", onReady);
+        reject(new Error(`Redis is ${this.connection.status}`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.connection.once("ready", onReady);
+    });
+  }
+
+  async add(job: JobRecord): Promise<void> {
+    await this.ready();
+    const data: QueuedJob = { jobId: job.jobId, run: job.run, traceParent: job.traceParent };
+    await this.queue(job.jobType).add(job.kind, data, this.options(job));
+  }
+
+  /** Removes a job that no worker holds; false when a worker has it (then only the worker can stop it). */
+  async removeIfWaiting(job: JobRecord): Promise<boolean> {
+    const removed = await this.queue(job.jobType).remove(queueJobId(job));
+    return removed === 1;
+  }
+
+  async deadLetter(job: JobRecord, error: string): Promise<void> {
+    await this.queue(DEAD_LETTER_QUEUE).add(job.kind, { jobId: job.jobId, run: job.run, error }, { jobId: queueJobId(job), removeOnComplete: true });
+  }
+
+  async leaveDeadLetter(job: JobRecord): Promise<void> {
+    await this.queue(DEAD_LETTER_QUEUE).remove(queueJobId(job));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,89 @@
+import type { Tracer } from "@opentelemetry/api";
+import { AdminServer } from "../runtime/admin.js";
+import { ApiKeyAuth } from "../runtime/auth.js";
+import type { MeshConfig } from "../runtime/config.js";
+import { log } from "../runtime/log.js";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import type { Database } from "../runtime/storage/database.js";
+import type { JobsConfig } from "./config.js";
+import { JobEvents } from "./events.js";
+import type { JobHandlers } from "./handler.js";
+import { JobMetrics } from "./job-metrics.js";
+import { JobStore } from "./job-store.js";
+import { JobQueues } from "./queues.js";
+import { checkRedisForQueues } from "./redis-policy.js";
+import { JobWorker } from "./worker.js";
+
+export interface RunningWorker {
+  readonly worker: JobWorker;
+  /** The admin port (metrics, /healthz, /readyz), when this call opened one. */
+  readonly adminPort: number | undefined;
+  /** Stops taking jobs, lets running ones finish within the grace period, hands the rest back. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A job worker over a database someone else opened: `mlmesh worker` (its own
+ * process, own admin port) or `mlmesh serve --worker` (inside the mesh, for
+ * embedded PGlite, which only one process can open).
+ */
+export async function startJobWorker(options: {
+  config: MeshConfig;
+  jobs: JobsConfig;
+  db: Database;
+  handlers: JobHandlers;
+  tracer?: Tracer;
+  metrics: MeshMetrics;
+  /** Open an admin port (its own process); inside the mesh, the mesh's admin port serves the metrics and queue depths. */
+  openAdmin: boolean;
+}): Promise<RunningWorker> {
+  const { config, jobs, db } = options;
+  const queues = new JobQueues(config.redisUrl, jobs);
+  const events = new JobEvents(config.redisUrl, jobs.prefix, queues.connection);
+  const metrics = new JobMetrics(options.metrics.registry, options.openAdmin ? queues : undefined);
+  void checkRedisForQueues(queues.connection, () => queues.ready(5000));
+  const worker = new JobWorker({
+    redisUrl: config.redisUrl,
+    config: jobs,
+    sql: db.sql,
+    store: new JobStore(db.sql),
+    queues,
+    events,
+    handlers: options.handlers,
+    metrics,
+    tracer: options.tracer,
+  });
+  worker.start();
+
+  let admin: AdminServer | undefined;
+  if (options.openAdmin) {
+    const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
+    admin = new AdminServer(
+      options.metrics,
+      async () => [...((await db.ping()) ? [] : [`database unreachable (${db.kind})`]), ...(await worker.problems())],
+      (headers) => {
+        try {
+          auth.authenticate(headers);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    );
+  }
+  const adminPort = admin ? await admin.listen(config.adminPort, config.host) : undefined;
+  log.info("job worker started", { concurrency: jobs.concurrency, prefix: jobs.prefix, adminPort });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    adminPort,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        await worker.shutdown(config.shutdownGraceMs);
+        events.close();
+        await queues.close();
+        await admin?.close();
+      })()),
+  };
+}

@@ -1,0 +1,222 @@
+import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import { log } from "../runtime/log.js";
+import type { Sql } from "../runtime/storage/database.js";
+import { extractTraceContext } from "../runtime/tracing.js";
+import type { JobsConfig } from "./config.js";
+import type { JobEvents } from "./events.js";
+import { handlerKey, type JobHandlers, type JobRunContext } from "./handler.js";
+import type { JobMetrics } from "./job-metrics.js";
+import type { JobStore } from "./job-store.js";
+import { WORK_QUEUES, type JobQueues, type QueuedJob } from "./queues.js";
+
+type StopReason = "cancel" | "shutdown";
+
+interface Running {
+  controller: AbortController;
+  reason?: StopReason;
+}
+
+export interface JobWorkerOptions {
+  redisUrl: string;
+  config: JobsConfig;
+  sql: Sql;
+  store: JobStore;
+  queues: JobQueues;
+  events: JobEvents;
+  handlers: JobHandlers;
+  metrics: JobMetrics;
+  tracer?: Tracer;
+}
+
+// Progress writes are throttled: a tight loop reporting every item must not turn into a write per item.
+const PROGRESS_INTERVAL_MS = 250;
+// A queue with waiting jobs that this worker, with free slots, has not touched for this long means its fetch loop is dead.
+const FETCH_STALL_MS = 30_000;
+
+/**
+ * Runs jobs from the BullMQ queues. The job's record in PostgreSQL is the
+ * truth: the worker moves it through running to an end with guarded updates,
+ * so a job run twice (its first worker died) cannot record two outcomes.
+ * A cancel reaches the job through Redis pub/sub (or, if that was missed, at
+ * its next progress report) and stops it through an AbortSignal; a shutdown
+ * hands running jobs back to the queue without spending an attempt.
+ */
+export class JobWorker {
+  private readonly workers: Worker<QueuedJob>[] = [];
+  private readonly connections: Redis[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly publisher: Redis;
+  private lastStartAt = Date.now();
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly o: JobWorkerOptions) {
+    this.publisher = o.queues.connection;
+    o.events.onCancel((jobId) => this.stop(jobId, "cancel"));
+  }
+
+  start(): void {
+    for (const name of WORK_QUEUES) {
+      const connection = new Redis(this.o.redisUrl, { maxRetriesPerRequest: null, connectionName: `mlmesh-worker-${name}` });
+      connection.on("error", () => undefined);
+      this.connections.push(connection);
+      const worker = new Worker<QueuedJob>(name, (job, token) => this.process(job, token), {
+        connection,
+        prefix: this.o.config.prefix,
+        concurrency: this.o.config.concurrency,
+        lockDuration: this.o.config.lockMs,
+        stalledInterval: this.o.config.stalledIntervalMs,
+        // Killed workers are expected (deploys, OOM); a job they held is not at fault, so it may stall often.
+        maxStalledCount: 10,
+        autorun: true,
+      });
+      worker.on("error", (err) => log.warn("job worker: queue error", { queue: name, error: err.message }));
+      worker.on("active", () => (this.lastStartAt = Date.now()));
+      this.workers.push(worker);
+    }
+  }
+
+  get activeJobs(): number {
+    return this.running.size;
+  }
+
+  /** Why this worker cannot take jobs; empty when it can. */
+  async problems(): Promise<string[]> {
+    const problems: string[] = [];
+    // A worker handing jobs back at shutdown is still alive: failing its probe now would only kill it sooner.
+    if (this.stopping) return [];
+    for (const w of this.workers) {
+      if (!w.isRunning()) problems.push(`queue ${w.name}: the fetch loop is not running`);
+    }
+    const free = this.running.size < this.o.config.concurrency * this.workers.length;
+    if (free && Date.now() - this.lastStartAt > FETCH_STALL_MS) {
+      for (const w of this.workers) {
+        const q = this.o.queues.queue(w.name);
+        const waiting = await q.getJobCountByTypes("wait", "prioritized").catch(() => 0);
+        if (waiting > 0) problems.push(`queue ${w.name}: ${waiting} job(s) waiting but none started for ${Math.round((Date.now() - this.lastStartAt) / 1000)} s`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Stops taking jobs at once; running jobs get the grace period to finish,
+   * then are aborted and handed back to the queue without spending an attempt.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    return (this.stopping ??= (async () => {
+      log.info("job worker: stopping, no new jobs taken", { running: this.running.size, graceMs });
+      const closed = Promise.all(this.workers.map((w) => w.close()));
+      const outcome = await Promise.race([closed.then(() => "closed" as const), delay(graceMs).then(() => "grace over" as const)]);
+      if (outcome === "grace over") {
+        log.warn("job worker: grace period over, handing running jobs back", { running: this.running.size });
+        for (const jobId of this.running.keys()) this.stop(jobId, "shutdown");
+        const handedBack = await Promise.race([closed.then(() => true), delay(10_000).then(() => false)]);
+        // A job that ignores its abort signal is left to the stalled-job check: its lock expires and another worker takes it.
+        if (!handedBack) await Promise.all(this.workers.map((w) => w.close(true)));
+      }
+      for (const c of this.connections) c.disconnect();
+      log.info("job worker: stopped");
+    })());
+  }
+
+  private stop(jobId: string, reason: StopReason): void {
+    const r = this.running.get(jobId);
+    if (!r || r.reason) return;
+    r.reason = reason;
+    r.controller.abort(new Error(reason === "cancel" ? "the job was cancelled" : "the worker is shutting down"));
+  }
+
+  private async process(job: Job<QueuedJob>, token: string | undefined): Promise<unknown> {
+    const { jobId, run } = job.data;
+    const attempt = job.attemptsMade + 1;
+    const record = await this.o.store.start(jobId, run, attempt);
+    // Ended already (cancelled while queued, or finished by a run whose worker died before telling BullMQ).
+    if (!record) return { skipped: "the job had already ended" };
+    const { store, events, metrics } = this.o;
+    if (record.cancelRequested) {
+      await store.cancelled(jobId, "cancelled before it started");
+      events.updated(jobId);
+      return { cancelled: true };
+    }
+    const handler = this.o.handlers.get(handlerKey(record.jobType, record.kind));
+    const entry: Running = { controller: new AbortController() };
+    this.running.set(jobId, entry);
+    events.updated(jobId);
+
+    const parent = extractTraceContext(new Headers(record.traceParent ? { traceparent: record.traceParent } : {}));
+    const tracer = this.o.tracer ?? trace.getTracer("ml-mesh");
+    const span = tracer.startSpan(`job ${record.jobType}/${record.kind}`, { attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } }, parent);
+    const labels = { job_type: record.jobType, kind: record.kind };
+    const stopTimer = metrics.jobDuration.startTimer(labels);
+    let lastProgressAt = 0;
+    const ctx: JobRunContext = {
+      job: record,
+      sql: this.o.sql,
+      signal: entry.controller.signal,
+      span,
+      publish: async (channel, message) => {
+        await this.publisher.publish(channel, message).catch((err) => log.warn("job: publish failed", { channel, error: String(err) }));
+      },
+      progress: async (percent, message) => {
+        const now = Date.now();
+        if (now - lastProgressAt < PROGRESS_INTERVAL_MS && percent < 100) return;
+        lastProgressAt = now;
+        try {
+          const state = await store.progress(jobId, Math.max(0, Math.min(100, percent)), message);
+          if (state?.cancelRequested) this.stop(jobId, "cancel");
+          if (token) await job.extendLock(token, this.o.config.lockMs);
+          await job.updateProgress(percent);
+          events.updated(jobId);
+        } catch (err) {
+          // Progress is advisory; losing one report must not fail the job.
+          log.warn("job: progress not recorded", { jobId, error: String(err) });
+        }
+      },
+    };
+    try {
+      if (!handler) throw new UnrecoverableError(`no ${record.jobType} handler for '${record.kind}' in this worker`);
+      const result = await context.with(trace.setSpan(parent, span), () => handler.run(ctx));
+      await store.complete(jobId, result);
+      stopTimer({ outcome: "completed" });
+      span.setStatus({ code: SpanStatusCode.OK });
+      return result;
+    } catch (err) {
+      if (entry.reason === "cancel") {
+        await store.cancelled(jobId, "cancelled while running");
+        stopTimer({ outcome: "cancelled" });
+        return { cancelled: true };
+      }
+      if (entry.reason === "shutdown" && token) {
+        await store.handedBack(jobId, attempt);
+        stopTimer({ outcome: "handed_back" });
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message });
+      const last = err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
+      if (last) {
+        await this.o.queues.deadLetter(record, message).catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
+        await store.deadLetter(jobId, message);
+        stopTimer({ outcome: "dead_lettered" });
+        log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: message });
+        throw err instanceof UnrecoverableError ? err : new UnrecoverableError(message);
+      }
+      await store.attemptFailed(jobId, message);
+      stopTimer({ outcome: "retried" });
+      log.info("job attempt failed: it will be retried", { jobId, attempt, error: message });
+      throw err;
+    } finally {
+      this.running.delete(jobId);
+      span.end();
+      events.updated(jobId);
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
