@@ -1,0 +1,169 @@
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InferenceTask, JobQueueService, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { jobsAreaWith } from "../../services/jobs/service.js";
+import { Random } from "../../services/numeric/random.js";
+import type { Mesh } from "../../services/runtime/mesh.js";
+import { createFixtureTables, fixtureHandlers } from "../fixtures/job-handlers.js";
+import { freshDatabase } from "../support/database.js";
+import { startWorkerProcess, type WorkerProcess } from "../support/job-workers.js";
+import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+
+// A Redis of our own: these tests kill it.
+let redisPort: number;
+let redisDir: string;
+let redis: ChildProcess | undefined;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  return port;
+}
+
+async function startRedis(): Promise<void> {
+  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", ""], {
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(redisPort, "127.0.0.1", () => (s.end(), resolve(true))).on("error", () => resolve(false));
+    });
+    if (up) return;
+    await sleep(50);
+  }
+  throw new Error("private redis-server did not start");
+}
+
+async function stopRedis(): Promise<void> {
+  if (!redis) return;
+  const exited = once(redis, "exit");
+  redis.kill("SIGTERM"); // AOF is flushed on shutdown, as a restarted production Redis would have it
+  await exited;
+  redis = undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let env: Record<string, string>;
+let mesh: Mesh;
+let sql: postgres.Sql;
+let client: Client<typeof JobQueueService>;
+let workers: WorkerProcess[] = [];
+const auth = { headers: { authorization: `Bearer ${TEST_KEY}` } };
+
+beforeAll(async () => {
+  redisPort = await freePort();
+  redisDir = mkdtempSync(join(tmpdir(), "mlmesh-redis-"));
+  await startRedis();
+  const databaseUrl = await freshDatabase("mlmesh_test_jobs_reliability");
+  env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    MLMESH_QUEUE_PREFIX: "reliability",
+    MLMESH_JOB_BACKOFF_MS: "50",
+    MLMESH_JOB_LOCK_MS: "1500",
+    MLMESH_JOB_STALLED_INTERVAL_MS: "750",
+    MLMESH_JOB_ATTEMPTS: "5",
+    MLMESH_WORKER_CONCURRENCY: "4",
+  };
+  Object.assign(process.env, env);
+  ({ mesh } = await startTestMesh([jobsAreaWith(fixtureHandlers)], env));
+  sql = postgres(databaseUrl, { max: 2, onnotice: () => undefined });
+  await createFixtureTables(sql);
+  client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+}, 60_000);
+
+afterAll(async () => {
+  for (const w of workers) w.child.kill("SIGKILL");
+  await mesh?.shutdown();
+  await sql?.end();
+  await stopRedis();
+  rmSync(redisDir, { recursive: true, force: true });
+});
+
+async function submitMany(n: number, random: Random): Promise<Job[]> {
+  const jobs: Job[] = [];
+  for (let i = 0; i < n; i += 50) {
+    const batch = Array.from({ length: Math.min(50, n - i) }, () =>
+      client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES, parameters: { steps: random.int(1, 4), step_ms: 20 } }, auth),
+    );
+    jobs.push(...(await Promise.all(batch)).map((r) => r.job!));
+  }
+  return jobs;
+}
+
+async function statusCounts(): Promise<Record<string, number>> {
+  const rows = await sql<{ status: string; n: number }[]>`select status, count(*)::int as n from jobs group by status`;
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+async function waitUntilAllEnded(total: number, timeoutMs: number): Promise<Record<string, number>> {
+  const until = Date.now() + timeoutMs;
+  let counts = await statusCounts();
+  while (Date.now() < until && (counts.completed ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0) < total) {
+    await sleep(250);
+    counts = await statusCounts();
+  }
+  return counts;
+}
+
+describe("the job queue under faults", () => {
+  it("loses and duplicates nothing while workers are SIGKILLed at random and restarted", async () => {
+    const random = new Random(7);
+    workers = await Promise.all([1, 2, 3].map(() => startWorkerProcess(env)));
+    const jobs = await submitMany(300, random);
+    let kills = 0;
+    const chaos = (async () => {
+      while (kills < 6) {
+        await sleep(random.int(400, 900));
+        const victim = random.int(0, workers.length - 1);
+        workers[victim].child.kill("SIGKILL");
+        await workers[victim].exited;
+        kills++;
+        workers[victim] = await startWorkerProcess(env);
+      }
+    })();
+    await chaos;
+    const counts = await waitUntilAllEnded(jobs.length, 60_000);
+    expect(counts).toEqual({ completed: 300 });
+    const [{ effects, distinct }] = await sql<{ effects: number; distinct: number }[]>`
+      select count(*)::int as effects, count(distinct job_id)::int as distinct from job_effects`;
+    expect(effects).toBe(300);
+    expect(distinct).toBe(300);
+    const [{ runs }] = await sql<{ runs: number }[]>`select count(*)::int as runs from job_executions`;
+    expect(runs).toBeGreaterThanOrEqual(300);
+  }, 120_000);
+
+  it("refuses submits with UNAVAILABLE while Redis is down, then carries on when it returns", async () => {
+    await sql`truncate jobs, job_effects, job_executions`;
+    const before = await submitMany(60, new Random(11));
+    await stopRedis();
+    const started = Date.now();
+    let refused: ConnectError | undefined;
+    try {
+      await client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES, parameters: { steps: 1 } }, auth);
+    } catch (err) {
+      refused = ConnectError.from(err);
+    }
+    expect(refused?.code).toBe(Code.Unavailable);
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Nothing half-submitted: the refused job left no record behind.
+    await sleep(1000);
+    await startRedis();
+    const after = await submitMany(60, new Random(12));
+    const counts = await waitUntilAllEnded(before.length + after.length, 60_000);
+    expect(counts).toEqual({ completed: 120 });
+    const [{ effects }] = await sql<{ effects: number }[]>`select count(*)::int as effects from job_effects`;
+    expect(effects).toBe(120);
+  }, 120_000);
+});
