@@ -3,14 +3,11 @@ import { DEAD_LETTER_QUEUE, type JobQueues } from "./queues.js";
 
 const STATES = ["waiting", "prioritized", "delayed", "active", "completed", "failed"] as const;
 
-/**
- * Queue and job metrics. Queue depths are read from Redis when Prometheus
- * scrapes, so every process that exposes them reports the same numbers.
- */
+/** What workers measure of the jobs they run. */
 export class JobMetrics {
   readonly jobDuration: Histogram<"job_type" | "kind" | "outcome">;
 
-  constructor(registry: Registry, queues?: JobQueues) {
+  constructor(registry: Registry) {
     this.jobDuration = new Histogram({
       name: "mlmesh_job_duration_seconds",
       help: "Time a worker spent on one attempt of a job, by type, kind and outcome (completed, retried, dead_lettered, cancelled, handed_back).",
@@ -18,8 +15,15 @@ export class JobMetrics {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],
     });
-    if (!queues) return;
-    new Gauge({
+  }
+}
+
+/**
+ * Queue depths, read from Redis when Prometheus scrapes, so every process
+ * that exposes them (the API, a worker) reports the same numbers.
+ */
+export function registerQueueDepth(registry: Registry, queues: JobQueues): void {
+  new Gauge({
       name: "mlmesh_queue_jobs",
       help: "Jobs in each queue by state; the dead-letter queue's waiting count is the number of dead-lettered jobs.",
       labelNames: ["queue", "state"] as const,
@@ -33,5 +37,4 @@ export class JobMetrics {
         }
       },
     });
-  }
 }

@@ -13,7 +13,7 @@ import { JobEvents } from "./events.js";
 import { handlerKey, type JobHandlers } from "./handler.js";
 import { builtInHandlers } from "./handlers/built-in.js";
 import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStatus } from "./job-message.js";
-import { JobMetrics } from "./job-metrics.js";
+import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -32,7 +32,7 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
     const config = loadJobsConfig();
     const queues = new JobQueues(deps.config.redisUrl, config);
     const events = new JobEvents(deps.config.redisUrl, config.prefix, queues.connection);
-    new JobMetrics(deps.metrics.registry, queues);
+    registerQueueDepth(deps.metrics.registry, queues);
     void checkRedisForQueues(queues.connection, () => queues.ready(5000));
     return {
       service: JobQueueService,

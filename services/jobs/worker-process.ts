@@ -8,7 +8,7 @@ import type { Database } from "../runtime/storage/database.js";
 import type { JobsConfig } from "./config.js";
 import { JobEvents } from "./events.js";
 import type { JobHandlers } from "./handler.js";
-import { JobMetrics } from "./job-metrics.js";
+import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -40,7 +40,8 @@ export async function startJobWorker(options: {
   const { config, jobs, db } = options;
   const queues = new JobQueues(config.redisUrl, jobs);
   const events = new JobEvents(config.redisUrl, jobs.prefix, queues.connection);
-  const metrics = new JobMetrics(options.metrics.registry, options.openAdmin ? queues : undefined);
+  const metrics = new JobMetrics(options.metrics.registry);
+  if (options.openAdmin) registerQueueDepth(options.metrics.registry, queues);
   void checkRedisForQueues(queues.connection, () => queues.ready(5000));
   const worker = new JobWorker({
     redisUrl: config.redisUrl,

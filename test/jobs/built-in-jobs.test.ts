@@ -1,0 +1,100 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
+import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { forecastArea } from "../../services/forecast/service.js";
+import { seedSampleInventory } from "../../services/forecast/seed.js";
+import { loadJobsConfig } from "../../services/jobs/config.js";
+import { builtInHandlers } from "../../services/jobs/handlers/built-in.js";
+import { jobsArea } from "../../services/jobs/service.js";
+import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
+import { seedTravellers } from "../../services/match/seed.js";
+import { matchArea } from "../../services/match/service.js";
+import type { MeshConfig } from "../../services/runtime/config.js";
+import type { Mesh } from "../../services/runtime/mesh.js";
+import { freshDatabase } from "../support/database.js";
+import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { clearMeshCaches } from "../support/redis.js";
+
+const headers = { authorization: `Bearer ${TEST_KEY}` };
+process.env.MLMESH_QUEUE_PREFIX = `test-builtin-${process.pid}`;
+
+let mesh: Mesh;
+let config: MeshConfig;
+let worker: RunningWorker;
+let transport: ReturnType<typeof createGrpcTransport>;
+
+beforeAll(async () => {
+  const url = await freshDatabase("mlmesh_test_jobs_builtin");
+  await clearMeshCaches("mlmesh:match:");
+  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, jobsArea], { DATABASE_URL: url }));
+  await seedTravellers(mesh.db, { count: 3000, seed: 21 });
+  await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
+  worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false });
+  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await mesh?.shutdown();
+});
+
+async function finished(jobId: string): Promise<Job> {
+  let last: Job | undefined;
+  for await (const { job } of createClient(JobQueueService, transport).watchJob({ jobId }, { headers, timeoutMs: 90_000 })) last = job;
+  return last!;
+}
+
+describe("the built-in jobs", () => {
+  it("trains the match model, promotes it, and the server swaps it in under load without a failed request", async () => {
+    const match = createClient(MatchScoringService, transport);
+    const [a, b] = await mesh.db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
+    const before = await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers });
+    expect(before.modelVersion).toContain("v0");
+
+    let stop = false;
+    let requests = 0;
+    let failures = 0;
+    const load = (async () => {
+      while (!stop) {
+        requests++;
+        await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers }).catch(() => failures++);
+      }
+    })();
+    const submitted = (await createClient(JobQueueService, transport).submitTrainingJob({ model: ModelKind.MATCH }, { headers })).job!;
+    const job = await finished(submitted.jobId);
+    expect(job.status).toBe(JobStatus.COMPLETED);
+    expect(job.result).toMatchObject({ model: "match", promoted: true });
+    const version = (job.result as { version: number }).version;
+    await expect.poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 10_000 }).toBe(`match-v1.${version}`);
+    stop = true;
+    await load;
+    expect(requests).toBeGreaterThan(10);
+    expect(failures).toBe(0);
+  }, 120_000);
+
+  it("forecasts every product into the cache the ForecastDemand RPC reads", async () => {
+    const submitted = (
+      await createClient(JobQueueService, transport).submitInferenceJob({ task: InferenceTask.FORECAST_ALL_PRODUCTS, parameters: { horizon_days: 14 } }, { headers })
+    ).job!;
+    const job = await finished(submitted.jobId);
+    expect(job.status).toBe(JobStatus.COMPLETED);
+    expect(job.result).toMatchObject({ products: 3, forecasted: 3, horizon_days: 14 });
+    const products = await mesh.db.sql<{ product_id: string }[]>`select distinct product_id from transactions order by product_id`;
+    for (const { product_id } of products) {
+      const res = await createClient(ForecastService, transport).forecastDemand({ productId: product_id, horizonDays: 14 }, { headers });
+      expect(res.cached).toBe(true);
+      expect(res.predictions).toHaveLength(14);
+    }
+  }, 120_000);
+
+  it("says which trainings are not built", async () => {
+    const err = await createClient(JobQueueService, transport)
+      .submitTrainingJob({ model: ModelKind.FORECAST }, { headers })
+      .then(() => undefined, ConnectError.from);
+    expect(err?.code).toBe(Code.Unimplemented);
+    expect(err?.rawMessage).toContain("built: match");
+  });
+});
