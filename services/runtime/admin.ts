@@ -79,5 +79,12 @@ export class AdminServer {
 function toHeaders(req: http.IncomingMessage): Headers {
   const h = new Headers();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") h.set(k, v);
+  // Browsers can only send Basic auth to a dashboard: the API key is the password, any user name.
+  const basic = /^Basic\s+(.+)$/i.exec(h.get("authorization") ?? "");
+  if (basic) {
+    const decoded = Buffer.from(basic[1], "base64").toString("utf8");
+    h.delete("authorization");
+    h.set("x-api-key", decoded.slice(decoded.indexOf(":") + 1));
+  }
   return h;
 }
