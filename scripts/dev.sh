@@ -30,8 +30,11 @@ Try, once it says "mesh started":
   curl -s -X POST http://127.0.0.1:${GATEWAY_PORT:-8000}/forecast/demand -H "authorization: Bearer $KEY" \\
     -H 'content-type: application/json' -d @scripts/samples/forecast-demand.json
   MLMESH_API_KEY=$KEY node dist/cli/main.js call ForecastService.ForecastDemand "\$(cat scripts/samples/forecast-demand.json)"
+  MLMESH_API_KEY=$KEY node dist/cli/main.js call JobQueueService.SubmitInferenceJob '{"task": "INFERENCE_TASK_FORECAST_ALL_PRODUCTS"}'
+  MLMESH_API_KEY=$KEY node dist/cli/main.js jobs watch <job_id from the line above>
   curl -s -X POST http://127.0.0.1:${GATEWAY_PORT:-8000}/api/ml-matching/prompt-search -H "authorization: Bearer $KEY" \\
     -d '{"prompt": "Looking for hiking enthusiasts", "latitude": 35.68, "longitude": 139.75, "max_distance": 50, "age_range": [25, 35], "limit": 5}'
 
 MSG
-exec node dist/cli/main.js serve
+# Embedded PGlite opens in one process only: jobs run on a worker inside the mesh.
+exec node dist/cli/main.js serve --worker

@@ -30,6 +30,8 @@ export function registerQueueDepth(registry: Registry, queues: JobQueues): void 
       registers: [registry],
       async collect() {
         this.reset();
+        // A scrape while Redis is down reports no depths rather than hanging.
+        if (!(await queues.ready(500).then(() => true, () => false))) return;
         for (const [name, queue] of queues.queues) {
           const counts = await queue.getJobCounts(...STATES).catch(() => undefined);
           if (!counts) continue;

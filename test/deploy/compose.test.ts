@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { loadJobsConfig } from "../../services/jobs/config.js";
+import { JobMetrics, registerQueueDepth } from "../../services/jobs/job-metrics.js";
+import { JobQueues } from "../../services/jobs/queues.js";
 import { MeshMetrics } from "../../services/runtime/metrics.js";
 
 // Docker cannot run here: the compose file, Prometheus config and dashboard are checked for what they promise.
@@ -9,7 +12,18 @@ const envoy = readFileSync("deploy/envoy/envoy.yaml", "utf8");
 
 describe("deploy/docker-compose.yml", () => {
   it("runs Envoy, the mesh, PostgreSQL, Redis, Prometheus and Grafana", () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["envoy", "mlmesh", "postgres", "redis", "prometheus", "grafana"]));
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["envoy", "mlmesh", "worker", "postgres", "redis", "prometheus", "grafana"]));
+  });
+
+  it("runs workers apart from the API, on the same database and Redis, scraped by Prometheus", () => {
+    const worker = compose.services.worker;
+    expect((worker.command as string[]).slice(0, 4)).toEqual(["node", "dist/cli/main.js", "worker", "--concurrency"]);
+    const env = worker.environment as Record<string, string>;
+    const api = compose.services.mlmesh.environment as Record<string, string>;
+    expect(env.DATABASE_URL).toBe(api.DATABASE_URL);
+    expect(env.REDIS_URL).toBe(api.REDIS_URL);
+    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    expect(prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets))).toContain(`worker:${env.ADMIN_PORT}`);
   });
 
   it("runs Redis as BullMQ needs it: AOF and noeviction", () => {
@@ -54,7 +68,11 @@ describe("deploy/docker-compose.yml", () => {
   it("has a dashboard whose every query names metrics the mesh exports", async () => {
     const dashboard = JSON.parse(readFileSync("deploy/grafana/dashboards/mlmesh.json", "utf8")) as { panels: { title: string; targets: { expr: string }[] }[] };
     const metrics = new MeshMetrics();
+    new JobMetrics(metrics.registry);
+    const queues = new JobQueues("redis://127.0.0.1:1", loadJobsConfig({}));
+    registerQueueDepth(metrics.registry, queues);
     const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+    await queues.close();
     const names = dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(?:mlmesh|ml|nodejs)_[a-z0-9_]+/g) ?? []));
     expect(names.length).toBeGreaterThan(8);
     for (const n of names) {
@@ -62,6 +80,6 @@ describe("deploy/docker-compose.yml", () => {
       expect(exported.has(base) || exported.has(n), n).toBe(true);
     }
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join("|");
-    for (const want of ["request rate", "latency", "error rate", "model memory", "cache hit rate", "batch"]) expect(titles).toContain(want);
+    for (const want of ["request rate", "latency", "error rate", "model memory", "cache hit rate", "batch", "queue depth"]) expect(titles).toContain(want);
   });
 });

@@ -263,9 +263,10 @@ describe("defaults", () => {
     expect(c.ports.map((p: Any) => [p.name, p.containerPort])).toEqual([["grpc", 50051], ["connect", 8080], ["admin", 9464]]);
   });
 
-  it("checks worker liveness over HTTP on the admin port", () => {
+  it("checks worker liveness over HTTP on the admin port, failing when a queue's fetch loop has died", () => {
     const c = podOf(find(ms(), "Deployment", "mlmesh-worker")).containers[0];
-    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "admin" });
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/readyz", port: "admin" });
+    expect(c.command).toEqual(["node", "dist/cli/main.js", "worker", "--concurrency", "4"]);
     expect(c.ports).toEqual([{ name: "admin", containerPort: 9464, protocol: "TCP" }]);
   });
 
