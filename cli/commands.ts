@@ -7,6 +7,7 @@ import { serve, serveUsage } from "./serve.js";
 import { train, trainUsage } from "./train.js";
 import { worker, workerUsage } from "./worker.js";
 import { jobs, jobsUsage } from "./jobs.js";
+import { models, modelsUsage } from "./models.js";
 
 export interface Command {
   usage: string;
@@ -23,6 +24,7 @@ export const commands: Record<string, Command> = {
   seed: { usage: seedUsage, run: seed },
   train: { usage: trainUsage, run: train },
   eval: { usage: evalUsage, run: evaluate },
+  models: { usage: modelsUsage, run: models },
 };
 
 export function usage(): string {
@@ -40,6 +42,7 @@ Commands:
   seed      load deterministic synthetic sample data
   train     train a model, store it in the registry, promote it if better
   eval      evaluate a model offline against its baselines
+  models    list a model's versions in the registry, or roll the serving one back
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad configuration.
 `;

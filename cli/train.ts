@@ -3,7 +3,7 @@ import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { connectRedis } from "../services/runtime/storage/redis.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
-import { MODELS_CHANNEL } from "../services/match/service.js";
+import { MODELS_CHANNEL } from "../services/registry/channels.js";
 import { parseArgs } from "./args.js";
 import { CliUsageError, ExitCode } from "./exit.js";
 

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { MatchScoringService, type MatchContext } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import type { AreaDeps, AreaFactory } from "../runtime/area.js";
+import { MODELS_CHANNEL } from "../registry/channels.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
@@ -13,10 +14,10 @@ import { INTERESTS } from "./population/interests.js";
 import { INTEREST_WORDS } from "./population/vocabulary.js";
 import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";
 import { factorsOf, matchReasons } from "./reasons.js";
-import { loadServingModel, type LoadedModel } from "./serving-model.js";
+import { abSplit, ModelRouter } from "./model-router.js";
+import { loadPinnedModel, loadServingModel, type LoadedModel } from "./serving-model.js";
 import { loadIdf, nearbyTravellers, toProfile } from "./store/profiles.js";
 
-export const MODELS_CHANNEL = "mlmesh:models";
 const MODEL_LABEL = "match";
 
 /**
@@ -32,21 +33,49 @@ export const matchArea: AreaFactory = async (deps) => {
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
   const predictions = new LruCache<number>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
   const m = deps.metrics;
-  const batcher = new DynamicBatcher<Float32Array, number>({
-    maxBatch: Number(env.MATCH_BATCH_MAX ?? 256),
-    maxWaitMs: Number(env.MATCH_BATCH_WAIT_MS ?? 1),
-    run: async (rows) => {
-      const x = new Float32Array(rows.length * FEATURE_COUNT);
-      rows.forEach((r, i) => x.set(r, i * FEATURE_COUNT));
-      m.modelExecutions.labels(MODEL_LABEL).inc();
-      return Array.from(await model.score(x, rows.length));
-    },
-    observe: ({ size, queueSeconds, computeSeconds }) => {
-      m.batchSize.labels(MODEL_LABEL).observe(size);
-      for (const q of queueSeconds) m.batchQueueSeconds.labels(MODEL_LABEL).observe(q);
-      m.batchComputeSeconds.labels(MODEL_LABEL).observe(computeSeconds);
-    },
-  });
+  const batchers = new WeakMap<LoadedModel, DynamicBatcher<Float32Array, number>>();
+  // One batcher per model: a batch is scored by the version its requests were routed to (A/B, or before and after a swap).
+  const batcherFor = (model: LoadedModel) => {
+    let b = batchers.get(model);
+    if (!b) {
+      b = new DynamicBatcher<Float32Array, number>({
+        maxBatch: Number(env.MATCH_BATCH_MAX ?? 256),
+        maxWaitMs: Number(env.MATCH_BATCH_WAIT_MS ?? 1),
+        run: async (rows) => {
+          const x = new Float32Array(rows.length * FEATURE_COUNT);
+          rows.forEach((r, i) => x.set(r, i * FEATURE_COUNT));
+          m.modelExecutions.labels(MODEL_LABEL).inc();
+          return Array.from(await model.score(x, rows.length));
+        },
+        observe: ({ size, queueSeconds, computeSeconds }) => {
+          m.batchSize.labels(MODEL_LABEL).observe(size);
+          for (const q of queueSeconds) m.batchQueueSeconds.labels(MODEL_LABEL).observe(q);
+          m.batchComputeSeconds.labels(MODEL_LABEL).observe(computeSeconds);
+        },
+      });
+      batchers.set(model, b);
+    }
+    return b;
+  };
+
+  // A/B: pinned registry versions beside the serving one, users split by a stable hash of their id.
+  const pinned: LoadedModel[] = [];
+  const arms: { model: LoadedModel | "serving"; weight: number }[] = [];
+  for (const arm of abSplit(MODEL_LABEL, deps.config.modelAbWeights) ?? []) {
+    if (arm.version === "serving") {
+      arms.push({ model: "serving", weight: arm.weight });
+      continue;
+    }
+    const loaded = await loadPinnedModel(deps.db.sql, deps.metrics, arm.version);
+    if (!loaded) {
+      log.error("A/B arm names a match version the registry does not have: its share goes to the other arms", { version: arm.version });
+      continue;
+    }
+    pinned.push(loaded);
+    arms.push({ model: loaded, weight: arm.weight });
+  }
+  if (arms.length) log.info("match A/B split", { arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })) });
+  const router = new ModelRouter(() => model, arms);
 
   // Promotions and profile changes arrive on Redis pub/sub; without Redis, neither is needed to serve.
   const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 500, 5000) });
@@ -71,11 +100,11 @@ export const matchArea: AreaFactory = async (deps) => {
   );
 
   const impl = matchService(deps, {
-    model: () => model,
+    router,
     idf,
     profiles,
     predictions,
-    batcher,
+    batcherFor,
   });
   return {
     service: MatchScoringService,
@@ -83,16 +112,17 @@ export const matchArea: AreaFactory = async (deps) => {
     close: async () => {
       subscriber.disconnect();
       await model.release();
+      for (const p of pinned) await p.release();
     },
   };
 };
 
 interface Parts {
-  model: () => LoadedModel;
+  router: ModelRouter;
   idf: Float32Array;
   profiles: ProfileCache;
   predictions: LruCache<number>;
-  batcher: DynamicBatcher<Float32Array, number>;
+  batcherFor: (model: LoadedModel) => DynamicBatcher<Float32Array, number>;
 }
 
 function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchScoringService> {
@@ -125,6 +155,15 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
     return { x, scores: await model.score(x, n) };
   }
 
+  const perVersion = new Map<string, { inc(): void }>();
+  /** Requests per model version, so the arms of an A/B split can be compared. */
+  function answeredBy(model: LoadedModel): LoadedModel {
+    let c = perVersion.get(model.version);
+    if (!c) perVersion.set(model.version, (c = metrics.modelVersionRequests.labels(MODEL_LABEL, model.version)));
+    c.inc();
+    return model;
+  }
+
   function track<T>(fn: () => Promise<T>): Promise<T> {
     requests.inc();
     const started = performance.now();
@@ -145,7 +184,8 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
     scoreMatch: (req) =>
       track(async () => {
         const started = performance.now();
-        const model = parts.model();
+        // The smaller id picks the arm, so score(a, b) and score(b, a) come from the same version.
+        const model = answeredBy(parts.router.pick(req.userAId < req.userBId ? req.userAId : req.userBId));
         const ps = await requireProfiles([req.userAId, req.userBId]);
         const a = ps.get(req.userAId)!;
         const b = ps.get(req.userBId)!;
@@ -159,13 +199,13 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
           score = parts.predictions.get(key);
           if (score === undefined) {
             predictionMisses.inc();
-            score = await parts.batcher.submit(x);
+            score = await parts.batcherFor(model).submit(x);
             parts.predictions.set(key, score);
           } else {
             predictionHits.inc();
           }
         } else {
-          score = await parts.batcher.submit(x);
+          score = await parts.batcherFor(model).submit(x);
         }
         const f = factorsOf(x, 0, model.weights);
         return {
@@ -181,7 +221,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
     scoreCandidates: (req) =>
       track(async () => {
         const started = performance.now();
-        const model = parts.model();
+        const model = answeredBy(parts.router.pick(req.userId));
         const ps = await requireProfiles([req.userId, ...req.candidateIds]);
         const me = ps.get(req.userId)!;
         const context = contextOf(req.context);
@@ -207,7 +247,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
     searchMatches: (req) =>
       track(async () => {
         const started = performance.now();
-        const model = parts.model();
+        const model = answeredBy(parts.router.pick(req.userId || undefined));
         const km = req.maxDistanceKm || 50;
         const [minAge, maxAge] = req.ageRangeYears.length === 2 ? req.ageRangeYears : [18, 120];
         let searcher: ProfileFeatures;

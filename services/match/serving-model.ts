@@ -1,7 +1,7 @@
 import type { MeshMetrics } from "../runtime/metrics.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
-import { ModelRegistry } from "../registry/registry.js";
+import { ModelRegistry, type ModelVersion } from "../registry/registry.js";
 import { FEATURE_COUNT, FEATURE_NAMES } from "./features/pair-features.js";
 import { OnnxScorer } from "./model/onnx-scorer.js";
 import { PREDECESSOR_WEIGHTS, weightedSum } from "./model/weighted-sum.js";
@@ -41,12 +41,22 @@ export function weightedSumModel(): LoadedModel {
  * onnxruntime's lazy initialisation). Falls back to v0 when there is none.
  */
 export async function loadServingModel(sql: Sql, metrics: MeshMetrics): Promise<LoadedModel> {
-  const started = performance.now();
   const entry = await new ModelRegistry(sql).serving(MATCH_MODEL);
   if (!entry) {
     log.warn("no promoted match model in the registry: serving v0 (predecessor weights) until one is trained (mlmesh train match)");
     return weightedSumModel();
   }
+  return loadEntry(entry, metrics);
+}
+
+/** A given registry version, for an A/B arm; undefined when the registry no longer has it. */
+export async function loadPinnedModel(sql: Sql, metrics: MeshMetrics, version: number): Promise<LoadedModel | undefined> {
+  const entry = await new ModelRegistry(sql).get(MATCH_MODEL, version);
+  return entry ? loadEntry(entry, metrics) : undefined;
+}
+
+async function loadEntry(entry: ModelVersion, metrics: MeshMetrics): Promise<LoadedModel> {
+  const started = performance.now();
   const names = entry.metadata.featureNames as string[] | undefined;
   if (!names || names.join(",") !== FEATURE_NAMES.join(",")) {
     log.warn("registry's match model was trained on other features: serving v0", { version: entry.version });

@@ -9,14 +9,21 @@ export interface ModelVersion {
   dataSummary: Record<string, unknown>;
   createdAt: Date;
   promotedAt: Date | null;
+  rolledBackAt: Date | null;
 }
+
+/** Versions kept per model; older ones are pruned unless they serve (MLMESH_MODEL_KEEP_VERSIONS). */
+export const DEFAULT_KEEP_VERSIONS = 5;
 
 /**
  * The model registry: versions of each model with artefact, metrics and data
  * summary. The serving version of a model is the most recently promoted one.
  */
 export class ModelRegistry {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly keepVersions = Number(process.env.MLMESH_MODEL_KEEP_VERSIONS ?? DEFAULT_KEEP_VERSIONS),
+  ) {}
 
   async save(entry: {
     model: string;
@@ -34,11 +41,55 @@ export class ModelRegistry {
         from model_versions where model = ${entry.model}
         returning version`;
     });
+    await this.prune(entry.model);
     return rows[0].version;
   }
 
+  /** Drops all but the newest N versions, never the serving one nor one a rollback would return to. */
+  private async prune(model: string): Promise<void> {
+    await this.sql`
+      delete from model_versions
+      where model = ${model}
+        and version not in (select version from model_versions where model = ${model} order by version desc limit ${this.keepVersions})
+        and version not in (select version from model_versions where model = ${model} and promoted_at is not null
+                            order by promoted_at desc limit 2)`;
+  }
+
+  async get(model: string, version: number): Promise<ModelVersion | undefined> {
+    const rows = await this.sql<Row[]>`select * from model_versions where model = ${model} and version = ${version}`;
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /** Every kept version, newest first, without artefacts. */
+  async versions(model: string): Promise<Omit<ModelVersion, "artefact">[]> {
+    const rows = await this.sql<Row[]>`
+      select model, version, ''::bytea as artefact, metadata, metrics, data_summary, created_at, promoted_at, rolled_back_at
+      from model_versions where model = ${model} order by version desc`;
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Withdraws the serving version: the version promoted before it serves
+   * again. Answers the version now serving, or undefined if none is left
+   * (servers then fall back to their baseline).
+   */
+  async rollback(model: string): Promise<{ from: number; to: number | undefined }> {
+    return this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext(${"model_versions:" + model}))`;
+      const [current] = await tx<{ version: number }[]>`
+        select version from model_versions where model = ${model} and promoted_at is not null
+        order by promoted_at desc limit 1`;
+      if (!current) throw new Error(`model ${model} has no serving version to roll back`);
+      await tx`update model_versions set promoted_at = null, rolled_back_at = clock_timestamp() where model = ${model} and version = ${current.version}`;
+      const [next] = await tx<{ version: number }[]>`
+        select version from model_versions where model = ${model} and promoted_at is not null
+        order by promoted_at desc limit 1`;
+      return { from: current.version, to: next?.version };
+    });
+  }
+
   async promote(model: string, version: number): Promise<void> {
-    const r = await this.sql`update model_versions set promoted_at = clock_timestamp() where model = ${model} and version = ${version}`;
+    const r = await this.sql`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
     if (r.count === 0) throw new Error(`no version ${version} of model ${model}`);
   }
 
@@ -59,6 +110,7 @@ interface Row {
   data_summary: Record<string, unknown>;
   created_at: Date;
   promoted_at: Date | null;
+  rolled_back_at: Date | null;
 }
 
 function fromRow(r: Row): ModelVersion {
@@ -71,5 +123,6 @@ function fromRow(r: Row): ModelVersion {
     dataSummary: r.data_summary,
     createdAt: r.created_at,
     promotedAt: r.promoted_at,
+    rolledBackAt: r.rolled_back_at,
   };
 }

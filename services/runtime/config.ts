@@ -13,6 +13,8 @@ export interface MeshConfig {
   redisUrl: string;
   maxMessageBytes: number;
   shutdownGraceMs: number;
+  /** MLMESH_MODEL_AB_WEIGHTS as given (JSON, checked here); each model reads its own split. */
+  modelAbWeights: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -78,6 +80,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: must be debug, info, warn or error`);
   }
 
+  const modelAbWeights = env.MLMESH_MODEL_AB_WEIGHTS?.trim() || undefined;
+  if (modelAbWeights) {
+    try {
+      const parsed = JSON.parse(modelAbWeights) as unknown;
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    } catch {
+      problems.push(`MLMESH_MODEL_AB_WEIGHTS must be a JSON object like {"match": {"serving": 0.9, "7": 0.1}}`);
+    }
+  }
+
   const config: MeshConfig = {
     grpcPort: port("GRPC_PORT", 50051),
     connectPort: port("CONNECT_PORT", 8080),
@@ -91,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     redisUrl,
     maxMessageBytes: positiveInt("MLMESH_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
     shutdownGraceMs: positiveInt("MLMESH_SHUTDOWN_GRACE_MS", 10_000),
+    modelAbWeights,
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

@@ -37,6 +37,13 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
+  readonly modelVersionRequests = new Counter({
+    name: "mlmesh_model_requests_total",
+    help: "Model-serving requests by model and the version that answered (A/B arms, before and after a swap).",
+    labelNames: ["model", "version"] as const,
+    registers: [this.registry],
+  });
+
   readonly inferenceErrors = new Counter({
     name: "ml_inference_errors_total",
     help: "Model-serving requests that failed, by model.",

@@ -59,7 +59,7 @@ describe("chart renders and validates", () => {
     const env = podOf(find(manifests, "Deployment", "mlmesh-inference")).containers[0].env as Any[];
     expect(env.find((e) => e.name === "MLMESH_API_KEYS")?.valueFrom.secretKeyRef.name).toBe("mlmesh-credentials");
     const config = find(manifests, "ConfigMap", "mlmesh-config") as Any;
-    expect(JSON.parse(config.data.MLMESH_MODEL_AB_WEIGHTS)).toEqual({ "recommend-als-v3": 0.9, "recommend-two-tower-v1": 0.1 });
+    expect(JSON.parse(config.data.MLMESH_MODEL_AB_WEIGHTS)).toEqual({ match: { serving: 0.9, "7": 0.1 } });
     expect(podOf(find(manifests, "Deployment", "mlmesh-worker")).containers[0].command).toEqual(["node", "dist/cli/main.js", "worker", "--concurrency", "8"]);
   });
 });

@@ -6,7 +6,8 @@ import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_ser
 import { haversineKm } from "../../services/match/features/haversine.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { invalidateProfile } from "../../services/match/profile-cache.js";
-import { MODELS_CHANNEL, matchArea } from "../../services/match/service.js";
+import { matchArea } from "../../services/match/service.js";
+import { MODELS_CHANNEL } from "../../services/registry/channels.js";
 import { trainFromDatabase } from "../../services/match/training.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";

@@ -1,4 +1,4 @@
-import { MODELS_CHANNEL } from "../../match/service.js";
+import { MODELS_CHANNEL } from "../../registry/channels.js";
 import { MATCH_MODEL, trainFromDatabase } from "../../match/training.js";
 import type { JobHandler } from "../handler.js";
 import { noParameters } from "./parameters.js";
