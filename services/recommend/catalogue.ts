@@ -79,7 +79,7 @@ export function buildCatalogue(size: number): Destination[] {
     const round = Math.floor(k / (all.length * DISTRICTS.length));
     const r = new Random(hashOf(CATALOGUE_SEED, `${base.city}|${district}|${round}`));
     const lat = Math.max(-89.9, Math.min(89.9, base.lat + 0.05 * r.gaussian()));
-    const lng = base.lng + 0.05 * r.gaussian();
+    const lng = ((((base.lng + 0.05 * r.gaussian() + 180) % 360) + 360) % 360) - 180;
     const name = `${base.city} ${district}${round ? ` ${round + 1}` : ""}`;
     out.push(describe({ ...base, pop: Math.round(base.pop / 8) }, name, uniqueId(ids, `${base.iso2.toLowerCase()}-${slug(name)}`), islandLike, lat, lng));
   }

@@ -47,9 +47,9 @@ export interface TrainingOptions {
 
 export function trainFactorisation(data: TrainingData, options: TrainingOptions = {}): { model: Factorisation; users: Float32Array } {
   const d = options.dim ?? 24;
-  const lambda = options.lambda ?? 2;
+  const lambda = options.lambda ?? 8;
   const alpha = options.alpha ?? 2;
-  const iterations = options.iterations ?? 10;
+  const iterations = options.iterations ?? 8;
   const r = new Random(options.seed ?? 1);
   const nU = data.users.length;
   const nI = data.items;
@@ -58,8 +58,8 @@ export function trainFactorisation(data: TrainingData, options: TrainingOptions 
   for (let j = 0; j < items.length; j++) items[j] = 0.1 * r.gaussian();
   const byItem = transpose(data.users.map((u) => u.observed), nI);
   const userFeatures = data.users.map((u) => u.interests);
-  let interestMap = new Float64Array((data.features + 1) * d);
-  let tagMap = new Float64Array((data.features + 1) * d);
+  let interestMap: Float64Array = new Float64Array((data.features + 1) * d);
+  let tagMap: Float64Array = new Float64Array((data.features + 1) * d);
   const prior = new Float64Array(d);
   for (let it = 0; it < iterations; it++) {
     let gram = gramOf(items, nI, d);
