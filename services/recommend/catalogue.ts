@@ -36,6 +36,11 @@ const CATALOGUE_SEED = 0x7ec0;
 // their own tags), so a 10,000-destination bench still uses real places.
 const DISTRICTS = ["Old Town", "Harbour", "Riverside", "Hills", "North", "South", "East", "West", "Centre", "Outskirts"];
 
+// The world's landlocked states (ISO 3166-1 alpha-2): no beach or diving however compact they are.
+const LANDLOCKED = new Set(
+  "AD AF AM AT AZ BF BI BO BT BW BY CF CH CZ ET HU KG KZ LA LI LS LU MD MK ML MN MW NE NP PY RS RW SK SM SS SZ TD TJ TM UG UZ VA ZM ZW XK".split(" "),
+);
+
 let citiesCache: City[] | undefined;
 
 function cities(): City[] {
@@ -96,7 +101,7 @@ function describe(c: City, name: string, id: string, islandLike: Set<string>, la
   const continent = continentOf(c.iso2);
   const oldWorld = continent === "EU" || continent === "AS" || continent === "AF";
   // No coastline data ships offline: small island-like countries are almost all coast, elsewhere it is a draw.
-  const coastal = islandLike.has(c.iso2) || r.next() < 0.3;
+  const coastal = !LANDLOCKED.has(c.iso2) && (islandLike.has(c.iso2) || r.next() < 0.3);
   const mountainous = r.next() < (small ? 0.35 : 0.15);
   const p: Partial<Record<Interest, number>> = {
     beach: coastal && abs < 40 ? 0.85 : coastal ? 0.2 : 0,
