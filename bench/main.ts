@@ -6,6 +6,7 @@ import { loadConfig } from "../services/runtime/config.js";
 import { startMesh } from "../services/runtime/mesh.js";
 import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
+import { recommendLatencies } from "./recommend-latency.js";
 import { serverSideLatencies } from "./server-side.js";
 import { benchMethods, type MethodCase } from "./grpc-methods.js";
 import { describeMachine } from "./machine.js";
@@ -82,7 +83,8 @@ ${commands.join("\n")}
           .sort()
           .map((f) => readFileSync(join(sectionsDir, f), "utf8"))
       : [];
-  writeFileSync(out, [md, serverSide, ...extra].join("\n"));
+  const recommend = await recommendLatencies(mesh, apiKey);
+  writeFileSync(out, [md, serverSide, recommend, ...extra].join("\n"));
   process.stdout.write(md);
 } finally {
   await mesh.shutdown();
