@@ -27,15 +27,26 @@ const MAX_COST: Record<Budget, CostLevel | undefined> = {
 /**
  * Recommendation: destination and traveller vectors learned at start from
  * the interactions in PostgreSQL (implicit ALS, see factorisation.ts), kept
- * in memory; each traveller's folded-in vector is cached in Redis.
+ * in memory; each traveller's folded-in vector is cached in Redis. Training
+ * takes up to half a minute with 50,000 active travellers, so the mesh
+ * starts listening at once and reports not ready until the model is in.
  */
 export const recommendArea: AreaFactory = async (deps) => {
-  const recommender = await trainFromDatabase(deps.db.sql);
+  let recommender: Recommender | undefined;
+  let failure: string | undefined;
+  const training = trainFromDatabase(deps.db.sql).then(
+    (r) => (recommender = r),
+    (err) => {
+      failure = String(err);
+      log.error("could not train the recommendation model", { error: failure });
+    },
+  );
   const store = new UserStateStore(deps.db.sql, deps.redis, deps.metrics);
   const requests = deps.metrics.inferenceRequests.labels("recommend");
   const impl: ServiceImpl<typeof RecommendationService> = {
     async recommendDestinations(req) {
       requests.inc();
+      if (!recommender) throw MeshError.unavailable("the recommendation model is not trained yet");
       const state = await store.get(recommender, req.userId);
       if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
       const f = req.filters;
@@ -63,7 +74,12 @@ export const recommendArea: AreaFactory = async (deps) => {
       };
     },
   };
-  return { service: RecommendationService, impl };
+  return {
+    service: RecommendationService,
+    impl,
+    notReady: async () => (recommender ? [] : [failure ? `recommendation model failed to train: ${failure}` : "recommendation model training"]),
+    close: async () => void (await training),
+  };
 };
 
 /**

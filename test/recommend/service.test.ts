@@ -1,6 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { haversineKm } from "../../services/match/features/haversine.js";
 import { seedTravellers } from "../../services/match/seed.js";
@@ -14,6 +15,13 @@ import { startTestMesh, TEST_KEY } from "../support/mesh.js";
 import { clearMeshCaches } from "../support/redis.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
+
+/** The model trains after the mesh starts listening; health turns SERVING once it is in. */
+async function serving(m: Mesh): Promise<Mesh> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${m.ports.grpc}` }));
+  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING) await new Promise((r) => setTimeout(r, 100));
+  return m;
+}
 
 interface Traveller {
   id: string;
@@ -50,6 +58,7 @@ describe("RecommendationService", () => {
     }
     months = new Map((await db.sql<{ id: string; good_months: number[] }[]>`select id, good_months from destinations`).map((r) => [r.id, r.good_months]));
     ({ mesh } = await startTestMesh([recommendArea], { DATABASE_URL: url }));
+    await serving(mesh);
   }, 90_000);
   afterAll(async () => {
     await mesh?.shutdown();
@@ -158,6 +167,7 @@ describe("RecommendationService", () => {
   it("still answers with Redis unreachable, and counts the cache bypass", async () => {
     const { mesh: offline } = await startTestMesh([recommendArea], { DATABASE_URL: url, REDIS_URL: "redis://127.0.0.1:1" });
     try {
+      await serving(offline);
       const c = createClient(RecommendationService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${offline.ports.grpc}` }));
       const online = await client().recommendDestinations({ userId: active[2].id }, { headers });
       const res = await c.recommendDestinations({ userId: active[2].id }, { headers });
