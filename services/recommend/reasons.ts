@@ -52,5 +52,8 @@ export function reasonOf(parts: ScoreParts, tags: readonly Interest[]): string {
     return chosen.length ? `Travellers with similar taste saved or booked it; it also fits your interest in ${chosen[0].interest}` : "Travellers with similar taste saved or booked it";
   }
   if (chosen.length && interestWeight >= 0.25 * parts.popularity) return `Based on your interest in ${named}`;
-  return chosen.length ? `Popular with travellers, and it fits your interest in ${chosen[0].interest}` : "Popular with travellers";
+  if (chosen.length) return `Popular with travellers, and it fits your interest in ${chosen[0].interest}`;
+  // Nothing learned pushes it up (a model trained on no interactions): the catalogue's order, largest places first, decides.
+  if (parts.popularity <= 0 && parts.collaborative <= 0) return "One of the largest places in the catalogue";
+  return "Popular with travellers";
 }

@@ -85,7 +85,7 @@ describe("RecommendationService", () => {
         expect(r.costLevel).not.toBe(Budget.UNSPECIFIED);
         const named = /interest in ([a-z]+)(?: and ([a-z]+))?$/.exec(r.reason);
         if (named) for (const w of named.slice(1).filter(Boolean)) expect(u.interests).toContain(w);
-        else expect(r.reason).toMatch(/^(Travellers with similar taste saved or booked it|Popular with travellers)$/);
+        else expect(r.reason).toMatch(/^(Travellers with similar taste saved or booked it|Popular with travellers|One of the largest places in the catalogue)$/);
       }
       // Diversity: no more than two places of one country.
       const perCountry = new Map<string, number>();
