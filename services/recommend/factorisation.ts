@@ -105,10 +105,18 @@ function solveRow(others: Float32Array, gram: Float64Array, d: number, obs: Obse
       const vx = others[base + x];
       b[x] += c * vx;
       const w = (c - 1) * vx;
-      for (let y = 0; y < d; y++) a[x * d + y] += w * others[base + y];
+      // solveRidge reads the lower triangle only.
+      for (let y = 0; y <= x; y++) a[x * d + y] += w * others[base + y];
     }
   }
-  return solveRidge(a, b, new Float64Array(d).fill(lambda));
+  return solveRidge(a, b, penaltyOf(d, lambda));
+}
+
+let penaltyCache: Float64Array | undefined;
+
+function penaltyOf(d: number, lambda: number): Float64Array {
+  if (!penaltyCache || penaltyCache.length !== d || penaltyCache[0] !== lambda) penaltyCache = new Float64Array(d).fill(lambda);
+  return penaltyCache;
 }
 
 function gramOf(m: Float32Array, rows: number, d: number): Float64Array {
