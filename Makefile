@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
-        dev seed train migrate bench eval-match eval-notify eval-forecast check-helm check-envoy clean
+        dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -58,6 +58,9 @@ eval-notify: install
 eval-match: install
 	$(TSX) services/match/eval/main.ts
 
+eval-recommend: install
+	$(TSX) services/recommend/eval/main.ts
+
 # The Helm chart rendered by Helm's engine (Go text/template + sprig, built offline) and checked
 # against values.schema.json and Kubernetes' schemas.
 check-helm: install
@@ -78,7 +81,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-notify eval-forecast
+test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

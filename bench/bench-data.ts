@@ -2,13 +2,17 @@ import postgres from "postgres";
 import { seedTravellers } from "../services/match/seed.js";
 import { trainFromDatabase } from "../services/match/training.js";
 import { seedActivity } from "../services/notify/seed.js";
+import { seedDestinations } from "../services/recommend/seed.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
 
+const BENCH_DESTINATIONS = 10_000;
+
 /**
  * The benchmark's own database: a million travellers (BENCH_TRAVELLERS), a
- * trained match model and activity for notification timing, created once and
- * reused while its size matches.
+ * trained match model, activity for notification timing and a
+ * 10,000-destination catalogue with interactions for recommendation, created
+ * once and reused while its size matches.
  */
 export async function prepareBenchDatabase(travellers: number): Promise<string> {
   const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1, onnotice: () => undefined });
@@ -37,6 +41,11 @@ export async function prepareBenchDatabase(travellers: number): Promise<string> 
     if (events === 0) {
       process.stderr.write("bench: seeding eight weeks of activity for 50,000 travellers (once)\n");
       await seedActivity(db, { users: Math.min(travellers, 50_000), seed: 1 });
+    }
+    const [{ destinations }] = await db.sql<{ destinations: number }[]>`select count(*)::int as destinations from destinations`;
+    if (destinations !== BENCH_DESTINATIONS) {
+      process.stderr.write(`bench: seeding ${BENCH_DESTINATIONS} destinations and their interactions (once)\n`);
+      await seedDestinations(db, { destinations: BENCH_DESTINATIONS, users: Math.min(travellers, 50_000), seed: 1 });
     }
     return url;
   } finally {

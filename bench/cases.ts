@@ -1,5 +1,6 @@
 import { ForecastService } from "../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { Budget, RecommendationService, TripDuration } from "../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { sampleProducts } from "../services/forecast/sample-demand.js";
 import type { Mesh } from "../services/runtime/mesh.js";
 import type { MethodCase } from "./grpc-methods.js";
@@ -9,6 +10,7 @@ export async function benchCases(mesh: Mesh): Promise<MethodCase[]> {
   const [product] = sampleProducts({ count: 1, days: 3 * 365, endDate: "2025-06-30", seed: 7 });
   const forecastRequest = { productId: "bench-sku", horizonDays: 90, transactionData: product.days };
   const users = await mesh.db.sql<{ id: string }[]>`select id::text from travellers order by id limit 101`;
+  const [browser] = await mesh.db.sql<{ id: string }[]>`select user_id::text as id from destination_interactions limit 1`;
   return [
     {
       name: "ScoreMatch (model run every call: prediction cache off, batched)",
@@ -22,6 +24,20 @@ export async function benchCases(mesh: Mesh): Promise<MethodCase[]> {
       service: MatchScoringService,
       method: MatchScoringService.method.scoreCandidates,
       request: { userId: users[0].id, candidateIds: users.slice(1, 101).map((u) => u.id) },
+      authenticated: true,
+    },
+    {
+      name: "RecommendDestinations (10,000 destinations, top 10; user state from Redis)",
+      service: RecommendationService,
+      method: RecommendationService.method.recommendDestinations,
+      request: { userId: browser.id },
+      authenticated: true,
+    },
+    {
+      name: "RecommendDestinations (same, budget + week + season filters)",
+      service: RecommendationService,
+      method: RecommendationService.method.recommendDestinations,
+      request: { userId: browser.id, filters: { budget: Budget.MEDIUM, duration: TripDuration.WEEK, travelStartDate: "2026-07-01" } },
       authenticated: true,
     },
     {

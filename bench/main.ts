@@ -1,11 +1,14 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { areas } from "../services/areas.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { startMesh } from "../services/runtime/mesh.js";
 import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
+import { recommendLatencies } from "./recommend-latency.js";
 import { serverSideLatencies } from "./server-side.js";
 import { benchMethods, type MethodCase } from "./grpc-methods.js";
 import { describeMachine } from "./machine.js";
@@ -35,6 +38,9 @@ const config = loadConfig({
 process.env.MATCH_PREDICTION_CACHE_TTL_MS = "0";
 const mesh = await startMesh(config, { areas });
 try {
+  // Areas that train at start (recommendation) report ready when their model is in.
+  const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING) await new Promise((r) => setTimeout(r, 500));
   const baseline: MethodCase = {
     name: "empty RPC (grpc.health.v1.Health/Check)",
     service: Health,
@@ -82,7 +88,8 @@ ${commands.join("\n")}
           .sort()
           .map((f) => readFileSync(join(sectionsDir, f), "utf8"))
       : [];
-  writeFileSync(out, [md, serverSide, ...extra].join("\n"));
+  const recommend = await recommendLatencies(mesh, apiKey);
+  writeFileSync(out, [md, serverSide, recommend, ...extra].join("\n"));
   process.stdout.write(md);
 } finally {
   await mesh.shutdown();

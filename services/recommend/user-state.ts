@@ -1,0 +1,46 @@
+import type { Redis } from "ioredis";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import type { Sql } from "../runtime/storage/database.js";
+import type { Recommender, UserState } from "./recommender.js";
+import { loadTraveller } from "./store.js";
+
+const TTL_SECONDS = 3600;
+const CACHE = "recommend_user";
+
+/**
+ * Per-traveller state (their folded-in vector, booked places, home), computed
+ * from PostgreSQL and cached in Redis for an hour under the model version, so
+ * a retrained model never reads vectors of another. With Redis down it is
+ * computed every time (and the bypass counted).
+ */
+export class UserStateStore {
+  constructor(
+    private readonly sql: Sql,
+    private readonly redis: Redis,
+    private readonly metrics: MeshMetrics,
+  ) {}
+
+  /** The state, or undefined when no such traveller exists. */
+  async get(recommender: Recommender, userId: string): Promise<UserState | undefined> {
+    const key = `mlmesh:recommend:${recommender.version}:user:${userId}`;
+    if (this.redis.status === "ready") {
+      try {
+        const cached = await this.redis.get(key);
+        if (cached) {
+          this.metrics.cacheHits.labels(CACHE).inc();
+          return JSON.parse(cached) as UserState;
+        }
+      } catch {
+        this.metrics.cacheBypasses.labels(CACHE).inc();
+      }
+    } else {
+      this.metrics.cacheBypasses.labels(CACHE).inc();
+    }
+    this.metrics.cacheMisses.labels(CACHE).inc();
+    const traveller = await loadTraveller(this.sql, userId);
+    if (!traveller) return undefined;
+    const state = recommender.userState(traveller);
+    if (this.redis.status === "ready") await this.redis.set(key, JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
+    return state;
+  }
+}
