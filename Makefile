@@ -77,6 +77,7 @@ seed: build
 
 train: build
 	node dist/cli/main.js train match
+	node dist/cli/main.js train recommend
 
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))

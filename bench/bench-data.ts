@@ -3,6 +3,7 @@ import { seedTravellers } from "../services/match/seed.js";
 import { trainFromDatabase } from "../services/match/training.js";
 import { seedActivity } from "../services/notify/seed.js";
 import { seedDestinations } from "../services/recommend/seed.js";
+import { trainRecommendModel } from "../services/recommend/training.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
 
@@ -46,6 +47,7 @@ export async function prepareBenchDatabase(travellers: number): Promise<string> 
     if (destinations !== BENCH_DESTINATIONS) {
       process.stderr.write(`bench: seeding ${BENCH_DESTINATIONS} destinations and their interactions (once)\n`);
       await seedDestinations(db, { destinations: BENCH_DESTINATIONS, users: Math.min(travellers, 50_000), seed: 1 });
+      await trainRecommendModel(db.sql, { force: true });
     }
     return url;
   } finally {

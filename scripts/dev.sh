@@ -14,6 +14,7 @@ node dist/cli/main.js migrate
 if [ ! -f .data/seeded ]; then
   node dist/cli/main.js seed --sample
   node dist/cli/main.js train match
+  node dist/cli/main.js train recommend
   touch .data/seeded
 fi
 

@@ -1,4 +1,5 @@
 import type { Span } from "@opentelemetry/api";
+import type { Redis } from "ioredis";
 import type { Sql } from "../runtime/storage/database.js";
 import type { JobRecord, JobType } from "./job-store.js";
 
@@ -12,6 +13,8 @@ export interface JobRunContext {
   readonly span: Span;
   /** Records progress (0 to 100) and keeps the worker's claim on the job alive. */
   progress(percent: number, message: string): Promise<void>;
+  /** Redis, for jobs whose results the serving path reads from it. */
+  readonly redis: Redis;
   /** Announces on Redis (model promotions); best effort. */
   publish(channel: string, message: string): Promise<void>;
 }

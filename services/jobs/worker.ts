@@ -156,6 +156,7 @@ export class JobWorker {
       sql: this.o.sql,
       signal: entry.controller.signal,
       span,
+      redis: this.publisher,
       publish: async (channel, message) => {
         await this.publisher.publish(channel, message).catch((err) => log.warn("job: publish failed", { channel, error: String(err) }));
       },

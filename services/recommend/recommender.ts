@@ -98,8 +98,8 @@ export class Recommender {
   }
 }
 
-
-function interestIndices(words: readonly string[]): number[] {
+/** Indices of the known interests among words, each once. */
+export function interestIndices(words: readonly string[]): number[] {
   const out: number[] = [];
   for (const w of words) {
     const k = (INTERESTS as readonly string[]).indexOf(w);

@@ -1,13 +1,17 @@
+import { Redis } from "ioredis";
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
+import { MODELS_CHANNEL } from "../registry/channels.js";
 import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
-import type { Sql } from "../runtime/storage/database.js";
-import { buildCatalogue, type CostLevel } from "./catalogue.js";
+import { Status } from "../runtime/status.js";
+import { WorkerPool } from "../runtime/worker-pool.js";
+import type { CostLevel } from "./catalogue.js";
+import type { Factorisation, TrainingData } from "./factorisation.js";
 import { monthOfDate, type TripFilters, type TripLength } from "./filters.js";
-import { InteractionMatrix, Recommender } from "./recommender.js";
-import { loadCatalogue, loadInteractions, loadInterests } from "./store.js";
+import type { Recommender } from "./recommender.js";
+import { loadRecommender, RECOMMEND_MODEL, trainRecommendModel } from "./training.js";
 import { UserStateStore } from "./user-state.js";
 
 const DEFAULT_LIMIT = 10;
@@ -25,30 +29,67 @@ const MAX_COST: Record<Budget, CostLevel | undefined> = {
 };
 
 /**
- * Recommendation: destination and traveller vectors learned at start from
- * the interactions in PostgreSQL (implicit ALS, see factorisation.ts), kept
- * in memory; each traveller's folded-in vector is cached in Redis. Training
- * takes up to half a minute with 50,000 active travellers, so the mesh
- * starts listening at once and reports not ready until the model is in.
+ * Recommendation: the promoted model from the registry (destination vectors
+ * and the interest map, see factorisation.ts), held in memory; each
+ * traveller's folded-in vector is cached in Redis. A server that finds no
+ * promoted model fits one on a worker thread (half a minute at 50,000 active
+ * travellers) and stores it, reporting not ready meanwhile; `mlmesh train
+ * recommend` or a training job replaces it, announced on Redis and swapped in
+ * without failing a request.
  */
 export const recommendArea: AreaFactory = async (deps) => {
-  let recommender: Recommender | undefined;
+  const { sql } = deps.db;
+  let recommender: Recommender | undefined = await loadRecommender(sql);
   let failure: string | undefined;
-  const training = trainFromDatabase(deps.db.sql).then(
-    (r) => (recommender = r),
-    (err) => {
-      failure = String(err);
+  let training: Promise<void> | undefined;
+  if (!recommender) training = fitFirstModel();
+
+  async function fitFirstModel(): Promise<void> {
+    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const pool = new WorkerPool(new URL(`./fit.${ext}`, import.meta.url), 1);
+    try {
+      const outcome = await trainRecommendModel(sql, { fit: (data: TrainingData) => pool.run<Factorisation>("fit", data) });
+      // Not promoted (it did not beat popularity) is logged by training; it still answers better than nothing.
+      recommender ??= await loadRecommender(sql, outcome.version);
+    } catch (err) {
+      failure = (err as Error).message;
       log.error("could not train the recommendation model", { error: failure });
-    },
+    } finally {
+      await pool.close();
+    }
+  }
+
+  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 500, 5000) });
+  subscriber.on("error", () => undefined);
+  subscriber.on("message", (_channel: string, message: string) => {
+    if (!message.startsWith(`${RECOMMEND_MODEL}:`)) return;
+    void loadRecommender(sql).then(
+      (next) => {
+        if (!next) return;
+        log.info("recommendation model swapped", { from: recommender?.version, to: next.version });
+        recommender = next; // one assignment: requests in flight finish on the model they started with
+      },
+      (err) => log.error("could not load the promoted recommendation model", { error: String(err) }),
+    );
+  });
+  subscriber.connect().then(
+    () => subscriber.subscribe(MODELS_CHANNEL),
+    () => log.warn("recommend: Redis pub/sub unavailable; promotions will not arrive until it is"),
   );
-  const store = new UserStateStore(deps.db.sql, deps.redis, deps.metrics);
-  const requests = deps.metrics.inferenceRequests.labels("recommend");
+
+  const store = new UserStateStore(sql, deps.redis, deps.metrics);
+  const requests = deps.metrics.inferenceRequests.labels(RECOMMEND_MODEL);
   const impl: ServiceImpl<typeof RecommendationService> = {
     async recommendDestinations(req) {
       requests.inc();
-      if (!recommender) throw MeshError.unavailable("the recommendation model is not trained yet");
-      const state = await store.get(recommender, req.userId);
+      const model = recommender;
+      if (!model) {
+        if (failure) throw new MeshError(Status.FAILED_PRECONDITION, `no recommendation model: ${failure}`);
+        throw MeshError.unavailable("the recommendation model is being trained; retry shortly");
+      }
+      const state = await store.get(model, req.userId);
       if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
+      deps.metrics.modelVersionRequests.labels(RECOMMEND_MODEL, model.version).inc();
       const f = req.filters;
       const filters: TripFilters = {
         maxCost: f ? MAX_COST[f.budget] : undefined,
@@ -56,7 +97,7 @@ export const recommendArea: AreaFactory = async (deps) => {
         month: f ? monthOfDate(f.travelStartDate) : undefined,
         includeVisited: f?.includeVisited ?? false,
       };
-      const found = recommender.recommend(state, filters, req.limit || DEFAULT_LIMIT);
+      const found = model.recommend(state, filters, req.limit || DEFAULT_LIMIT);
       return {
         recommendations: found.map(({ destination: d, score, reason }) => ({
           destination: d.name,
@@ -69,7 +110,7 @@ export const recommendArea: AreaFactory = async (deps) => {
           tags: d.tags,
           costLevel: d.costLevel as Budget,
         })),
-        modelVersion: recommender.version,
+        modelVersion: model.version,
         coldStart: state.coldStart,
       };
     },
@@ -77,36 +118,11 @@ export const recommendArea: AreaFactory = async (deps) => {
   return {
     service: RecommendationService,
     impl,
-    notReady: async () => (recommender ? [] : [failure ? `recommendation model failed to train: ${failure}` : "recommendation model training"]),
-    close: async () => void (await training),
+    // A failed first fit (no destinations seeded) is reported by the RPC, not by readiness: the other services still serve.
+    notReady: async () => (recommender || failure ? [] : ["recommendation model training"]),
+    close: async () => {
+      subscriber.disconnect();
+      await training;
+    },
   };
 };
-
-/**
- * Trains on everything in destinations and destination_interactions. Retraining
- * takes seconds even for 50,000 active travellers, so it happens at start
- * rather than through the registry. An unseeded database still gets the
- * catalogue (built from the city dataset) and interest-only recommendations.
- */
-export async function trainFromDatabase(sql: Sql): Promise<Recommender> {
-  const started = performance.now();
-  let catalogue = await loadCatalogue(sql);
-  if (catalogue.length === 0) {
-    log.warn("no destinations in the database (run `mlmesh seed`): serving the built-in catalogue on interests alone");
-    catalogue = buildCatalogue(2_000);
-  }
-  const matrix = new InteractionMatrix(new Map(catalogue.map((d, i) => [d.id, i])));
-  await loadInteractions(sql, (rows) => {
-    for (const r of rows) matrix.add(r.userId, r.destinationId, r.kind);
-  });
-  const interests = await loadInterests(sql, [...matrix.byUser.keys()]);
-  const recommender = Recommender.train(catalogue, matrix, interests);
-  log.info("recommendation model trained", {
-    version: recommender.version,
-    destinations: catalogue.length,
-    travellers: matrix.byUser.size,
-    interactions: matrix.count,
-    ms: Math.round(performance.now() - started),
-  });
-  return recommender;
-}

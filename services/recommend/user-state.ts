@@ -17,26 +17,38 @@ export class UserStateStore {
   constructor(
     private readonly sql: Sql,
     private readonly redis: Redis,
-    private readonly metrics: MeshMetrics,
+    private readonly metrics?: MeshMetrics,
   ) {}
+
+  private key(recommender: Recommender, userId: string): string {
+    return `mlmesh:recommend:${recommender.version}:user:${userId}`;
+  }
+
+  /** Computes and stores a traveller's state (batch precomputation); false when no such traveller exists. Throws if Redis does. */
+  async refresh(recommender: Recommender, userId: string): Promise<boolean> {
+    const traveller = await loadTraveller(this.sql, userId);
+    if (!traveller) return false;
+    await this.redis.set(this.key(recommender, userId), JSON.stringify(recommender.userState(traveller)), "EX", TTL_SECONDS);
+    return true;
+  }
 
   /** The state, or undefined when no such traveller exists. */
   async get(recommender: Recommender, userId: string): Promise<UserState | undefined> {
-    const key = `mlmesh:recommend:${recommender.version}:user:${userId}`;
+    const key = this.key(recommender, userId);
     if (this.redis.status === "ready") {
       try {
         const cached = await this.redis.get(key);
         if (cached) {
-          this.metrics.cacheHits.labels(CACHE).inc();
+          this.metrics?.cacheHits.labels(CACHE).inc();
           return JSON.parse(cached) as UserState;
         }
       } catch {
-        this.metrics.cacheBypasses.labels(CACHE).inc();
+        this.metrics?.cacheBypasses.labels(CACHE).inc();
       }
     } else {
-      this.metrics.cacheBypasses.labels(CACHE).inc();
+      this.metrics?.cacheBypasses.labels(CACHE).inc();
     }
-    this.metrics.cacheMisses.labels(CACHE).inc();
+    this.metrics?.cacheMisses.labels(CACHE).inc();
     const traveller = await loadTraveller(this.sql, userId);
     if (!traveller) return undefined;
     const state = recommender.userState(traveller);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { RecommendationService } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { forecastArea } from "../../services/forecast/service.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
@@ -12,6 +13,10 @@ import { jobsArea } from "../../services/jobs/service.js";
 import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
+import { seedDestinations } from "../../services/recommend/seed.js";
+import { recommendArea } from "../../services/recommend/service.js";
+import { openDatabase } from "../../services/runtime/storage/database.js";
+import { migrate } from "../../services/runtime/storage/migrations.js";
 import type { MeshConfig } from "../../services/runtime/config.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { freshDatabase } from "../support/database.js";
@@ -29,8 +34,14 @@ let transport: ReturnType<typeof createGrpcTransport>;
 beforeAll(async () => {
   const url = await freshDatabase("mlmesh_test_jobs_builtin");
   await clearMeshCaches("mlmesh:match:");
-  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, jobsArea], { DATABASE_URL: url }));
-  await seedTravellers(mesh.db, { count: 3000, seed: 21 });
+  await clearMeshCaches("mlmesh:recommend:");
+  // Seeded before the recommendation area starts, which fits its first model from them.
+  const seeding = await openDatabase({ url, dataDir: "" });
+  await migrate(seeding.sql);
+  await seedTravellers(seeding, { count: 3000, seed: 21 });
+  await seedDestinations(seeding, { destinations: 600, users: 1500, seed: 21 });
+  await seeding.close();
+  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsArea], { DATABASE_URL: url }));
   await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
   worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false });
   transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
@@ -88,6 +99,29 @@ describe("the built-in jobs", () => {
       expect(res.cached).toBe(true);
       expect(res.predictions).toHaveLength(14);
     }
+  }, 120_000);
+
+  it("retrains the recommendation model, swaps it in, and precomputes travellers' state into the cache the RPC reads", async () => {
+    const jobs = createClient(JobQueueService, transport);
+    const recommend = createClient(RecommendationService, transport);
+    const [{ user_id: userId }] = await mesh.db.sql<{ user_id: string }[]>`select user_id::text from destination_interactions order by 1 limit 1`;
+    const before = (await recommend.recommendDestinations({ userId }, { headers })).modelVersion;
+    const trained = await finished((await jobs.submitTrainingJob({ model: ModelKind.RECOMMEND, forcePromote: true }, { headers })).job!.jobId);
+    expect(trained.status).toBe(JobStatus.COMPLETED);
+    expect(trained.result).toMatchObject({ model: "recommend", promoted: true });
+    const version = `mf-als.${(trained.result as { version: number }).version}`;
+    expect(version).not.toBe(before);
+    await expect.poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 10_000 }).toBe(version);
+
+    await clearMeshCaches("mlmesh:recommend:");
+    const precomputed = await finished(
+      (await jobs.submitInferenceJob({ task: InferenceTask.PRECOMPUTE_RECOMMENDATIONS, parameters: { user_ids: [userId, "00000000-0000-4000-8000-000000000000"] } }, { headers })).job!.jobId,
+    );
+    expect(precomputed.result).toMatchObject({ travellers: 2, written: 1, missing: 1, model_version: version });
+    const hits = async () => (await mesh.metrics.cacheHits.get()).values.find((v) => v.labels.cache === "recommend_user")?.value ?? 0;
+    const hitsBefore = await hits();
+    await recommend.recommendDestinations({ userId }, { headers });
+    expect(await hits()).toBe(hitsBefore + 1);
   }, 120_000);
 
   it("says which trainings are not built", async () => {

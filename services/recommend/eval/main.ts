@@ -2,6 +2,7 @@ import { generatePopulation } from "../../match/population/generate.js";
 import { INTERESTS } from "../../match/population/interests.js";
 import { buildCatalogue } from "../catalogue.js";
 import { mapped, scoreAll, trainFactorisation } from "../factorisation.js";
+import { popularityScores, rankingMetrics, type RankingMetrics } from "../holdout.js";
 import { generateDestinationInteractions, historyOf, type DestinationInteraction } from "../interactions.js";
 
 /**
@@ -15,7 +16,6 @@ import { generateDestinationInteractions, historyOf, type DestinationInteraction
  */
 const USERS = Number(process.env.EVAL_USERS ?? 6000);
 const DESTINATIONS = Number(process.env.EVAL_DESTINATIONS ?? 2000);
-const K = 10;
 const started = performance.now();
 const catalogue = buildCatalogue(DESTINATIONS);
 const members = [...generatePopulation({ count: USERS, seed: 2027 })];
@@ -40,34 +40,20 @@ const itemTags = catalogue.map((d) => d.tags.map((t) => INTERESTS.indexOf(t)));
 const { model, users: vectors } = trainFactorisation({ items: catalogue.length, features: INTERESTS.length, users, itemTags });
 const trainedIn = performance.now() - started;
 
-const popularity = new Float32Array(catalogue.length);
-for (const u of users) u.observed.index.forEach((i, n) => (popularity[i] += u.observed.strength[n]));
-
+const popularity = popularityScores(users.map((u) => u.observed), catalogue.length);
 const d = model.dim;
-const totals = { model: { recall: 0, ndcg: 0 }, interests: { recall: 0, ndcg: 0 }, popularity: { recall: 0, ndcg: 0 } };
-let judged = 0;
+const observed = users.map((u) => u.observed);
 const scores = new Float32Array(catalogue.length);
-users.forEach((u, n) => {
-  const target = heldOut[n];
-  if (target === undefined) return;
-  judged++;
-  const seen = new Set(u.observed.index);
-  const tally = (method: keyof typeof totals, s: Float32Array) => {
-    let rank = 0;
-    for (let i = 0; i < s.length; i++) if (i !== target && !seen.has(i) && s[i] > s[target]) rank++;
-    if (rank < K) {
-      totals[method].recall++;
-      totals[method].ndcg += 1 / Math.log2(rank + 2);
-    }
-  };
-  tally("model", scoreAll(model, vectors.subarray(n * d, (n + 1) * d), scores));
-  tally("interests", scoreAll(model, mapped(model.interestMap, u.interests, d, new Float64Array(d)), scores));
-  tally("popularity", popularity);
-});
+const totals = {
+  model: rankingMetrics(observed, heldOut, (n) => scoreAll(model, vectors.subarray(n * d, (n + 1) * d), scores)),
+  interests: rankingMetrics(observed, heldOut, (n) => scoreAll(model, mapped(model.interestMap, users[n].interests, d, new Float64Array(d)), scores)),
+  popularity: rankingMetrics(observed, heldOut, () => popularity),
+};
+const judged = totals.model.judged;
 
-const row = (name: string, m: { recall: number; ndcg: number }) => `| ${name} | ${(m.recall / judged).toFixed(4)} | ${(m.ndcg / judged).toFixed(4)} |`;
+const row = (name: string, m: RankingMetrics) => `| ${name} | ${m.recallAt10.toFixed(4)} | ${m.ndcgAt10.toFixed(4)} |`;
 const table = [
-  `| method | recall@${K} | NDCG@${K} |`,
+  `| method | recall@10 | NDCG@10 |`,
   "|---|---|---|",
   row(`model: implicit ALS (d=${d}) with interest and tag priors`, totals.model),
   row("model, interests only (the cold-start path)", totals.interests),
@@ -77,7 +63,7 @@ process.stdout.write(
   `${USERS} travellers, ${catalogue.length} destinations, ${events.length} interactions, ${judged} held-out saves/bookings ` +
     `(trained in ${(trainedIn / 1000).toFixed(1)} s, total ${((performance.now() - started) / 1000).toFixed(1)} s)\n\n${table}\n`,
 );
-if (!(totals.model.recall > totals.popularity.recall && totals.model.ndcg > totals.popularity.ndcg)) {
+if (!(totals.model.recallAt10 > totals.popularity.recallAt10 && totals.model.ndcgAt10 > totals.popularity.ndcgAt10)) {
   process.stderr.write("\nFAILED: the model does not beat popularity on both recall@10 and NDCG@10\n");
   process.exit(1);
 }

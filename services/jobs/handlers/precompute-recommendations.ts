@@ -1,0 +1,39 @@
+import { loadRecommender } from "../../recommend/training.js";
+import { UserStateStore } from "../../recommend/user-state.js";
+import type { JobHandler } from "../handler.js";
+import { checkKnown } from "./parameters.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Computes travellers' recommendation state (their vector folded in against
+ * the serving model) and writes it to the Redis entries RecommendDestinations
+ * reads, so the first request of the day costs a cache read. Every traveller
+ * with history by default, or the listed ones. Rewriting an entry is harmless,
+ * so a rerun after a crash is too.
+ */
+export const precomputeRecommendations: JobHandler = {
+  jobType: "inference",
+  kind: "precompute_recommendations",
+  checkParameters: (p) =>
+    checkKnown(p, {
+      user_ids: (v) =>
+        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && UUID.test(id)) ? undefined : "must be a list of traveller ids (UUIDs)",
+    }),
+  async run(ctx) {
+    const recommender = await loadRecommender(ctx.sql);
+    if (!recommender) throw new Error("no promoted recommendation model: train one first (mlmesh train recommend)");
+    const listed = ctx.job.parameters.user_ids as string[] | undefined;
+    const ids = listed ?? (await ctx.sql<{ user_id: string }[]>`select distinct user_id::text from destination_interactions order by 1`).map((r) => r.user_id);
+    const store = new UserStateStore(ctx.sql, ctx.redis);
+    let written = 0;
+    const missing: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      ctx.signal.throwIfAborted();
+      if (await store.refresh(recommender, id)) written++;
+      else missing.push(id);
+      if (i % 100 === 99 || i === ids.length - 1) await ctx.progress(Math.floor((100 * (i + 1)) / ids.length), `${i + 1} of ${ids.length} travellers`);
+    }
+    return { travellers: ids.length, written, missing: missing.length, missing_ids: missing.slice(0, 20), model_version: recommender.version };
+  },
+};
