@@ -56,23 +56,49 @@ export interface JobPage {
 export class JobStore {
   constructor(private readonly sql: Sql) {}
 
-  /** Inserts a job, or returns the one an earlier submit with the same idempotency key created. */
-  async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    const rows = await this.sql<Row[]>`
-      insert into jobs (job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
-      values (${randomUUID()}, ${job.jobType}, ${job.kind}, ${this.sql.json(job.parameters as never)}, ${job.forcePromote},
-              ${job.priority}, ${job.maxAttempts}, ${job.idempotencyKey ?? null}, ${job.traceParent})
+  /**
+   * Inserts jobs in one statement (concurrent submits arrive here together),
+   * each answered in order: the new job, or the one an earlier submit with the
+   * same idempotency key created (also earlier in the same batch).
+   */
+  async createMany(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
+    const sql = this.sql;
+    const ids = jobs.map(() => randomUUID());
+    const rows = jobs.map((job, i) => ({
+      job_id: ids[i],
+      job_type: job.jobType,
+      kind: job.kind,
+      parameters: sql.json(job.parameters as never),
+      force_promote: job.forcePromote,
+      priority: job.priority,
+      max_attempts: job.maxAttempts,
+      idempotency_key: job.idempotencyKey ?? null,
+      trace_parent: job.traceParent,
+    }));
+    const inserted = await sql<Row[]>`
+      insert into jobs ${sql(rows)}
       on conflict (job_type, idempotency_key) where idempotency_key is not null do nothing
       returning *`;
-    if (rows[0]) return { job: fromRow(rows[0]), created: true };
-    const existing = await this.sql<Row[]>`
-      select * from jobs where job_type = ${job.jobType} and idempotency_key = ${job.idempotencyKey ?? null}`;
-    return { job: fromRow(existing[0]), created: false };
+    const byId = new Map(inserted.map((r) => [r.job_id, fromRow(r)]));
+    const conflicts = jobs.filter((_, i) => !byId.has(ids[i]));
+    const existing = new Map<string, JobRecord>();
+    if (conflicts.length) {
+      const found = await sql<Row[]>`
+        select * from jobs where (job_type, idempotency_key) in ${sql(conflicts.map((j) => sql([j.jobType, j.idempotencyKey ?? ""])))}`;
+      for (const r of found) existing.set(`${r.job_type}/${r.idempotency_key}`, fromRow(r));
+    }
+    return jobs.map((job, i) => {
+      const created = byId.get(ids[i]);
+      if (created) return { job: created, created: true };
+      const first = existing.get(`${job.jobType}/${job.idempotencyKey}`);
+      if (!first) throw new Error(`job with idempotency key ${job.idempotencyKey} neither inserted nor found`);
+      return { job: first, created: false };
+    });
   }
 
-  /** Removes a job whose queue entry could not be created, so a retried submit starts clean. */
-  async discard(jobId: string): Promise<void> {
-    await this.sql`delete from jobs where job_id = ${jobId} and status = 'pending' and attempts = 0`;
+  /** Removes jobs whose queue entries could not be created, so retried submits start clean. */
+  async discard(jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length) await this.sql`delete from jobs where job_id = any(${jobIds}::uuid[]) and status = 'pending' and attempts = 0`;
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
@@ -109,6 +135,7 @@ export class JobStore {
       returning *`;
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
+
 
   /** Records progress; answers whether a cancel has been asked for, so a worker that missed the message still stops. */
   async progress(jobId: string, percent: number, message: string): Promise<{ cancelRequested: boolean } | undefined> {

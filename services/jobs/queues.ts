@@ -43,6 +43,8 @@ export class JobQueues {
       connectTimeout: 2000,
       retryStrategy: (n) => Math.min(200 * n, 2000),
       connectionName: "mlmesh-jobs-producer",
+      // Commands issued in the same tick (a batch of adds, a worker's notifications) go out in one write.
+      enableAutoPipelining: true,
     });
     this.connection.on("error", () => undefined);
     const queues = new Map<string, Queue>();
@@ -89,9 +91,22 @@ export class JobQueues {
   }
 
   async add(job: JobRecord): Promise<void> {
+    await this.addMany([job]);
+  }
+
+  /** One addBulk per queue: a Redis round trip for a whole batch of submits. */
+  async addMany(jobs: readonly JobRecord[]): Promise<void> {
+    if (jobs.length === 0) return;
     await this.ready();
-    const data: QueuedJob = { jobId: job.jobId, run: job.run, traceParent: job.traceParent };
-    await this.queue(job.jobType).add(job.kind, data, this.options(job));
+    const byQueue = new Map<string, JobRecord[]>();
+    for (const job of jobs) byQueue.get(job.jobType)?.push(job) ?? byQueue.set(job.jobType, [job]);
+    await Promise.all(
+      [...byQueue].map(([name, list]) =>
+        this.queue(name).addBulk(
+          list.map((job) => ({ name: job.kind, data: { jobId: job.jobId, run: job.run, traceParent: job.traceParent } satisfies QueuedJob, opts: this.options(job) })),
+        ),
+      ),
+    );
   }
 
   /** Removes a job that no worker holds; false when a worker has it (then only the worker can stop it). */

@@ -16,6 +16,7 @@ import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStat
 import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
 import { JobQueues } from "./queues.js";
+import { JobSubmitter } from "./submitter.js";
 import { checkRedisForQueues } from "./redis-policy.js";
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -56,6 +57,7 @@ interface Parts {
 }
 
 function jobService({ config, store, queues, events, handlers }: Parts): ServiceImpl<typeof JobQueueService> {
+  const submitter = new JobSubmitter(store, queues);
   const built = (type: JobType) =>
     [...handlers.values()]
       .filter((h) => h.jobType === type)
@@ -75,29 +77,17 @@ function jobService({ config, store, queues, events, handlers }: Parts): Service
     if (violation) throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
     const carrier: Record<string, string> = {};
     propagation.inject(trace.setSpan(context.active(), ctx.span), carrier);
-    const { job, created } = await storage(() =>
-      store.create({
-        jobType,
-        kind,
-        parameters,
-        forcePromote: req.forcePromote ?? false,
-        priority: req.priority,
-        maxAttempts: config.attempts,
-        idempotencyKey: req.idempotencyKey || undefined,
-        traceParent: carrier.traceparent ?? "",
-      }),
-    );
-    if (created) {
-      try {
-        await queues.add(job);
-      } catch (err) {
-        // Nothing may look queued that is not: the record goes, and the caller is told to retry.
-        await store.discard(job.jobId).catch(() => undefined);
-        log.warn("job submit refused: queue unavailable", { error: String(err) });
-        throw MeshError.unavailable("the job queue (Redis) is unavailable; nothing was queued, retry later");
-      }
-      events.updated(job.jobId);
-    }
+    // No watcher can exist yet (the id is in this response), so a new job needs no notification.
+    const { job } = await submitter.submit({
+      jobType,
+      kind,
+      parameters,
+      forcePromote: req.forcePromote ?? false,
+      priority: req.priority,
+      maxAttempts: config.attempts,
+      idempotencyKey: req.idempotencyKey || undefined,
+      traceParent: carrier.traceparent ?? "",
+    });
     return { job: jobMessage(job) };
   }
 

@@ -5,7 +5,7 @@ import { MODELS_CHANNEL } from "../registry/channels.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
-import { DynamicBatcher } from "./batcher.js";
+import { DynamicBatcher } from "../runtime/batcher.js";
 import { haversineKm } from "./features/haversine.js";
 import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
 import { TEXT_BUCKETS, vectorize } from "./features/text-vectors.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DynamicBatcher } from "../../services/match/batcher.js";
+import { DynamicBatcher } from "../../services/runtime/batcher.js";
 
 describe("DynamicBatcher", () => {
   it("coalesces requests made in the same tick into one run, in order", async () => {

@@ -1,8 +1,8 @@
 /**
- * Coalesces concurrent requests into one model execution. onnxruntime-node's
- * run() is a synchronous native call with a fixed cost per call, so N pairs in
- * one run cost little more than one pair; the batcher trades at most `maxWaitMs`
- * of queueing for that. A batch runs when it is full or when the first request
+ * Coalesces concurrent requests into one execution whose cost is mostly per
+ * call: one onnxruntime run (a synchronous native call) for N pairs, one
+ * PostgreSQL insert and one BullMQ addBulk for N submitted jobs. The batcher
+ * trades at most `maxWaitMs` of queueing for that. A batch runs when it is full or when the first request
  * in it has waited `maxWaitMs`; with one request in flight and nothing else
  * queued it runs at once on the next macrotask, so a lone caller pays almost nothing.
  */

@@ -1,0 +1,229 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Queue, Worker, type JobsOptions } from "bullmq";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { writeFileSync } from "node:fs";
+import postgres from "postgres";
+import { InferenceTask, JobQueueService, SubmitInferenceJobRequestSchema } from "../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { loadJobsConfig } from "../services/jobs/config.js";
+import { handlerMap } from "../services/jobs/handler.js";
+import { jobsAreaWith } from "../services/jobs/service.js";
+import { startJobWorker } from "../services/jobs/worker-process.js";
+import { loadConfig } from "../services/runtime/config.js";
+import { startMesh } from "../services/runtime/mesh.js";
+import { MeshMetrics } from "../services/runtime/metrics.js";
+import { grpcFrame, h2load } from "./h2load.js";
+import { describeMachine } from "./machine.js";
+
+/**
+ * The job queue beside raw BullMQ on the same Redis in the same run: submits
+ * per second over gRPC (each one a PostgreSQL record plus a queue entry)
+ * against BullMQ's own `add`; no-op jobs processed per second by `mlmesh
+ * worker`'s machinery against a bare BullMQ Worker; and submit-to-start
+ * latency at a steady 1,000 jobs/s. The jobs are a no-op handler registered
+ * for the score_candidates task in this benchmark's own handler map, so the
+ * figures are the queue's, not a model's.
+ */
+const markdown = process.argv.includes("--markdown") ? process.argv[process.argv.indexOf("--markdown") + 1] : undefined;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = 64;
+const WORKER_CONCURRENCY = 16;
+const DRAIN_JOBS = 5000;
+const RATE = 1000;
+const apiKey = "bench-key-0123456789abcdef";
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const prefix = `bench-jobs-${process.pid}`;
+process.env.MLMESH_QUEUE_PREFIX = prefix;
+
+const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1, onnotice: () => undefined });
+await admin.unsafe("drop database if exists mlmesh_bench_jobs with (force)");
+await admin.unsafe("create database mlmesh_bench_jobs");
+await admin.end();
+const databaseUrl = "postgres://postgres@127.0.0.1:5432/mlmesh_bench_jobs";
+
+const noop = handlerMap([{ jobType: "inference", kind: "score_candidates", checkParameters: () => undefined, run: async () => ({}) }]);
+const config = loadConfig({
+  ...process.env,
+  GRPC_PORT: "0",
+  CONNECT_PORT: "0",
+  ADMIN_PORT: "0",
+  GATEWAY_PORT: "0",
+  MLMESH_HOST: "127.0.0.1",
+  MLMESH_API_KEYS: apiKey,
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  LOG_LEVEL: "error",
+});
+const mesh = await startMesh(config, { areas: [jobsAreaWith(noop)] });
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+const rawQueue = new Queue("raw", { connection: redis, prefix });
+const client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+const submit = () => client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES }, { headers: { authorization: `Bearer ${apiKey}` } });
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+try {
+  // 1. Submits per second: gRPC SubmitInferenceJob (h2load, 64 in flight) against BullMQ add (64 in flight).
+  const frame = grpcFrame(toBinary(SubmitInferenceJobRequestSchema, create(SubmitInferenceJobRequestSchema, { task: InferenceTask.SCORE_CANDIDATES })));
+  const submits = await h2load({
+    url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
+    frame,
+    headers: { authorization: `Bearer ${apiKey}` },
+    clients: 4,
+    streamsPerClient: 16,
+    seconds: SECONDS,
+    warmupSeconds: 1,
+  });
+  const empty = await h2load({
+    url: `http://127.0.0.1:${mesh.ports.grpc}/grpc.health.v1.Health/Check`,
+    frame: grpcFrame(new Uint8Array(0)),
+    headers: {},
+    clients: 4,
+    streamsPerClient: 16,
+    seconds: SECONDS,
+    warmupSeconds: 1,
+  });
+  const addLoop = (options: () => JobsOptions) =>
+    timed(SECONDS, async (until) => {
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (performance.now() < until) {
+            await rawQueue.add("score_candidates", { jobId: randomUUID(), run: 0, traceParent: "" }, options());
+            n++;
+          }
+        }),
+      );
+      return n;
+    });
+  const rawAdds = await addLoop(() => ({ removeOnComplete: { count: 1000 } }));
+  // What BullMQ costs for the jobs we queue: our options (custom id, priority, attempts, backoff, retention).
+  const sameOptions = await addLoop(() => ({
+    jobId: `${randomUUID()}.0`,
+    attempts: 3,
+    backoff: { type: "exponential", delay: 1000 },
+    priority: 101,
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 86_400, count: 10_000 },
+  }));
+  const bulk = await timed(SECONDS, async (until) => {
+    let n = 0;
+    while (performance.now() < until) {
+      await rawQueue.addBulk(Array.from({ length: 1000 }, () => ({ name: "noop", data: {}, opts: { removeOnComplete: { count: 1000 } } })));
+      n += 1000;
+    }
+    return n;
+  });
+
+  // 2. No-op jobs processed per second: drain DRAIN_JOBS queued jobs.
+  await rawQueue.obliterate({ force: true });
+  // Ours drains what the submit benchmark queued (at least DRAIN_JOBS).
+  while ((await pendingJobs()) < DRAIN_JOBS) await Promise.all(Array.from({ length: CONCURRENCY }, submit));
+  const submitted = await pendingJobs();
+  const oursDrain = await drain(submitted, async () => {
+    const worker = await startJobWorker({
+      config,
+      jobs: { ...loadJobsConfig(), concurrency: WORKER_CONCURRENCY },
+      db: mesh.db,
+      handlers: noop,
+      metrics: new MeshMetrics(),
+      openAdmin: false,
+    });
+    return { stop: () => worker.shutdown(), done: async () => (await pendingJobs()) === 0 };
+  });
+  await rawQueue.addBulk(Array.from({ length: DRAIN_JOBS }, () => ({ name: "noop", data: {}, opts: { removeOnComplete: true } })));
+  const rawDrain = await drain(DRAIN_JOBS, async () => {
+    const worker = new Worker("raw", async () => ({}), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: WORKER_CONCURRENCY });
+    return { stop: () => worker.close(), done: async () => (await rawQueue.getJobCountByTypes("wait", "active", "prioritized")) === 0 };
+  });
+
+  // 3. Submit-to-start at a steady RATE jobs/s, with a worker running.
+  await mesh.db.sql`truncate jobs`;
+  const worker = await startJobWorker({ config, jobs: { ...loadJobsConfig(), concurrency: WORKER_CONCURRENCY }, db: mesh.db, handlers: noop, metrics: new MeshMetrics(), openAdmin: false });
+  await paced(RATE, SECONDS, submit);
+  while ((await pendingJobs()) > 0) await sleep(100);
+  await worker.shutdown();
+  const ours = (
+    await mesh.db.sql<{ ms: number }[]>`select extract(epoch from (started_at - created_at)) * 1000 as ms from jobs where started_at is not null`
+  )
+    .map((r) => Number(r.ms))
+    .sort((a, b) => a - b);
+  const rawLatencies: number[] = [];
+  const rawWorker = new Worker("raw", async (job) => void rawLatencies.push((job.processedOn ?? Date.now()) - job.timestamp), {
+    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: WORKER_CONCURRENCY,
+  });
+  await paced(RATE, SECONDS, () => rawQueue.add("noop", {}, { removeOnComplete: true }));
+  while ((await rawQueue.getJobCountByTypes("wait", "active")) > 0) await sleep(100);
+  await rawWorker.close();
+  rawLatencies.sort((a, b) => a - b);
+
+  const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
+  const md = `## JobQueue beside raw BullMQ
+
+Written by \`node dist/bench/jobs.js\` (part of \`make bench\`) on ${new Date().toISOString().slice(0, 10)}; ${describeMachine()}.
+Same Redis (127.0.0.1:6379, prefix \`${prefix}\`), same process, same run. Jobs run a no-op handler (this benchmark's own
+handler map), so the figures are the queue's machinery: for ours, a PostgreSQL record per job created, started and
+completed by guarded updates, plus pub/sub notifications; for raw BullMQ, nothing but Redis.
+
+| measure | ml-mesh | raw BullMQ | ml-mesh vs raw |
+|---|---|---|---|
+| submits/s, 64 in flight (ours: gRPC SubmitInferenceJob via h2load; raw: \`queue.add\` with default options) | ${submits.rps.toFixed(0)} (p99 ${submits.p99Ms.toFixed(2)} ms, ${submits.failed} failed) | ${rawAdds.rate.toFixed(0)} | ${ratio(submits.rps, rawAdds.rate)} |
+| submits/s, 64 in flight (raw: \`queue.add\` with the options we queue with) | ${submits.rps.toFixed(0)} | ${sameOptions.rate.toFixed(0)} | ${ratio(submits.rps, sameOptions.rate)} |
+| the ceiling: an empty RPC (grpc.health.v1.Health/Check) on the same server, 64 in flight | ${empty.rps.toFixed(0)} | | ${ratio(empty.rps, rawAdds.rate)} of raw \`add\` |
+| batch submit, jobs/s (raw: \`addBulk\` of 1,000; ours has no batch RPC: the row above is its batch path, concurrent calls) | — | ${bulk.rate.toFixed(0)} | — |
+| no-op jobs processed/s, worker concurrency ${WORKER_CONCURRENCY} (ours: the ${submitted} jobs submitted above; raw: ${DRAIN_JOBS}) | ${oursDrain.toFixed(0)} | ${rawDrain.toFixed(0)} | ${ratio(oursDrain, rawDrain)} |
+| submit-to-start p50 ms at ${RATE} jobs/s for ${SECONDS} s | ${pct(ours, 0.5).toFixed(1)} | ${pct(rawLatencies, 0.5).toFixed(1)} | |
+| submit-to-start p99 ms at ${RATE} jobs/s | ${pct(ours, 0.99).toFixed(1)} | ${pct(rawLatencies, 0.99).toFixed(1)} | |
+
+h2load command: \`${submits.command}\`
+`;
+  process.stdout.write(md);
+  if (markdown) writeFileSync(markdown, md);
+} finally {
+  await rawQueue.obliterate({ force: true }).catch(() => undefined);
+  for (const name of ["training", "inference", "dead-letter"]) await new Queue(name, { connection: redis, prefix }).obliterate({ force: true }).catch(() => undefined);
+  await rawQueue.close();
+  redis.disconnect();
+  await mesh.shutdown();
+}
+
+async function pendingJobs(): Promise<number> {
+  const [{ n }] = await mesh.db.sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('pending', 'running')`;
+  return n;
+}
+
+async function timed(seconds: number, body: (until: number) => Promise<number>): Promise<{ rate: number }> {
+  const started = performance.now();
+  const n = await body(started + seconds * 1000);
+  return { rate: n / ((performance.now() - started) / 1000) };
+}
+
+/** Jobs per second from starting a worker until the queue is empty. */
+async function drain(count: number, start: () => Promise<{ stop: () => Promise<void>; done: () => Promise<boolean> }>): Promise<number> {
+  const started = performance.now();
+  const w = await start();
+  while (!(await w.done())) await sleep(20);
+  const rate = count / ((performance.now() - started) / 1000);
+  await w.stop();
+  return rate;
+}
+
+/** Calls f at a steady rate (in ticks of 10 ms) for the given seconds, and waits for every call. */
+async function paced(rate: number, seconds: number, f: () => Promise<unknown>): Promise<void> {
+  const calls: Promise<unknown>[] = [];
+  const perTick = rate / 100;
+  const started = performance.now();
+  for (let tick = 0; tick < seconds * 100; tick++) {
+    for (let i = 0; i < perTick; i++) calls.push(f());
+    const next = started + (tick + 1) * 10;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  await Promise.all(calls);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
