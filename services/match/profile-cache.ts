@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
-import { LruCache } from "./lru.js";
+import { LruCache } from "../runtime/lru.js";
 import { loadTravellers, toProfile } from "./store/profiles.js";
 
 export const PROFILE_UPDATES_CHANNEL = "mlmesh:match:profile-updated";

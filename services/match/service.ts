@@ -9,7 +9,7 @@ import { DynamicBatcher } from "../runtime/batcher.js";
 import { haversineKm } from "./features/haversine.js";
 import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
 import { TEXT_BUCKETS, vectorize } from "./features/text-vectors.js";
-import { LruCache } from "./lru.js";
+import { LruCache } from "../runtime/lru.js";
 import { INTERESTS } from "./population/interests.js";
 import { INTEREST_WORDS } from "./population/vocabulary.js";
 import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";

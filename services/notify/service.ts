@@ -1,4 +1,5 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Redis } from "ioredis";
 import {
   Channel,
   NotificationTimingService,
@@ -12,7 +13,7 @@ import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { decide, type UrgencyName } from "./model/decide.js";
 import { buildUserState, populationPrior, type ActivityEvent, type NotificationTypeName, type PopulationPrior, type UserState } from "./model/engagement.js";
-import { StateStore } from "./state-store.js";
+import { NOTIFY_STATE_CHANNEL, StateStore } from "./state-store.js";
 
 const MODEL_VERSION = "notify-hour-of-week-v1";
 const TYPES: Record<NotificationType, NotificationTypeName | undefined> = {
@@ -36,6 +37,14 @@ const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } 
  */
 export const notifyArea: AreaFactory = async (deps) => {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics);
+  // New events anywhere drop this server's copy of the traveller's state.
+  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 500, 5000) });
+  subscriber.on("error", () => undefined);
+  subscriber.on("message", (_channel: string, userId: string) => store.forget(userId));
+  subscriber.connect().then(
+    () => subscriber.subscribe(NOTIFY_STATE_CHANNEL),
+    () => log.warn("notify: Redis pub/sub unavailable; in-process state lives its minute before new events count"),
+  );
   let prior = await learnPrior(deps.db.sql);
   const timer = setInterval(() => {
     learnPrior(deps.db.sql).then(
@@ -62,7 +71,14 @@ export const notifyArea: AreaFactory = async (deps) => {
       };
     },
   };
-  return { service: NotificationTimingService, impl, close: async () => clearInterval(timer) };
+  return {
+    service: NotificationTimingService,
+    impl,
+    close: async () => {
+      clearInterval(timer);
+      subscriber.disconnect();
+    },
+  };
 };
 
 /** The population's habits from up to 5,000 travellers' last 90 days; uniform with no data. */

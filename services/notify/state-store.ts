@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import type { Sql } from "../runtime/storage/database.js";
+import { LruCache } from "../runtime/lru.js";
 import { cityTimeZone } from "./activity.js";
 import { buildUserState, type ActivityEvent, type UserState } from "./model/engagement.js";
 
@@ -10,20 +11,42 @@ const HISTORY_DAYS = 90;
 /** Quiet hours for a traveller who never set any. */
 export const DEFAULT_QUIET = { quietStartHour: 22, quietEndHour: 7 };
 
+/** Where recordActivity announces a traveller's new events, so every server drops its copy. */
+export const NOTIFY_STATE_CHANNEL = "mlmesh:notify:state-updated";
+
 /**
- * Per-traveller engagement state, computed from PostgreSQL and cached in Redis
- * for an hour; recordActivity drops it, so new events count at once. With
- * Redis down it is computed every time (and the bypass counted).
+ * Per-traveller engagement state, computed from PostgreSQL and cached in
+ * process (a minute) and in Redis (an hour); recordActivity drops both, in
+ * every server, so new events count at once. With Redis down it is computed
+ * every time (and the bypass counted).
  */
 export class StateStore {
+  private readonly local = new LruCache<UserState>(100_000, 60_000);
+
   constructor(
     private readonly sql: Sql,
     private readonly redis: Redis,
     private readonly metrics: MeshMetrics,
   ) {}
 
+  /** Drops a traveller's state from this process (their events changed). */
+  forget(userId: string): void {
+    this.local.delete(userId);
+  }
+
   /** The state, or undefined when no such traveller exists. */
   async get(userId: string, now: number): Promise<UserState | undefined> {
+    const local = this.local.get(userId);
+    if (local) {
+      this.metrics.cacheHits.labels("notify_state_local").inc();
+      return local;
+    }
+    const state = await this.shared(userId, now);
+    if (state) this.local.set(userId, state);
+    return state;
+  }
+
+  private async shared(userId: string, now: number): Promise<UserState | undefined> {
     if (this.redis.status === "ready") {
       try {
         const cached = await this.redis.get(key(userId));
@@ -43,21 +66,44 @@ export class StateStore {
     return state;
   }
 
+  /** One round trip: preferences (or the home city's time zone) and the last 90 days of events as arrays. */
   async compute(userId: string, now: number): Promise<UserState | undefined> {
-    const [prefs] = await this.sql<{ timezone: string; quiet_start_hour: number; quiet_end_hour: number }[]>`
-      select timezone, quiet_start_hour, quiet_end_hour from user_notification_prefs where user_id = ${userId}`;
-    let p;
-    if (prefs) p = { timezone: prefs.timezone, quietStartHour: prefs.quiet_start_hour, quietEndHour: prefs.quiet_end_hour };
-    else {
-      const [t] = await this.sql<{ city: string }[]>`select city from travellers where id = ${userId}`;
-      if (!t) return undefined;
-      p = { timezone: cityTimeZone(t.city), ...DEFAULT_QUIET };
-    }
-    const rows = await this.sql<{ kind: ActivityEvent["kind"]; channel: ActivityEvent["channel"] | null; notification_type: ActivityEvent["notificationType"] | null; occurred_at: Date }[]>`
-      select kind, channel, notification_type, occurred_at from activity_events
-      where user_id = ${userId} and occurred_at > ${new Date(now - HISTORY_DAYS * 86_400_000)} and occurred_at <= ${new Date(now)}`;
-    const events = rows.map((r) => ({ kind: r.kind, channel: r.channel ?? undefined, notificationType: r.notification_type ?? undefined, at: r.occurred_at.getTime() }));
-    return buildUserState(events, p, now);
+    const [row] = await this.sql<
+      {
+        timezone: string | null;
+        quiet_start_hour: number | null;
+        quiet_end_hour: number | null;
+        city: string | null;
+        kinds: ActivityEvent["kind"][];
+        channels: (ActivityEvent["channel"] | null)[];
+        types: (ActivityEvent["notificationType"] | null)[];
+        at_ms: string[];
+      }[]
+    >`
+      select p.timezone, p.quiet_start_hour, p.quiet_end_hour, t.city,
+             coalesce(e.kinds, '{}') as kinds, coalesce(e.channels, '{}') as channels,
+             coalesce(e.types, '{}') as types, coalesce(e.at_ms, '{}') as at_ms
+      from (select ${userId}::uuid as id) u
+      left join user_notification_prefs p on p.user_id = u.id
+      left join travellers t on t.id = u.id
+      left join lateral (
+        select array_agg(kind::text) as kinds, array_agg(channel::text) as channels, array_agg(notification_type::text) as types,
+               array_agg((extract(epoch from occurred_at) * 1000)::bigint::text) as at_ms
+        from activity_events
+        where user_id = u.id and occurred_at > ${new Date(now - HISTORY_DAYS * 86_400_000)} and occurred_at <= ${new Date(now)}
+      ) e on true`;
+    if (!row || (row.timezone === null && row.city === null)) return undefined;
+    const prefs =
+      row.timezone !== null
+        ? { timezone: row.timezone, quietStartHour: row.quiet_start_hour!, quietEndHour: row.quiet_end_hour! }
+        : { timezone: cityTimeZone(row.city!), ...DEFAULT_QUIET };
+    const events = row.kinds.map((kind, i) => ({
+      kind,
+      channel: row.channels[i] ?? undefined,
+      notificationType: row.types[i] ?? undefined,
+      at: Number(row.at_ms[i]),
+    }));
+    return buildUserState(events, prefs, now);
   }
 }
 
@@ -66,6 +112,7 @@ export async function recordActivity(sql: Sql, redis: Redis, userId: string, eve
   await sql`insert into activity_events (user_id, kind, channel, notification_type, occurred_at)
             values (${userId}, ${event.kind}, ${event.channel ?? null}, ${event.notificationType ?? null}, ${new Date(event.at)})`;
   await redis.del(key(userId)).catch(() => undefined);
+  await redis.publish(NOTIFY_STATE_CHANNEL, userId).catch(() => undefined);
 }
 
 function key(userId: string): string {

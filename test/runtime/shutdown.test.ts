@@ -12,6 +12,8 @@ describe("graceful shutdown", () => {
     const client = new RawGrpcClient(`127.0.0.1:${mesh.ports.grpc}`);
     const metadata = { authorization: `Bearer ${TEST_KEY}` };
     try {
+      // Connected first: on a busy machine the first connection can take longer than the wait below.
+      await client.unary(Health.method.check, { service: "" });
       // 200 calls in flight, each held 150-350 ms by the server.
       const calls = Array.from({ length: 200 }, (_, i) =>
         client.unary(ForecastService.method.forecastDemand, { productId: `p${i}`, horizonDays: 150 + (i % 200) }, { metadata }),
