@@ -55,14 +55,17 @@ export async function loadTravellers(sql: Sql, ids: readonly string[]): Promise<
 }
 
 /**
- * Travellers within `km` of a point and inside an age range: a box on the
- * (latitude, longitude, age) index, then the nearest `limit` by equirectangular
- * distance (exact enough to rank at city scale; exact haversine is applied after).
+ * The ids (and homes) of the `limit` travellers nearest a point within `km`
+ * and an age range, from the covering (latitude, longitude, age) include (id)
+ * index alone: an index-only scan of the box, ranked by equirectangular
+ * distance (exact enough at city scale; exact haversine is applied after).
+ * The table itself is not read: features come from the profile cache, full
+ * rows only for the few results shown.
  */
-export async function nearbyTravellers(
+export async function nearbyTravellerIds(
   sql: Sql,
   q: { latitude: number; longitude: number; km: number; minAge: number; maxAge: number; limit: number; exclude?: string },
-): Promise<TravellerRow[]> {
+): Promise<{ id: string; latitude: number; longitude: number }[]> {
   const box = boundingBox(q.latitude, q.longitude, q.km);
   const cos = Math.cos((q.latitude * Math.PI) / 180);
   const lonRanges =
@@ -75,8 +78,8 @@ export async function nearbyTravellers(
   const params: (number | string)[] = [box.minLat, box.maxLat, q.minAge, ...lonRanges.flat()];
   params.push(q.maxAge, q.latitude, q.longitude, cos, q.limit, q.exclude ?? "00000000-0000-0000-0000-000000000000");
   const n = params.length;
-  return sql.unsafe<TravellerRow[]>(
-    `select ${COLUMNS} from travellers
+  return sql.unsafe<{ id: string; latitude: number; longitude: number }[]>(
+    `select id::text, latitude, longitude from travellers
      where latitude between $1 and $2 and (${lonClause}) and age between $3 and $${n - 5} and id <> $${n}::uuid
      order by (latitude - $${n - 4}) ^ 2 + ((longitude - $${n - 3}) * $${n - 2}) ^ 2
      limit $${n - 1}`,
