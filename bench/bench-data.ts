@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import { seedTravellers } from "../services/match/seed.js";
+import { layOutByLocation, seedTravellers } from "../services/match/seed.js";
 import { trainFromDatabase } from "../services/match/training.js";
 import { seedActivity } from "../services/notify/seed.js";
 import { seedDestinations } from "../services/recommend/seed.js";
@@ -37,6 +37,12 @@ export async function prepareBenchDatabase(travellers: number): Promise<string> 
       });
       process.stderr.write(`bench: seeded in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
       await trainFromDatabase(db.sql, { force: true });
+    }
+    const [{ clustered }] = await db.sql<{ clustered: boolean }[]>`
+      select coalesce(bool_or(indisclustered), false) as clustered from pg_index where indexrelid = 'travellers_geo_age_covering'::regclass`;
+    if (!clustered) {
+      process.stderr.write("bench: laying travellers out by location (once)\n");
+      await layOutByLocation(db);
     }
     const [{ events }] = await db.sql<{ events: number }[]>`select count(*)::int as events from activity_events`;
     if (events === 0) {

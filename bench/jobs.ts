@@ -184,11 +184,17 @@ h2load command: \`${submits.command}\`
   if (markdown) writeFileSync(markdown, md);
 } finally {
   await rawQueue.obliterate({ force: true }).catch(() => undefined);
-  for (const name of ["training", "inference", "dead-letter"]) await new Queue(name, { connection: redis, prefix }).obliterate({ force: true }).catch(() => undefined);
+  for (const name of ["training", "inference", "dead-letter"]) {
+    const q = new Queue(name, { connection: redis, prefix });
+    await q.obliterate({ force: true }).catch(() => undefined);
+    await q.close();
+  }
   await rawQueue.close();
   redis.disconnect();
   await mesh.shutdown();
 }
+// Workers' blocking connections can outlive their close by a poll interval; the figures are written.
+process.exit(0);
 
 async function pendingJobs(): Promise<number> {
   const [{ n }] = await mesh.db.sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('pending', 'running')`;

@@ -146,8 +146,13 @@ export class JobStore {
     return rows[0] ? { cancelRequested: rows[0].cancel_requested } : undefined;
   }
 
-  async complete(jobId: string, result: Record<string, unknown>): Promise<JobRecord | undefined> {
-    return this.end(jobId, "completed", { result, progressPercent: 100 });
+  /** Records success; false when the job had already ended (a duplicate run). Returns no row: the worker needs none, and it runs per job. */
+  async complete(jobId: string, result: Record<string, unknown>): Promise<boolean> {
+    const r = await this.sql`
+      update jobs set status = 'completed', finished_at = clock_timestamp(), updated_at = clock_timestamp(),
+                      result = ${this.sql.json(result as never)}, error = '', progress_percent = 100, progress_message = 'completed'
+      where job_id = ${jobId} and status in ('pending', 'running')`;
+    return r.count > 0;
   }
 
   async cancelled(jobId: string, message: string): Promise<JobRecord | undefined> {

@@ -16,7 +16,7 @@ import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";
 import { factorsOf, matchReasons } from "./reasons.js";
 import { abSplit, ModelRouter } from "./model-router.js";
 import { loadPinnedModel, loadServingModel, type LoadedModel } from "./serving-model.js";
-import { loadIdf, loadTravellers, nearbyTravellerIds } from "./store/profiles.js";
+import { loadIdf, nearbyTravellers, toProfile } from "./store/profiles.js";
 
 const MODEL_LABEL = "match";
 
@@ -259,26 +259,21 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         }
         const latitude = req.latitude ?? searcher.latitude;
         const longitude = req.longitude ?? searcher.longitude;
-        const near = (await nearbyTravellerIds(deps.db.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })).filter(
-          (r) => haversineKm(latitude, longitude, r.latitude, r.longitude) <= km,
-        );
-        const profiles = await parts.profiles.get(near.map((r) => r.id));
-        const candidates = near
-          .map((r) => profiles.get(r.id))
-          .filter((p): p is ProfileFeatures => p !== undefined)
-          .map((p) => ({ p, km: haversineKm(latitude, longitude, p.latitude, p.longitude) }));
+        const rows = await nearbyTravellers(deps.db.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined });
+        const candidates = rows
+          .map(toProfile)
+          .map((p) => ({ p, km: haversineKm(latitude, longitude, p.latitude, p.longitude) }))
+          .filter((c) => c.km <= km);
         const context: MatchContextInput = { interests: interestsIn(req.prompt) };
         const n = candidates.length;
         const { x, scores } = await scoreAgainst(model, searcher, candidates.map((c) => c.p), context);
+        const byId = new Map(rows.map((r) => [r.id, r]));
         const top = candidates
           .map((c, i) => ({ ...c, i, score: scores[i] }))
           .sort((p, q) => q.score - p.score)
           .slice(0, req.limit || 10);
-        // Full rows for the few shown only.
-        const byId = new Map((await loadTravellers(deps.db.sql, top.map((t) => t.p.id))).map((r) => [r.id, r]));
         return {
-          // A traveller deleted since the ranking is left out rather than shown half.
-          matches: top.filter((t) => byId.has(t.p.id)).map((t) => {
+          matches: top.map((t) => {
             const row = byId.get(t.p.id)!;
             return {
               userId: t.p.id,

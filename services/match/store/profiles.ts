@@ -55,17 +55,15 @@ export async function loadTravellers(sql: Sql, ids: readonly string[]): Promise<
 }
 
 /**
- * The ids (and homes) of the `limit` travellers nearest a point within `km`
- * and an age range, from the covering (latitude, longitude, age) include (id)
- * index alone: an index-only scan of the box, ranked by equirectangular
- * distance (exact enough at city scale; exact haversine is applied after).
- * The table itself is not read: features come from the profile cache, full
- * rows only for the few results shown.
+ * Travellers within `km` of a point and inside an age range: the covering
+ * (latitude, longitude, age) include (id) index ranks the nearest `limit` by
+ * equirectangular distance without reading the table (exact enough at city
+ * scale; exact haversine is applied after), then only those rows are read.
  */
-export async function nearbyTravellerIds(
+export async function nearbyTravellers(
   sql: Sql,
   q: { latitude: number; longitude: number; km: number; minAge: number; maxAge: number; limit: number; exclude?: string },
-): Promise<{ id: string; latitude: number; longitude: number }[]> {
+): Promise<TravellerRow[]> {
   const box = boundingBox(q.latitude, q.longitude, q.km);
   const cos = Math.cos((q.latitude * Math.PI) / 180);
   const lonRanges =
@@ -78,11 +76,13 @@ export async function nearbyTravellerIds(
   const params: (number | string)[] = [box.minLat, box.maxLat, q.minAge, ...lonRanges.flat()];
   params.push(q.maxAge, q.latitude, q.longitude, cos, q.limit, q.exclude ?? "00000000-0000-0000-0000-000000000000");
   const n = params.length;
-  return sql.unsafe<{ id: string; latitude: number; longitude: number }[]>(
-    `select id::text, latitude, longitude from travellers
-     where latitude between $1 and $2 and (${lonClause}) and age between $3 and $${n - 5} and id <> $${n}::uuid
-     order by (latitude - $${n - 4}) ^ 2 + ((longitude - $${n - 3}) * $${n - 2}) ^ 2
-     limit $${n - 1}`,
+  return sql.unsafe<TravellerRow[]>(
+    `with nearest as (
+       select id from travellers
+       where latitude between $1 and $2 and (${lonClause}) and age between $3 and $${n - 5} and id <> $${n}::uuid
+       order by (latitude - $${n - 4}) ^ 2 + ((longitude - $${n - 3}) * $${n - 2}) ^ 2
+       limit $${n - 1})
+     select ${COLUMNS.split(", ").map((c) => `t.${c}`).join(", ")} from nearest join travellers t using (id)`,
     params,
   );
 }
