@@ -1,8 +1,7 @@
 import { INTERESTS } from "../match/population/interests.js";
 import type { Destination } from "./catalogue.js";
-import { scoreAll, trainFactorisation, userVector, type Factorisation } from "./factorisation.js";
+import { scoreAll, userVector, type Factorisation } from "./factorisation.js";
 import { admits, type TripFilters } from "./filters.js";
-import { hashOf } from "./hash.js";
 import { STRENGTH, type InteractionKind } from "./interactions.js";
 import { topK } from "./ranking.js";
 import { reasonOf, scoreParts } from "./reasons.js";
@@ -56,18 +55,6 @@ export class Recommender {
     readonly version: string,
   ) {
     this.indexOf = new Map(catalogue.map((d, i) => [d.id, i]));
-  }
-
-  static train(catalogue: readonly Destination[], interactions: InteractionMatrix, interests: ReadonlyMap<string, readonly string[]>): Recommender {
-    const users = [...interactions.byUser].map(([id, row]) => ({
-      interests: interestIndices(interests.get(id) ?? []),
-      observed: { index: Int32Array.from(row.keys()), strength: Float32Array.from(row.values()) },
-    }));
-    const itemTags = catalogue.map((d) => interestIndices(d.tags));
-    const { model } = trainFactorisation({ items: catalogue.length, features: INTERESTS.length, users, itemTags });
-    // Same data, same model: the version names the data and the settings it was trained on.
-    const fingerprint = `${catalogue.length}:${catalogue[0]?.id}:${catalogue.at(-1)?.id}:${interactions.count}:${users.length}:${model.dim}:${model.lambda}:${model.alpha}`;
-    return new Recommender(catalogue, model, `mf-als-${hashOf(0, fingerprint).toString(16).padStart(8, "0")}`);
   }
 
   userState(traveller: { interests: readonly string[]; latitude: number; longitude: number; history: readonly { destinationId: string; kind: InteractionKind }[] }): UserState {

@@ -177,7 +177,7 @@ export type SubmitTrainingJobRequest = Message<"mlmesh.jobs.v1.SubmitTrainingJob
   model: ModelKind;
 
   /**
-   * Training parameters, e.g. {"population": 20000}.
+   * Training parameters; the built trainings take none, and an unknown one is INVALID_ARGUMENT.
    *
    * @generated from field: google.protobuf.Struct parameters = 2;
    */
@@ -247,7 +247,7 @@ export type SubmitInferenceJobRequest = Message<"mlmesh.jobs.v1.SubmitInferenceJ
   task: InferenceTask;
 
   /**
-   * Task parameters, e.g. {"user_ids": [...]}.
+   * Task parameters, e.g. {"horizon_days": 30} for forecast_all_products, {"user_ids": [...]} for precompute_recommendations.
    *
    * @generated from field: google.protobuf.Struct parameters = 2;
    */
