@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
-import { slowForecastArea } from "../fixtures/slow-forecast-area.js";
+import { heldCalls, slowForecastArea } from "../fixtures/slow-forecast-area.js";
 import { RawGrpcClient } from "../support/grpc-client.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
 
@@ -12,13 +12,11 @@ describe("graceful shutdown", () => {
     const client = new RawGrpcClient(`127.0.0.1:${mesh.ports.grpc}`);
     const metadata = { authorization: `Bearer ${TEST_KEY}` };
     try {
-      // Connected first: on a busy machine the first connection can take longer than the wait below.
-      await client.unary(Health.method.check, { service: "" });
-      // 200 calls in flight, each held 150-350 ms by the server.
+      // 200 calls in flight, each held 400-600 ms by the server; shutdown starts once the server holds them all.
       const calls = Array.from({ length: 200 }, (_, i) =>
-        client.unary(ForecastService.method.forecastDemand, { productId: `p${i}`, horizonDays: 150 + (i % 200) }, { metadata }),
+        client.unary(ForecastService.method.forecastDemand, { productId: `p${i}`, horizonDays: 400 + (i % 200) }, { metadata }),
       );
-      await new Promise((r) => setTimeout(r, 50));
+      await expect.poll(heldCalls, { timeout: 10_000, interval: 5 }).toBe(200);
       expect(mesh.health.get("")).toBe(HealthCheckResponse_ServingStatus.SERVING);
       const stopped = mesh.shutdown();
       expect(mesh.health.get("")).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
