@@ -12,9 +12,9 @@ describe("graceful shutdown", () => {
     const client = new RawGrpcClient(`127.0.0.1:${mesh.ports.grpc}`);
     const metadata = { authorization: `Bearer ${TEST_KEY}` };
     try {
-      // 200 calls in flight, each held 400-600 ms by the server; shutdown starts once the server holds them all.
+      // 200 calls in flight, each held 150-350 ms by the server; shutdown starts once the server holds them all.
       const calls = Array.from({ length: 200 }, (_, i) =>
-        client.unary(ForecastService.method.forecastDemand, { productId: `p${i}`, horizonDays: 400 + (i % 200) }, { metadata }),
+        client.unary(ForecastService.method.forecastDemand, { productId: `p${i}`, horizonDays: 150 + (i % 200) }, { metadata }),
       );
       await expect.poll(heldCalls, { timeout: 10_000, interval: 5 }).toBe(200);
       expect(mesh.health.get("")).toBe(HealthCheckResponse_ServingStatus.SERVING);
