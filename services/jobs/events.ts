@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
-import { log } from "../runtime/log.js";
+import type { Redis } from "ioredis";
+import { subscribe, type Subscription } from "../runtime/storage/subscriber.js";
 
 /**
  * Job events on Redis pub/sub: "updated" after every state or progress change
@@ -8,7 +8,7 @@ import { log } from "../runtime/log.js";
  * readers re-read PostgreSQL, and poll when Redis is away.
  */
 export class JobEvents {
-  private readonly subscriber: Redis;
+  private readonly subscription: Subscription;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly cancelHandlers = new Set<(jobId: string) => void>();
   readonly updatedChannel: string;
@@ -21,17 +21,15 @@ export class JobEvents {
   ) {
     this.updatedChannel = `${prefix}:jobs:updated`;
     this.cancelChannel = `${prefix}:jobs:cancel`;
-    this.subscriber = new Redis(redisUrl, {
-      maxRetriesPerRequest: null,
-      retryStrategy: (n) => Math.min(n * 500, 5000),
-      connectionName: "mlmesh-jobs-events",
-    });
-    this.subscriber.on("error", () => undefined);
-    this.subscriber.subscribe(this.updatedChannel, this.cancelChannel).catch((err) => log.warn("job events: subscribe failed", { error: String(err) }));
-    this.subscriber.on("message", (channel: string, jobId: string) => {
-      if (channel === this.updatedChannel) for (const wake of this.waiters.get(jobId) ?? []) wake();
-      if (channel === this.cancelChannel) for (const handler of this.cancelHandlers) handler(jobId);
-    });
+    this.subscription = subscribe(
+      redisUrl,
+      [this.updatedChannel, this.cancelChannel],
+      (channel, jobId) => {
+        if (channel === this.updatedChannel) for (const wake of this.waiters.get(jobId) ?? []) wake();
+        if (channel === this.cancelChannel) for (const handler of this.cancelHandlers) handler(jobId);
+      },
+      "job watchers poll every few seconds and cancels reach workers at their next progress report",
+    );
   }
 
   /** Best effort: a lost message only delays a watcher until its next poll. */
@@ -69,6 +67,6 @@ export class JobEvents {
   }
 
   close(): void {
-    this.subscriber.disconnect();
+    this.subscription.close();
   }
 }

@@ -1,10 +1,10 @@
-import { Redis } from "ioredis";
 import { MatchScoringService, type MatchContext } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import type { AreaDeps, AreaFactory } from "../runtime/area.js";
 import { MODELS_CHANNEL } from "../registry/channels.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
+import { subscribe } from "../runtime/storage/subscriber.js";
 import { DynamicBatcher } from "../runtime/batcher.js";
 import { haversineKm } from "./features/haversine.js";
 import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
@@ -78,9 +78,7 @@ export const matchArea: AreaFactory = async (deps) => {
   const router = new ModelRouter(() => model, arms);
 
   // Promotions and profile changes arrive on Redis pub/sub; without Redis, neither is needed to serve.
-  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 500, 5000) });
-  subscriber.on("error", () => undefined);
-  subscriber.on("message", (channel: string, message: string) => {
+  const subscription = subscribe(deps.config.redisUrl, [PROFILE_UPDATES_CHANNEL, MODELS_CHANNEL], (channel, message) => {
     if (channel === PROFILE_UPDATES_CHANNEL) profiles.forget(message);
     if (channel === MODELS_CHANNEL && message.startsWith(`${MODEL_LABEL}:`)) {
       void loadServingModel(deps.db.sql, deps.metrics).then(
@@ -93,11 +91,7 @@ export const matchArea: AreaFactory = async (deps) => {
         (err) => log.error("could not load the promoted match model", { error: String(err) }),
       );
     }
-  });
-  subscriber.connect().then(
-    () => subscriber.subscribe(PROFILE_UPDATES_CHANNEL, MODELS_CHANNEL),
-    () => log.warn("match: Redis pub/sub unavailable; model promotions and profile invalidations will not arrive until it is"),
-  );
+  }, "match model promotions and profile invalidations will not arrive until it returns");
 
   const impl = matchService(deps, {
     router,
@@ -110,7 +104,7 @@ export const matchArea: AreaFactory = async (deps) => {
     service: MatchScoringService,
     impl,
     close: async () => {
-      subscriber.disconnect();
+      subscription.close();
       await model.release();
       for (const p of pinned) await p.release();
     },

@@ -1,5 +1,4 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Redis } from "ioredis";
 import {
   Channel,
   NotificationTimingService,
@@ -10,6 +9,7 @@ import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
+import { subscribe } from "../runtime/storage/subscriber.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { decide, type UrgencyName } from "./model/decide.js";
 import { buildUserState, populationPrior, type ActivityEvent, type NotificationTypeName, type PopulationPrior, type UserState } from "./model/engagement.js";
@@ -38,12 +38,11 @@ const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } 
 export const notifyArea: AreaFactory = async (deps) => {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics);
   // New events anywhere drop this server's copy of the traveller's state.
-  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 500, 5000) });
-  subscriber.on("error", () => undefined);
-  subscriber.on("message", (_channel: string, userId: string) => store.forget(userId));
-  subscriber.connect().then(
-    () => subscriber.subscribe(NOTIFY_STATE_CHANNEL),
-    () => log.warn("notify: Redis pub/sub unavailable; in-process state lives its minute before new events count"),
+  const subscription = subscribe(
+    deps.config.redisUrl,
+    [NOTIFY_STATE_CHANNEL],
+    (_channel, userId) => store.forget(userId),
+    "notify's in-process state lives its minute before new events count",
   );
   let prior = await learnPrior(deps.db.sql);
   const timer = setInterval(() => {
@@ -76,7 +75,7 @@ export const notifyArea: AreaFactory = async (deps) => {
     impl,
     close: async () => {
       clearInterval(timer);
-      subscriber.disconnect();
+      subscription.close();
     },
   };
 };

@@ -1,10 +1,10 @@
-import { Redis } from "ioredis";
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { MODELS_CHANNEL } from "../registry/channels.js";
 import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
+import { subscribe } from "../runtime/storage/subscriber.js";
 import { Status } from "../runtime/status.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
 import type { CostLevel } from "./catalogue.js";
@@ -59,9 +59,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     }
   }
 
-  const subscriber = new Redis(deps.config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 500, 5000) });
-  subscriber.on("error", () => undefined);
-  subscriber.on("message", (_channel: string, message: string) => {
+  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (_channel, message) => {
     if (!message.startsWith(`${RECOMMEND_MODEL}:`)) return;
     void loadRecommender(sql).then(
       (next) => {
@@ -71,11 +69,7 @@ export const recommendArea: AreaFactory = async (deps) => {
       },
       (err) => log.error("could not load the promoted recommendation model", { error: String(err) }),
     );
-  });
-  subscriber.connect().then(
-    () => subscriber.subscribe(MODELS_CHANNEL),
-    () => log.warn("recommend: Redis pub/sub unavailable; promotions will not arrive until it is"),
-  );
+  }, "recommendation model promotions will not arrive until it returns");
 
   const store = new UserStateStore(sql, deps.redis, deps.metrics);
   const requests = deps.metrics.inferenceRequests.labels(RECOMMEND_MODEL);
@@ -121,7 +115,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     // A failed first fit (no destinations seeded) is reported by the RPC, not by readiness: the other services still serve.
     notReady: async () => (recommender || failure ? [] : ["recommendation model training"]),
     close: async () => {
-      subscriber.disconnect();
+      subscription.close();
       await training;
     },
   };
