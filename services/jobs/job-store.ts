@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../runtime/storage/database.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
+import { isUuid } from "./uuid.js";
 
 export type JobType = "training" | "inference";
 export type JobState = "pending" | "running" | "completed" | "failed" | "cancelled";
@@ -136,7 +137,6 @@ export class JobStore {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-
   /** Records progress; answers whether a cancel has been asked for, so a worker that missed the message still stops. */
   async progress(jobId: string, percent: number, message: string): Promise<{ cancelRequested: boolean } | undefined> {
     const rows = await this.sql<{ cancel_requested: boolean }[]>`
@@ -211,27 +211,19 @@ export class JobStore {
 
   private async end(
     jobId: string,
-    status: "completed" | "failed" | "cancelled",
-    how: { result?: Record<string, unknown>; error?: string; message?: string; deadLettered?: boolean; progressPercent?: number },
+    status: "failed" | "cancelled",
+    how: { error?: string; message?: string; deadLettered?: boolean },
   ): Promise<JobRecord | undefined> {
-    const sql = this.sql;
-    const rows = await sql<Row[]>`
+    const rows = await this.sql<Row[]>`
       update jobs set status = ${status}, finished_at = clock_timestamp(), updated_at = clock_timestamp(),
-                      result = ${how.result ? sql.json(how.result as never) : null},
+                      result = null,
                       error = ${how.error ?? ""},
                       dead_lettered = ${how.deadLettered ?? false},
-                      progress_percent = ${how.progressPercent ?? sql`progress_percent`},
                       progress_message = ${how.message ?? status}
       where job_id = ${jobId} and status in ('pending', 'running')
       returning *`;
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function isUuid(s: string): boolean {
-  return UUID.test(s);
 }
 
 interface Row {

@@ -1,5 +1,6 @@
 import { MeshError } from "../runtime/errors.js";
 import { Status } from "../runtime/status.js";
+import { isUuid } from "./uuid.js";
 
 /** Where the previous page ended. Opaque to clients (AIP-158); only its shape is checked. */
 export interface PageCursor {
@@ -14,7 +15,8 @@ export function decodePageToken(token: string): PageCursor | undefined {
   if (!token) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { v?: number; after?: unknown };
-    if (parsed.v === 1 && typeof parsed.after === "string" && /^[0-9a-f-]{36}$/i.test(parsed.after)) return { jobId: parsed.after };
+    // A token naming no UUID would fail the database cast and read as an outage; it is a bad argument.
+    if (parsed.v === 1 && typeof parsed.after === "string" && isUuid(parsed.after)) return { jobId: parsed.after };
   } catch {
     // fall through to the error below
   }

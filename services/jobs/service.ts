@@ -1,7 +1,7 @@
 import { context, propagation, trace } from "@opentelemetry/api";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { JobQueueService } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
-import type { AreaDeps, AreaFactory } from "../runtime/area.js";
+import type { AreaFactory } from "../runtime/area.js";
 import type { CallContext } from "../runtime/context.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
@@ -37,7 +37,7 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
     void checkRedisForQueues(queues.connection, () => queues.ready(5000));
     return {
       service: JobQueueService,
-      impl: jobService({ deps, config, store: new JobStore(deps.db.sql), queues, events, handlers }),
+      impl: jobService({ config, store: new JobStore(deps.db.sql), queues, events, handlers }),
       admin: [{ prefix: "/queues", handler: queueDashboard("/queues", queues) }],
       close: async () => {
         events.close();
@@ -48,7 +48,6 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
 }
 
 interface Parts {
-  deps: AreaDeps;
   config: JobsConfig;
   store: JobStore;
   queues: JobQueues;

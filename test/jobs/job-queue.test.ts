@@ -102,6 +102,8 @@ describe("JobQueueService", () => {
     expect(missing.rawMessage).toContain("00000000-0000-4000-8000-000000000000");
     const token = await rpcError(client.listJobs({ pageToken: "not-a-token" }, auth));
     expect(token.code).toBe(Code.InvalidArgument);
+    const forged = Buffer.from(JSON.stringify({ v: 1, after: "-".repeat(36) })).toString("base64url");
+    expect((await rpcError(client.listJobs({ pageToken: forged }, auth))).code).toBe(Code.InvalidArgument);
   });
 
   it("runs a job to completion in a worker process, streaming every state until it ends", async () => {

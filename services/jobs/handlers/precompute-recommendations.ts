@@ -1,9 +1,9 @@
 import { loadRecommender } from "../../recommend/training.js";
 import { UserStateStore } from "../../recommend/user-state.js";
 import type { JobHandler } from "../handler.js";
+import { isUuid } from "../uuid.js";
 import { checkKnown } from "./parameters.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Computes travellers' recommendation state (their vector folded in against
@@ -18,7 +18,7 @@ export const precomputeRecommendations: JobHandler = {
   checkParameters: (p) =>
     checkKnown(p, {
       user_ids: (v) =>
-        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && UUID.test(id)) ? undefined : "must be a list of traveller ids (UUIDs)",
+        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && isUuid(id)) ? undefined : "must be a list of traveller ids (UUIDs)",
     }),
   async run(ctx) {
     const recommender = await loadRecommender(ctx.sql);
