@@ -1,12 +1,13 @@
 import { areas } from "../services/areas.js";
 import { loadConfig } from "../services/runtime/config.js";
-import { log, setLogLevel } from "../services/runtime/log.js";
+import { setLogLevel } from "../services/runtime/log.js";
 import { startMesh } from "../services/runtime/mesh.js";
 import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { parseArgs } from "./args.js";
-import { CliUsageError, ExitCode } from "./exit.js";
+import { CliUsageError } from "./exit.js";
+import { untilSignal } from "./signals.js";
 
 export const serveUsage = `mlmesh serve [--worker]
 
@@ -32,19 +33,9 @@ export async function serve(args: string[]): Promise<number> {
   const worker = options.worker
     ? await startJobWorker({ config, jobs, db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false })
     : undefined;
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      log.info("signal received", { signal });
-      // Jobs first: they need the database the mesh closes last.
-      Promise.resolve(worker?.shutdown()).then(() => mesh.shutdown()).then(
-        () => resolve(ExitCode.OK),
-        (err) => {
-          log.error("shutdown failed", { error: String(err) });
-          resolve(ExitCode.FAILURE);
-        },
-      );
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+  return untilSignal(async () => {
+    // Jobs first: they need the database the mesh closes last.
+    await worker?.shutdown();
+    await mesh.shutdown();
   });
 }

@@ -2,13 +2,14 @@ import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { ConfigError, loadConfig } from "../services/runtime/config.js";
-import { log, setLogLevel } from "../services/runtime/log.js";
+import { setLogLevel } from "../services/runtime/log.js";
 import { MeshMetrics } from "../services/runtime/metrics.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
 import { installTracing } from "../services/runtime/tracing.js";
 import { parseArgs } from "./args.js";
-import { CliUsageError, ExitCode } from "./exit.js";
+import { CliUsageError } from "./exit.js";
+import { untilSignal } from "./signals.js";
 
 export const workerUsage = `mlmesh worker [--concurrency N]
 
@@ -38,21 +39,8 @@ export async function worker(args: string[]): Promise<number> {
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
   const running = await startJobWorker({ config, jobs, db, handlers: builtInHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      log.info("signal received", { signal });
-      running
-        .shutdown()
-        .then(() => db.close())
-        .then(
-          () => resolve(ExitCode.OK),
-          (err) => {
-            log.error("worker shutdown failed", { error: String(err) });
-            resolve(ExitCode.FAILURE);
-          },
-        );
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+  return untilSignal(async () => {
+    await running.shutdown();
+    await db.close();
   });
 }
