@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { percentile } from "./percentile.js";
 
 const run = promisify(execFile);
 
@@ -56,7 +57,7 @@ export async function h2load(options: {
       .sort((a, b) => a - b);
     const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
     const failed = Number(/requests: .* (\d+) failed/.exec(stdout)?.[1] ?? 0);
-    const pct = (p: number) => (latenciesUs.length ? latenciesUs[Math.min(latenciesUs.length - 1, Math.floor(p * latenciesUs.length))] / 1000 : NaN);
+    const pct = (p: number) => percentile(latenciesUs, p) / 1000;
     const command = `h2load ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`.replaceAll(dir, "$TMP");
     return { requests: latenciesUs.length, rps, p50Ms: pct(0.5), p99Ms: pct(0.99), failed, command };
   } finally {

@@ -11,10 +11,11 @@ import { loadJobsConfig } from "../services/jobs/config.js";
 import { handlerMap } from "../services/jobs/handler.js";
 import { jobsAreaWith } from "../services/jobs/service.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
-import { loadConfig } from "../services/runtime/config.js";
 import { startMesh } from "../services/runtime/mesh.js";
 import { MeshMetrics } from "../services/runtime/metrics.js";
+import { BENCH_API_KEY, benchConfig } from "./bench-config.js";
 import { grpcFrame, h2load } from "./h2load.js";
+import { percentile } from "./percentile.js";
 import { describeMachine } from "./machine.js";
 
 /**
@@ -32,7 +33,7 @@ const CONCURRENCY = 64;
 const WORKER_CONCURRENCY = 16;
 const DRAIN_JOBS = 5000;
 const RATE = 1000;
-const apiKey = "bench-key-0123456789abcdef";
+const apiKey = BENCH_API_KEY;
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `bench-jobs-${process.pid}`;
 process.env.MLMESH_QUEUE_PREFIX = prefix;
@@ -44,24 +45,12 @@ await admin.end();
 const databaseUrl = "postgres://postgres@127.0.0.1:5432/mlmesh_bench_jobs";
 
 const noop = handlerMap([{ jobType: "inference", kind: "score_candidates", checkParameters: () => undefined, run: async () => ({}) }]);
-const config = loadConfig({
-  ...process.env,
-  GRPC_PORT: "0",
-  CONNECT_PORT: "0",
-  ADMIN_PORT: "0",
-  GATEWAY_PORT: "0",
-  MLMESH_HOST: "127.0.0.1",
-  MLMESH_API_KEYS: apiKey,
-  DATABASE_URL: databaseUrl,
-  REDIS_URL: redisUrl,
-  LOG_LEVEL: "error",
-});
+const config = benchConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: "error" });
 const mesh = await startMesh(config, { areas: [jobsAreaWith(noop)] });
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const rawQueue = new Queue("raw", { connection: redis, prefix });
 const client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
 const submit = () => client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES }, { headers: { authorization: `Bearer ${apiKey}` } });
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 try {
   // 1. Submits per second: gRPC SubmitInferenceJob (h2load, 64 in flight) against BullMQ add (64 in flight).
@@ -175,8 +164,8 @@ completed by guarded updates, plus pub/sub notifications; for raw BullMQ, nothin
 | the ceiling: an empty RPC (grpc.health.v1.Health/Check) on the same server, 64 in flight | ${empty.rps.toFixed(0)} | | ${ratio(empty.rps, rawAdds.rate)} of raw \`add\` |
 | batch submit, jobs/s (raw: \`addBulk\` of 1,000; ours has no batch RPC: the row above is its batch path, concurrent calls) | — | ${bulk.rate.toFixed(0)} | — |
 | no-op jobs processed/s, worker concurrency ${WORKER_CONCURRENCY} (ours: the ${submitted} jobs submitted above; raw: ${DRAIN_JOBS}) | ${oursDrain.toFixed(0)} | ${rawDrain.toFixed(0)} | ${ratio(oursDrain, rawDrain)} |
-| submit-to-start p50 ms at ${RATE} jobs/s for ${SECONDS} s | ${pct(ours, 0.5).toFixed(1)} | ${pct(rawLatencies, 0.5).toFixed(1)} | |
-| submit-to-start p99 ms at ${RATE} jobs/s | ${pct(ours, 0.99).toFixed(1)} | ${pct(rawLatencies, 0.99).toFixed(1)} | |
+| submit-to-start p50 ms at ${RATE} jobs/s for ${SECONDS} s | ${percentile(ours, 0.5).toFixed(1)} | ${percentile(rawLatencies, 0.5).toFixed(1)} | |
+| submit-to-start p99 ms at ${RATE} jobs/s | ${percentile(ours, 0.99).toFixed(1)} | ${percentile(rawLatencies, 0.99).toFixed(1)} | |
 
 h2load command: \`${submits.command}\`
 `;

@@ -4,8 +4,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { areas } from "../services/areas.js";
-import { loadConfig } from "../services/runtime/config.js";
 import { startMesh } from "../services/runtime/mesh.js";
+import { BENCH_API_KEY, benchConfig } from "./bench-config.js";
 import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
 import { recommendLatencies } from "./recommend-latency.js";
@@ -21,19 +21,9 @@ import { describeMachine } from "./machine.js";
 const out = process.argv.includes("--out") ? process.argv[process.argv.indexOf("--out") + 1] : "BENCHMARKS.md";
 const sectionsDir = process.argv.includes("--sections") ? process.argv[process.argv.indexOf("--sections") + 1] : undefined;
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const apiKey = "bench-key-0123456789abcdef";
+const apiKey = BENCH_API_KEY;
 
-const config = loadConfig({
-  ...process.env,
-  GRPC_PORT: "0",
-  CONNECT_PORT: "0",
-  ADMIN_PORT: "0",
-  GATEWAY_PORT: "0",
-  MLMESH_HOST: "127.0.0.1",
-  MLMESH_API_KEYS: apiKey,
-  DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)),
-  LOG_LEVEL: "warn",
-});
+const config = benchConfig({ DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)), LOG_LEVEL: "warn" });
 // Every ScoreMatch runs the model (through the batcher) instead of hitting the prediction cache.
 process.env.MATCH_PREDICTION_CACHE_TTL_MS = "0";
 const mesh = await startMesh(config, { areas });

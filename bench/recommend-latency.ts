@@ -3,11 +3,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { Budget, RecommendationService, TripDuration } from "../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import type { Mesh } from "../services/runtime/mesh.js";
+import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 /**
  * RecommendDestinations seen by the client, one call at a time, beside the

@@ -3,11 +3,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { NotificationTimingService, NotificationType, Urgency } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import type { Mesh } from "../services/runtime/mesh.js";
+import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
 
 /**
  * Latencies as the server reports them (latency_ms: from decoded request to
