@@ -14,12 +14,12 @@ export const WORK_QUEUES: readonly JobType[] = ["training", "inference"];
 export const DEAD_LETTER_QUEUE = "dead-letter";
 
 /** The queue entry's id: a retried job (RetryJob) is a new entry, run + 1. */
-export function queueJobId(job: Pick<JobRecord, "jobId" | "run">): string {
+function queueJobId(job: Pick<JobRecord, "jobId" | "run">): string {
   return `${job.jobId}.${job.run}`;
 }
 
 /** Ours is "higher runs first, 0 to 100"; BullMQ's is "lower runs first, from 1". Every job gets one so none skips the line. */
-export function bullPriority(priority: number): number {
+function bullPriority(priority: number): number {
   return 101 - priority;
 }
 

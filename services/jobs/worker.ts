@@ -77,10 +77,6 @@ export class JobWorker {
     }
   }
 
-  get activeJobs(): number {
-    return this.running.size;
-  }
-
   /** Why this worker cannot take jobs; empty when it can. */
   async problems(): Promise<string[]> {
     const problems: string[] = [];

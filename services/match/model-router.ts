@@ -55,10 +55,6 @@ export class ModelRouter {
     private readonly arms: readonly { model: LoadedModel | "serving"; weight: number }[] = [],
   ) {}
 
-  get split(): boolean {
-    return this.arms.length > 1;
-  }
-
   pick(userKey: string | undefined): LoadedModel {
     if (this.arms.length === 0 || userKey === undefined) return this.serving();
     const total = this.arms.reduce((a, s) => a + s.weight, 0);

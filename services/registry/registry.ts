@@ -13,7 +13,7 @@ export interface ModelVersion {
 }
 
 /** Versions kept per model; older ones are pruned unless they serve (MLMESH_MODEL_KEEP_VERSIONS). */
-export const DEFAULT_KEEP_VERSIONS = 5;
+const DEFAULT_KEEP_VERSIONS = 5;
 
 /**
  * The model registry: versions of each model with artefact, metrics and data
