@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { DynamicBatcher } from "../runtime/batcher.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { isUuid } from "./uuid.js";
@@ -55,6 +56,19 @@ export interface JobPage {
  * crash cannot overwrite the outcome the first run recorded.
  */
 export class JobStore {
+  // A worker starts and finishes jobs in all its slots at once; one statement (one commit, one WAL
+  // flush) for all of them instead of one each. Each row keeps its own guard.
+  private readonly starts = new DynamicBatcher<{ jobId: string; run: number; attempt: number }, JobRecord | undefined>({
+    maxBatch: 128,
+    maxWaitMs: 2,
+    run: (items) => this.startMany(items),
+  });
+  private readonly completions = new DynamicBatcher<{ jobId: string; result: Record<string, unknown> }, boolean>({
+    maxBatch: 128,
+    maxWaitMs: 2,
+    run: (items) => this.completeMany(items),
+  });
+
   constructor(private readonly sql: Sql) {}
 
   /**
@@ -128,13 +142,19 @@ export class JobStore {
   }
 
   /** A worker took the job. Undefined when the job has ended (cancelled while queued, or done by an earlier run). */
-  async start(jobId: string, run: number, attempt: number): Promise<JobRecord | undefined> {
+  start(jobId: string, run: number, attempt: number): Promise<JobRecord | undefined> {
+    return this.starts.submit({ jobId, run, attempt });
+  }
+
+  private async startMany(items: readonly { jobId: string; run: number; attempt: number }[]): Promise<(JobRecord | undefined)[]> {
     const rows = await this.sql<Row[]>`
-      update jobs set status = 'running', attempts = greatest(attempts, ${attempt}), started_at = clock_timestamp(),
-                      updated_at = clock_timestamp(), error = ''
-      where job_id = ${jobId} and run = ${run} and status in ('pending', 'running')
-      returning *`;
-    return rows[0] ? fromRow(rows[0]) : undefined;
+      update jobs j set status = 'running', attempts = greatest(j.attempts, v.attempt), started_at = clock_timestamp(),
+                        updated_at = clock_timestamp(), error = ''
+      from unnest(${items.map((i) => i.jobId)}::uuid[], ${items.map((i) => i.run)}::int[], ${items.map((i) => i.attempt)}::int[]) as v(job_id, run, attempt)
+      where j.job_id = v.job_id and j.run = v.run and j.status in ('pending', 'running')
+      returning j.*`;
+    const started = new Map(rows.map((r) => [`${r.job_id}/${r.run}`, fromRow(r)]));
+    return items.map((i) => started.get(`${i.jobId}/${i.run}`));
   }
 
   /** Records progress; answers whether a cancel has been asked for, so a worker that missed the message still stops. */
@@ -146,13 +166,20 @@ export class JobStore {
     return rows[0] ? { cancelRequested: rows[0].cancel_requested } : undefined;
   }
 
-  /** Records success; false when the job had already ended (a duplicate run). Returns no row: the worker needs none, and it runs per job. */
-  async complete(jobId: string, result: Record<string, unknown>): Promise<boolean> {
-    const r = await this.sql`
-      update jobs set status = 'completed', finished_at = clock_timestamp(), updated_at = clock_timestamp(),
-                      result = ${this.sql.json(result as never)}, error = '', progress_percent = 100, progress_message = 'completed'
-      where job_id = ${jobId} and status in ('pending', 'running')`;
-    return r.count > 0;
+  /** Records success; false when the job had already ended (a duplicate run). */
+  complete(jobId: string, result: Record<string, unknown>): Promise<boolean> {
+    return this.completions.submit({ jobId, result });
+  }
+
+  private async completeMany(items: readonly { jobId: string; result: Record<string, unknown> }[]): Promise<boolean[]> {
+    const rows = await this.sql<{ job_id: string }[]>`
+      update jobs j set status = 'completed', finished_at = clock_timestamp(), updated_at = clock_timestamp(),
+                        result = v.result::jsonb, error = '', progress_percent = 100, progress_message = 'completed'
+      from unnest(${items.map((i) => i.jobId)}::uuid[], ${items.map((i) => JSON.stringify(i.result))}::text[]) as v(job_id, result)
+      where j.job_id = v.job_id and j.status in ('pending', 'running')
+      returning j.job_id`;
+    const done = new Set(rows.map((r) => r.job_id));
+    return items.map((i) => done.has(i.jobId));
   }
 
   async cancelled(jobId: string, message: string): Promise<JobRecord | undefined> {
