@@ -25,6 +25,20 @@ describe("notification timing model", () => {
     expect(hourOfWeek(Date.UTC(2026, 2, 8, 7, 30), "America/New_York") % 24).toBe(3);
   });
 
+  it("agrees with Intl minute by minute in quarter- and half-hour zones and across their DST changes", () => {
+    const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    for (const timeZone of ["Asia/Kathmandu", "Australia/Adelaide", "Australia/Lord_Howe", "America/St_Johns", "Europe/London"]) {
+      const f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", weekday: "short", hour: "2-digit" });
+      // Two days around each of 2026's DST changes in the southern and northern hemispheres.
+      for (const start of [Date.UTC(2026, 3, 4), Date.UTC(2026, 9, 3), Date.UTC(2026, 2, 28), Date.UTC(2026, 2, 7)]) {
+        for (let ms = start; ms < start + 2 * 86_400_000; ms += 7 * 60_000) {
+          const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
+          expect(hourOfWeek(ms, timeZone), `${timeZone} ${new Date(ms).toISOString()}`).toBe(days.indexOf(parts.weekday) * 24 + (Number(parts.hour) % 24));
+        }
+      }
+    }
+  });
+
   it("picks the traveller's own active hour within the window and says so", () => {
     const state = buildUserState(dailyOpens(now, 40, 14), prefs, now);
     const d = decide(state, uniformPrior, { type: "message", urgency: "medium" }, now);
