@@ -62,33 +62,28 @@ export class StateStore {
     }
     this.metrics.cacheMisses.labels("notify_state").inc();
     const state = await this.compute(userId, now);
-    if (state && this.redis.status === "ready") await this.redis.set(key(userId), JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
+    // The caller does not wait for the cache write: the state is already in hand.
+    if (state && this.redis.status === "ready") this.redis.set(key(userId), JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
     return state;
   }
 
-  /** One round trip: preferences (or the home city's time zone) and the last 90 days of events as arrays. */
+  /**
+   * One round trip: preferences (or the home city's time zone) and the last
+   * 90 days of events, flattened into one text value ("kind channel type
+   * epoch-ms", comma-separated): postgres.js decodes text[] in JavaScript, and
+   * four arrays per traveller cost more than the query itself.
+   */
   async compute(userId: string, now: number): Promise<UserState | undefined> {
     const [row] = await this.sql<
-      {
-        timezone: string | null;
-        quiet_start_hour: number | null;
-        quiet_end_hour: number | null;
-        city: string | null;
-        kinds: ActivityEvent["kind"][];
-        channels: (ActivityEvent["channel"] | null)[];
-        types: (ActivityEvent["notificationType"] | null)[];
-        at_ms: string[];
-      }[]
+      { timezone: string | null; quiet_start_hour: number | null; quiet_end_hour: number | null; city: string | null; events: string | null }[]
     >`
-      select p.timezone, p.quiet_start_hour, p.quiet_end_hour, t.city,
-             coalesce(e.kinds, '{}') as kinds, coalesce(e.channels, '{}') as channels,
-             coalesce(e.types, '{}') as types, coalesce(e.at_ms, '{}') as at_ms
+      select p.timezone, p.quiet_start_hour, p.quiet_end_hour, t.city, e.events
       from (select ${userId}::uuid as id) u
       left join user_notification_prefs p on p.user_id = u.id
       left join travellers t on t.id = u.id
       left join lateral (
-        select array_agg(kind::text) as kinds, array_agg(channel::text) as channels, array_agg(notification_type::text) as types,
-               array_agg((extract(epoch from occurred_at) * 1000)::bigint::text) as at_ms
+        select string_agg(concat_ws(' ', kind, coalesce(channel, '-'), coalesce(notification_type, '-'),
+                                    (extract(epoch from occurred_at) * 1000)::bigint), ',') as events
         from activity_events
         where user_id = u.id and occurred_at > ${new Date(now - HISTORY_DAYS * 86_400_000)} and occurred_at <= ${new Date(now)}
       ) e on true`;
@@ -97,12 +92,16 @@ export class StateStore {
       row.timezone !== null
         ? { timezone: row.timezone, quietStartHour: row.quiet_start_hour!, quietEndHour: row.quiet_end_hour! }
         : { timezone: cityTimeZone(row.city!), ...DEFAULT_QUIET };
-    const events = row.kinds.map((kind, i) => ({
-      kind,
-      channel: row.channels[i] ?? undefined,
-      notificationType: row.types[i] ?? undefined,
-      at: Number(row.at_ms[i]),
-    }));
+    const events: ActivityEvent[] = [];
+    for (const e of row.events ? row.events.split(",") : []) {
+      const [kind, channel, type, at] = e.split(" ");
+      events.push({
+        kind: kind as ActivityEvent["kind"],
+        channel: channel === "-" ? undefined : (channel as ActivityEvent["channel"]),
+        notificationType: type === "-" ? undefined : (type as ActivityEvent["notificationType"]),
+        at: Number(at),
+      });
+    }
     return buildUserState(events, prefs, now);
   }
 }

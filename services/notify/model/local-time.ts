@@ -1,45 +1,98 @@
 /**
  * Hour of the week (0 = Sunday 00:00) in a traveller's own time zone, DST
- * included, by Intl: the zone's rules decide, not a fixed offset.
+ * included: the zone's rules, read from Intl, decide, not a fixed offset.
+ *
+ * Intl is asked about seventy times per zone and year, not once per event: a
+ * zone's UTC offset only changes at its transitions, so the offset is probed
+ * once a week (no zone changes twice within a week: Morocco's Ramadan pause,
+ * the closest pair, lasts about a month), each change is narrowed down to its
+ * quarter hour (every offset and every transition in the tz database is a
+ * whole number of quarter hours), and hours are then plain arithmetic.
  */
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+const HOUR_MS = 3_600_000;
+const QUARTER_HOUR_MS = 900_000;
+
+interface YearRules {
+  /** UTC instants from which `offsets[i]` applies, ascending; the first is the year's start. */
+  from: number[];
+  offsets: number[];
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const rules = new Map<string, Map<number, YearRules>>();
+
+export function hourOfWeek(ms: number, timeZone: string): number {
+  const local = ms + offsetAt(ms, timeZone);
+  const days = Math.floor(local / DAY_MS);
+  // 1970-01-01 was a Thursday (4 with Sunday = 0).
+  const weekday = (((days + 4) % 7) + 7) % 7;
+  const hour = Math.floor((local - days * DAY_MS) / HOUR_MS);
+  return weekday * 24 + hour;
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds. */
+export function offsetAt(ms: number, timeZone: string): number {
+  const year = new Date(ms).getUTCFullYear();
+  let zone = rules.get(timeZone);
+  if (!zone) rules.set(timeZone, (zone = new Map()));
+  let r = zone.get(year);
+  if (!r) zone.set(year, (r = yearRules(year, timeZone)));
+  let i = r.from.length - 1;
+  while (i > 0 && r.from[i] > ms) i--;
+  return r.offsets[i];
+}
+
+function yearRules(year: number, timeZone: string): YearRules {
+  const start = Date.UTC(year, 0, 1);
+  const end = Date.UTC(year + 1, 0, 1);
+  const from = [start];
+  const offsets = [probe(start, timeZone)];
+  for (let at = start; at < end; ) {
+    const next = Math.min(at + WEEK_MS, end);
+    const offset = probe(next, timeZone);
+    const before = at;
+    at = next;
+    if (offset === offsets[offsets.length - 1]) continue;
+    // The change happened since the last probe: find its first quarter hour.
+    let lo = before; // old offset here
+    let hi = next; // new offset here
+    while (hi - lo > QUARTER_HOUR_MS) {
+      const mid = lo + Math.floor((hi - lo) / 2 / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+      if (probe(mid, timeZone) === offset) hi = mid;
+      else lo = mid;
+    }
+    if (hi < end) {
+      from.push(hi);
+      offsets.push(offset);
+    }
+  }
+  return { from, offsets };
+}
+
+/** The offset at one instant, from Intl's wall-clock reading of it. */
+function probe(ms: number, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(ms)) if (p.type !== "literal") parts[p.type] = Number(p.value);
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour % 24, parts.minute, parts.second);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", weekday: "short", hour: "2-digit" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
     formatters.set(timeZone, f);
   }
   return f;
-}
-
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-// Every zone's offset and every DST change is a whole number of quarter hours, so the local hour
-// cannot change inside a quarter hour of UTC: one Intl call per zone and quarter hour, not per event.
-const QUARTER_HOUR_MS = 15 * 60_000;
-const MEMO_LIMIT = 200_000;
-const memo = new Map<string, Map<number, number>>();
-
-export function hourOfWeek(ms: number, timeZone: string): number {
-  const slot = Math.floor(ms / QUARTER_HOUR_MS);
-  let zone = memo.get(timeZone);
-  if (!zone) memo.set(timeZone, (zone = new Map()));
-  let h = zone.get(slot);
-  if (h === undefined) {
-    if (zone.size >= MEMO_LIMIT) zone.clear();
-    h = compute(slot * QUARTER_HOUR_MS, timeZone);
-    zone.set(slot, h);
-  }
-  return h;
-}
-
-function compute(ms: number, timeZone: string): number {
-  let day = 0;
-  let hour = 0;
-  for (const p of formatter(timeZone).formatToParts(ms)) {
-    if (p.type === "weekday") day = DAYS.indexOf(p.value);
-    else if (p.type === "hour") hour = Number(p.value) % 24;
-  }
-  return day * 24 + hour;
 }
