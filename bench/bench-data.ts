@@ -39,7 +39,7 @@ export async function prepareBenchDatabase(travellers: number): Promise<string> 
       await trainFromDatabase(db.sql, { force: true });
     }
     const [{ clustered }] = await db.sql<{ clustered: boolean }[]>`
-      select coalesce(bool_or(indisclustered), false) as clustered from pg_index where indexrelid = 'travellers_geo_age_covering'::regclass`;
+      select coalesce(bool_or(indisclustered), false) as clustered from pg_index where indexrelid = 'travellers_cell_age'::regclass`;
     if (!clustered) {
       process.stderr.write("bench: laying travellers out by location (once)\n");
       await layOutByLocation(db);

@@ -91,6 +91,6 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
  * periodic CLUSTER or pg_repack.
  */
 export async function layOutByLocation(db: Database): Promise<void> {
-  await db.sql`cluster travellers using travellers_geo_age_covering`;
+  await db.sql`cluster travellers using travellers_cell_age`;
   await db.sql`vacuum analyze travellers`;
 }

@@ -87,7 +87,7 @@ export function profileFeatures(p: ProfileInput, idf: Float32Array): ProfileFeat
 }
 
 /** A profile's features from its fields and its stored text vectors. */
-export function assembleProfile(p: ProfileInput, [bio, prompt, document]: readonly SparseVector[]): ProfileFeatures {
+export function assembleProfile(p: Omit<ProfileInput, "promptAnswers">, [bio, prompt, document]: readonly SparseVector[]): ProfileFeatures {
   const bioLower = p.bio.toLowerCase();
   const outgoing = OUTGOING_WORDS.some((w) => bioLower.includes(w)) ? 1 : RESERVED_WORDS.some((w) => bioLower.includes(w)) ? 0 : 0.5;
   return {
