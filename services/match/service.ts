@@ -16,6 +16,7 @@ import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";
 import { factorsOf, matchReasons } from "./reasons.js";
 import { abSplit, ModelRouter } from "./model-router.js";
 import { loadPinnedModel, loadServingModel, type LoadedModel } from "./serving-model.js";
+import { bestOf } from "./best-of.js";
 import { loadIdf, nearbyTravellers, toProfile } from "./store/profiles.js";
 
 const MODEL_LABEL = "match";
@@ -221,10 +222,7 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const context = contextOf(req.context);
         const n = req.candidateIds.length;
         const { x, scores } = await scoreAgainst(model, me, req.candidateIds.map((id) => ps.get(id)!), context);
-        const ranked = req.candidateIds
-          .map((id, i) => ({ id, i, score: scores[i] }))
-          .sort((p, q) => q.score - p.score)
-          .slice(0, req.limit || n);
+        const ranked = bestOf(scores, req.limit || n).map((i) => ({ id: req.candidateIds[i], i, score: scores[i] }));
         return {
           candidates: ranked.map((r) => ({
             userId: r.id,
@@ -253,27 +251,23 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         }
         const latitude = req.latitude ?? searcher.latitude;
         const longitude = req.longitude ?? searcher.longitude;
-        const rows = await nearbyTravellers(deps.db.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined });
-        const candidates = rows
-          .map(toProfile)
-          .map((p) => ({ p, km: haversineKm(latitude, longitude, p.latitude, p.longitude) }))
-          .filter((c) => c.km <= km);
+        const found = (await nearbyTravellers(deps.db.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })).filter(
+          (c) => haversineKm(latitude, longitude, c.row.latitude, c.row.longitude) <= km,
+        );
+        const rows = found.map((c) => c.row);
+        const profiles = found.map((c) => c.profile);
         const context: MatchContextInput = { interests: interestsIn(req.prompt) };
-        const n = candidates.length;
-        const { x, scores } = await scoreAgainst(model, searcher, candidates.map((c) => c.p), context);
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        const top = candidates
-          .map((c, i) => ({ ...c, i, score: scores[i] }))
-          .sort((p, q) => q.score - p.score)
-          .slice(0, req.limit || 10);
+        const n = profiles.length;
+        const { x, scores } = await scoreAgainst(model, searcher, profiles, context);
+        const top = bestOf(scores, req.limit || 10).map((i) => ({ i, row: rows[i], p: profiles[i], score: scores[i] }));
         return {
           matches: top.map((t) => {
-            const row = byId.get(t.p.id)!;
+            const row = t.row;
             return {
               userId: t.p.id,
               displayName: row.display_name,
               age: row.age,
-              distanceKm: Math.round(t.km * 10) / 10,
+              distanceKm: Math.round(haversineKm(latitude, longitude, row.latitude, row.longitude) * 10) / 10,
               interests: row.interests,
               bio: row.bio,
               travelStyle: row.travel_style,

@@ -61,7 +61,9 @@ describe("nearbyTravellers", () => {
     for (const c of CENTRES) {
       for (const km of [5, 50, 150]) {
         const [minAge, maxAge] = [25, 45];
-        const rows = await nearbyTravellers(db.sql, { ...c, km, minAge, maxAge, limit: 100_000 });
+        const rows = (await nearbyTravellers(db.sql, { ...c, km, minAge, maxAge, limit: 100_000 })).map((n) => n.row);
+        // The box's corners are dropped in SQL already.
+        for (const r of rows) expect(haversineKm(c.latitude, c.longitude, r.latitude, r.longitude)).toBeLessThanOrEqual(km * (1 + 1e-6));
         const found = rows.filter((r) => haversineKm(c.latitude, c.longitude, r.latitude, r.longitude) <= km).map((r) => r.id).sort();
         const expected = everyone
           .filter((t) => t.age >= minAge && t.age <= maxAge && haversineKm(c.latitude, c.longitude, t.latitude, t.longitude) <= km)
@@ -75,7 +77,7 @@ describe("nearbyTravellers", () => {
 
   it("keeps the nearest when more than the limit qualify", async () => {
     const c = CENTRES[1];
-    const rows = await nearbyTravellers(db.sql, { ...c, km: 300, minAge: 18, maxAge: 120, limit: 20 });
+    const rows = (await nearbyTravellers(db.sql, { ...c, km: 300, minAge: 18, maxAge: 120, limit: 20 })).map((n) => n.row);
     expect(rows).toHaveLength(20);
     const farthest = Math.max(...rows.map((r) => haversineKm(c.latitude, c.longitude, r.latitude, r.longitude)));
     const closer = everyone.filter((t) => haversineKm(c.latitude, c.longitude, t.latitude, t.longitude) < farthest * 0.98);

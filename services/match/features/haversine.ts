@@ -1,4 +1,4 @@
-const EARTH_RADIUS_KM = 6371.0088;
+export const EARTH_RADIUS_KM = 6371.0088;
 
 /** Great-circle distance in kilometres. */
 export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {

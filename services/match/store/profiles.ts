@@ -1,5 +1,5 @@
 import type { Sql } from "../../runtime/storage/database.js";
-import { boundingBox } from "../features/haversine.js";
+import { boundingBox, EARTH_RADIUS_KM } from "../features/haversine.js";
 import { assembleProfile, type ProfileFeatures } from "../features/pair-features.js";
 import { decodeTextFeatures } from "../features/text-features.js";
 import { cellRanges } from "./geo-cells.js";
@@ -33,10 +33,19 @@ const COLUMNS =
 
 function fromStored(r: StoredRow): TravellerRow {
   return {
-    ...r,
+    id: r.id,
+    display_name: r.display_name,
+    age: r.age,
+    min_accepted_age: r.min_accepted_age,
+    max_accepted_age: r.max_accepted_age,
+    latitude: r.latitude,
+    longitude: r.longitude,
     interests: r.interests ? r.interests.split(",") : [],
     needs: r.needs ? r.needs.split(",") : [],
-    trips: JSON.parse(r.trips) as TravellerRow["trips"],
+    travel_style: r.travel_style,
+    bio: r.bio,
+    trips: r.trips === "[]" ? [] : (JSON.parse(r.trips) as TravellerRow["trips"]),
+    text_features: r.text_features,
   };
 }
 
@@ -75,15 +84,16 @@ export async function loadTravellers(sql: Sql, ids: readonly string[]): Promise<
 /**
  * Travellers within `km` of a point and inside an age range. The covering
  * (geo_cell, age) include (latitude, longitude, id) index finds everyone in
- * the box, one range of cells per row of latitude, and ranks the nearest
- * `limit` by equirectangular distance without reading the table (exact
- * enough at city scale; exact haversine is applied after); then only those
- * rows are read, from pages that CLUSTER on the same index keeps together.
+ * the box, one range of cells per row of latitude; the great-circle distance
+ * (the formula of haversineKm) drops the box's corners, and the nearest
+ * `limit` are ranked by equirectangular distance (exact enough at city
+ * scale), all without reading the table; then only those rows are read,
+ * from pages that CLUSTER on the same index keeps together.
  */
 export async function nearbyTravellers(
   sql: Sql,
   q: { latitude: number; longitude: number; km: number; minAge: number; maxAge: number; limit: number; exclude?: string },
-): Promise<TravellerRow[]> {
+): Promise<{ row: TravellerRow; profile: ProfileFeatures }[]> {
   const box = boundingBox(q.latitude, q.longitude, q.km);
   const lonRanges: [number, number][] =
     box.minLon < -180
@@ -104,6 +114,9 @@ export async function nearbyTravellers(
     q.longitude,
     Math.cos((q.latitude * Math.PI) / 180),
     q.limit,
+    2 * EARTH_RADIUS_KM,
+    // The same formula in double precision on both sides; the margin only keeps a point on the rim.
+    q.km * (1 + 1e-9),
   ];
   const lonClause = lonRanges
     .map(([from, to]) => {
@@ -111,17 +124,24 @@ export async function nearbyTravellers(
       return `t.longitude between $${params.length - 1} and $${params.length}`;
     })
     .join(" or ");
-  const rows = await sql.unsafe<StoredRow[]>(
+  const out: { row: TravellerRow; profile: ProfileFeatures }[] = [];
+  // Rows are decoded as they arrive, while PostgreSQL (on another core) is still reading the next ones.
+  await sql.unsafe<StoredRow[]>(
     `with nearest as (
        select t.id from unnest($1::int[], $2::int[]) as c(lo, hi)
        join travellers t on t.geo_cell between c.lo and c.hi
        where t.latitude between $3 and $4 and (${lonClause}) and t.age between $5 and $6 and t.id <> $7::uuid
+         and $12 * asin(least(1, sqrt(sin(radians(t.latitude - $8) / 2) ^ 2
+                                      + cos(radians($8)) * cos(radians(t.latitude)) * sin(radians(t.longitude - $9) / 2) ^ 2))) <= $13
        order by (t.latitude - $8) ^ 2 + ((t.longitude - $9) * $10) ^ 2
        limit $11)
      select ${COLUMNS} from nearest join travellers using (id)`,
     params as never[],
-  );
-  return rows.map(fromStored);
+  ).forEach((stored) => {
+    const row = fromStored(stored);
+    out.push({ row, profile: toProfile(row) });
+  });
+  return out;
 }
 
 export async function loadIdf(sql: Sql): Promise<Float32Array | undefined> {
