@@ -5,12 +5,15 @@ import { subscribe, type Subscription } from "../runtime/storage/subscriber.js";
  * Job events on Redis pub/sub: "updated" after every state or progress change
  * (WatchJob streams wake on it) and "cancel" (the worker holding the job stops
  * it, whichever process that is). Pub/sub is a wake-up call, never the record:
- * readers re-read PostgreSQL, and poll when Redis is away.
+ * readers re-read PostgreSQL, and poll when Redis is away. Updates of one tick
+ * go out as one message (comma-separated ids): a worker finishing many jobs at
+ * once would otherwise spend a PUBLISH, and a socket write, per job.
  */
 export class JobEvents {
   private readonly subscription: Subscription;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly cancelHandlers = new Set<(jobId: string) => void>();
+  private pendingUpdates = new Set<string>();
   readonly updatedChannel: string;
   readonly cancelChannel: string;
 
@@ -24,9 +27,9 @@ export class JobEvents {
     this.subscription = subscribe(
       redisUrl,
       [this.updatedChannel, this.cancelChannel],
-      (channel, jobId) => {
-        if (channel === this.updatedChannel) for (const wake of this.waiters.get(jobId) ?? []) wake();
-        if (channel === this.cancelChannel) for (const handler of this.cancelHandlers) handler(jobId);
+      (channel, message) => {
+        if (channel === this.updatedChannel) for (const id of message.split(",")) for (const wake of this.waiters.get(id) ?? []) wake();
+        if (channel === this.cancelChannel) for (const handler of this.cancelHandlers) handler(message);
       },
       "job watchers poll every few seconds and cancels reach workers at their next progress report",
     );
@@ -34,7 +37,14 @@ export class JobEvents {
 
   /** Best effort: a lost message only delays a watcher until its next poll. */
   updated(jobId: string): void {
-    this.publisher.publish(this.updatedChannel, jobId).catch(() => undefined);
+    if (this.pendingUpdates.size === 0) setImmediate(() => this.flushUpdates());
+    this.pendingUpdates.add(jobId);
+  }
+
+  private flushUpdates(): void {
+    const ids = [...this.pendingUpdates];
+    this.pendingUpdates = new Set();
+    this.publisher.publish(this.updatedChannel, ids.join(",")).catch(() => undefined);
   }
 
   async requestCancel(jobId: string): Promise<void> {
