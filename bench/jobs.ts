@@ -4,19 +4,17 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Queue, Worker, type JobsOptions } from "bullmq";
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import postgres from "postgres";
 import { InferenceTask, JobQueueService, SubmitInferenceJobRequestSchema } from "../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
-import { loadJobsConfig } from "../services/jobs/config.js";
-import { handlerMap } from "../services/jobs/handler.js";
 import { jobsAreaWith } from "../services/jobs/service.js";
-import { startJobWorker } from "../services/jobs/worker-process.js";
 import { startMesh } from "../services/runtime/mesh.js";
-import { MeshMetrics } from "../services/runtime/metrics.js";
 import { BENCH_API_KEY, benchConfig } from "./bench-config.js";
 import { grpcFrame, h2load } from "./h2load.js";
 import { percentile } from "./percentile.js";
 import { describeMachine } from "./machine.js";
+import { noopHandlers } from "./noop-handlers.js";
 
 /**
  * The job queue beside raw BullMQ on the same Redis in the same run: submits
@@ -30,7 +28,7 @@ import { describeMachine } from "./machine.js";
 const markdown = process.argv.includes("--markdown") ? process.argv[process.argv.indexOf("--markdown") + 1] : undefined;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 64;
-const WORKER_CONCURRENCY = 16;
+const WORKER_CONCURRENCY = 64;
 const DRAIN_JOBS = 5000;
 const RATE = 1000;
 const apiKey = BENCH_API_KEY;
@@ -44,9 +42,8 @@ await admin.unsafe("create database mlmesh_bench_jobs");
 await admin.end();
 const databaseUrl = "postgres://postgres@127.0.0.1:5432/mlmesh_bench_jobs";
 
-const noop = handlerMap([{ jobType: "inference", kind: "score_candidates", checkParameters: () => undefined, run: async () => ({}) }]);
 const config = benchConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: "error" });
-const mesh = await startMesh(config, { areas: [jobsAreaWith(noop)] });
+const mesh = await startMesh(config, { areas: [jobsAreaWith(noopHandlers)] });
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const rawQueue = new Queue("raw", { connection: redis, prefix });
 const client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
@@ -110,17 +107,13 @@ try {
   // Ours drains what the submit benchmark queued (at least DRAIN_JOBS).
   while ((await pendingJobs()) < DRAIN_JOBS) await Promise.all(Array.from({ length: CONCURRENCY }, submit));
   const submitted = await pendingJobs();
-  const oursDrain = await drain(submitted, async () => {
-    const worker = await startJobWorker({
-      config,
-      jobs: { ...loadJobsConfig(), concurrency: WORKER_CONCURRENCY },
-      db: mesh.db,
-      handlers: noop,
-      metrics: new MeshMetrics(),
-      openAdmin: false,
-    });
-    return { stop: () => worker.shutdown(), done: async () => (await pendingJobs()) === 0 };
-  });
+  // Timed from the first job started to the last finished, so the worker process's start-up is not counted.
+  const worker = await spawnWorker();
+  while ((await pendingJobs()) > 0) await sleep(20);
+  await worker.stop();
+  const [{ seconds: drainSeconds }] = await mesh.db.sql<{ seconds: number }[]>`
+    select extract(epoch from (max(finished_at) - min(started_at)))::float8 as seconds from jobs`;
+  const oursDrain = submitted / drainSeconds;
   await rawQueue.addBulk(Array.from({ length: DRAIN_JOBS }, () => ({ name: "noop", data: {}, opts: { removeOnComplete: true } })));
   const rawDrain = await drain(DRAIN_JOBS, async () => {
     const worker = new Worker("raw", async () => ({}), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: WORKER_CONCURRENCY });
@@ -129,10 +122,10 @@ try {
 
   // 3. Submit-to-start at a steady RATE jobs/s, with a worker running.
   await mesh.db.sql`truncate jobs`;
-  const worker = await startJobWorker({ config, jobs: { ...loadJobsConfig(), concurrency: WORKER_CONCURRENCY }, db: mesh.db, handlers: noop, metrics: new MeshMetrics(), openAdmin: false });
+  const pacedWorker = await spawnWorker();
   await paced(RATE, SECONDS, submit);
   while ((await pendingJobs()) > 0) await sleep(100);
-  await worker.shutdown();
+  await pacedWorker.stop();
   const ours = (
     await mesh.db.sql<{ ms: number }[]>`select extract(epoch from (started_at - created_at)) * 1000 as ms from jobs where started_at is not null`
   )
@@ -153,9 +146,12 @@ try {
   const md = `## JobQueue beside raw BullMQ
 
 Written by \`node dist/bench/jobs.js\` (part of \`make bench\`) on ${new Date().toISOString().slice(0, 10)}; ${describeMachine()}.
-Same Redis (127.0.0.1:6379, prefix \`${prefix}\`), same process, same run. Jobs run a no-op handler (this benchmark's own
+Same Redis (127.0.0.1:6379, prefix \`${prefix}\`), same run. Jobs run a no-op handler (this benchmark's own
 handler map), so the figures are the queue's machinery: for ours, a PostgreSQL record per job created, started and
-completed by guarded updates, plus pub/sub notifications; for raw BullMQ, nothing but Redis.
+completed by guarded updates, plus pub/sub notifications; for raw BullMQ, nothing but Redis. Our worker runs as
+\`mlmesh worker\` does, in a process of its own beside the API (\`dist/bench/noop-worker.js\`: startJobWorker with the
+no-op handlers); raw BullMQ's Worker runs in the benchmark's process. Two cores serve the API, the worker, PostgreSQL,
+Redis and the load.
 
 | measure | ml-mesh | raw BullMQ | ml-mesh vs raw |
 |---|---|---|---|
@@ -163,7 +159,7 @@ completed by guarded updates, plus pub/sub notifications; for raw BullMQ, nothin
 | submits/s, 64 in flight (raw: \`queue.add\` with the options we queue with) | ${submits.rps.toFixed(0)} | ${sameOptions.rate.toFixed(0)} | ${ratio(submits.rps, sameOptions.rate)} |
 | the ceiling: an empty RPC (grpc.health.v1.Health/Check) on the same server, 64 in flight | ${empty.rps.toFixed(0)} | | ${ratio(empty.rps, rawAdds.rate)} of raw \`add\` |
 | batch submit, jobs/s (raw: \`addBulk\` of 1,000; ours has no batch RPC: the row above is its batch path, concurrent calls) | — | ${bulk.rate.toFixed(0)} | — |
-| no-op jobs processed/s, worker concurrency ${WORKER_CONCURRENCY} (ours: the ${submitted} jobs submitted above; raw: ${DRAIN_JOBS}) | ${oursDrain.toFixed(0)} | ${rawDrain.toFixed(0)} | ${ratio(oursDrain, rawDrain)} |
+| no-op jobs processed/s, worker concurrency ${WORKER_CONCURRENCY} (ours: the ${submitted} jobs submitted above, first start to last finish; raw: ${DRAIN_JOBS}) | ${oursDrain.toFixed(0)} | ${rawDrain.toFixed(0)} | ${ratio(oursDrain, rawDrain)} |
 | submit-to-start p50 ms at ${RATE} jobs/s for ${SECONDS} s | ${percentile(ours, 0.5).toFixed(1)} | ${percentile(rawLatencies, 0.5).toFixed(1)} | |
 | submit-to-start p99 ms at ${RATE} jobs/s | ${percentile(ours, 0.99).toFixed(1)} | ${percentile(rawLatencies, 0.99).toFixed(1)} | |
 
@@ -188,6 +184,25 @@ process.exit(0);
 async function pendingJobs(): Promise<number> {
   const [{ n }] = await mesh.db.sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('pending', 'running')`;
   return n;
+}
+
+/** A worker process with the no-op handlers, like \`mlmesh worker\`; resolves once it takes jobs. */
+async function spawnWorker(): Promise<{ stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [new URL("./noop-worker.js", import.meta.url).pathname], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, MLMESH_QUEUE_PREFIX: prefix, MLMESH_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), MLMESH_API_KEYS: apiKey, ADMIN_PORT: "0", LOG_LEVEL: "error" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (b: Buffer) => b.toString().includes("ready") && resolve());
+    child.once("exit", (code) => reject(new Error(`bench worker exited with ${code} before it was ready`)));
+  });
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
 }
 
 async function timed(seconds: number, body: (until: number) => Promise<number>): Promise<{ rate: number }> {
