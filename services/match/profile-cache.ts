@@ -5,12 +5,10 @@ import type { ProfileFeatures } from "./features/pair-features.js";
 import { LruCache } from "../runtime/lru.js";
 import { loadTravellers, toProfile } from "./store/profiles.js";
 
-export const PROFILE_UPDATES_CHANNEL = "mlmesh:match:profile-updated";
-
 /**
  * Per-traveller features, in process (LRU) and in Redis, so scoring a pair
- * rarely touches PostgreSQL. Whoever changes a profile publishes its id on
- * PROFILE_UPDATES_CHANNEL (see invalidateProfile); every server drops it.
+ * rarely touches PostgreSQL. A changed or removed profile, whoever changed
+ * it, is announced by PostgreSQL and every server drops it (see forget).
  * With Redis down, lookups go to PostgreSQL and the bypass is counted.
  */
 export class ProfileCache {
@@ -79,16 +77,11 @@ export class ProfileCache {
     return found;
   }
 
-  /** Drops a profile here (the pub/sub listener calls this on every server). */
+  /** Drops a profile here and in Redis (it changed). */
   forget(id: string): void {
     this.local.delete(id);
+    if (this.redis.status === "ready") this.redis.del(redisKey(id)).catch(() => undefined);
   }
-}
-
-/** Call after changing a traveller's profile: every server's caches drop it. */
-export async function invalidateProfile(redis: Redis, id: string): Promise<void> {
-  await redis.del(redisKey(id));
-  await redis.publish(PROFILE_UPDATES_CHANNEL, id);
 }
 
 function redisKey(id: string): string {

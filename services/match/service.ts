@@ -4,6 +4,7 @@ import { MODELS_CHANNEL } from "../registry/channels.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
+import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { subscribe } from "../runtime/storage/subscriber.js";
 import { DynamicBatcher } from "../runtime/batcher.js";
 import { haversineKm } from "./features/haversine.js";
@@ -12,7 +13,7 @@ import { TEXT_BUCKETS, vectorize } from "./features/text-vectors.js";
 import { LruCache } from "../runtime/lru.js";
 import { INTERESTS } from "./population/interests.js";
 import { INTEREST_WORDS } from "./population/vocabulary.js";
-import { PROFILE_UPDATES_CHANNEL, ProfileCache } from "./profile-cache.js";
+import { ProfileCache } from "./profile-cache.js";
 import { factorsOf, matchReasons } from "./reasons.js";
 import { abSplit, ModelRouter } from "./model-router.js";
 import { loadPinnedModel, loadServingModel, type LoadedModel } from "./serving-model.js";
@@ -78,10 +79,10 @@ export const matchArea: AreaFactory = async (deps) => {
   if (arms.length) log.info("match A/B split", { arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })) });
   const router = new ModelRouter(() => model, arms);
 
-  // Promotions and profile changes arrive on Redis pub/sub; without Redis, neither is needed to serve.
-  const subscription = subscribe(deps.config.redisUrl, [PROFILE_UPDATES_CHANNEL, MODELS_CHANNEL], (channel, message) => {
-    if (channel === PROFILE_UPDATES_CHANNEL) profiles.forget(message);
-    if (channel === MODELS_CHANNEL && message.startsWith(`${MODEL_LABEL}:`)) {
+  // Changed profiles are announced by PostgreSQL, promotions on Redis pub/sub; neither is needed to serve.
+  const changes = await onRowChanges(deps.db, "travellers", (id) => profiles.forget(id));
+  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (channel, message) => {
+    if (message.startsWith(`${MODEL_LABEL}:`)) {
       void loadServingModel(deps.db.sql, deps.metrics).then(
         (next) => {
           const previous = model;
@@ -92,7 +93,7 @@ export const matchArea: AreaFactory = async (deps) => {
         (err) => log.error("could not load the promoted match model", { error: String(err) }),
       );
     }
-  }, "match model promotions and profile invalidations will not arrive until it returns");
+  }, "match model promotions will not arrive until it returns");
 
   const impl = matchService(deps, {
     router,
@@ -106,6 +107,7 @@ export const matchArea: AreaFactory = async (deps) => {
     impl,
     close: async () => {
       subscription.close();
+      await changes.close();
       await model.release();
       for (const p of pinned) await p.release();
     },

@@ -9,11 +9,11 @@ import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
-import { subscribe } from "../runtime/storage/subscriber.js";
+import { onRowChanges } from "../runtime/storage/row-changes.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { decide, type UrgencyName } from "./model/decide.js";
 import { buildUserState, populationPrior, type ActivityEvent, type NotificationTypeName, type PopulationPrior, type UserState } from "./model/engagement.js";
-import { NOTIFY_STATE_CHANNEL, StateStore } from "./state-store.js";
+import { StateStore } from "./state-store.js";
 
 const MODEL_VERSION = "notify-hour-of-week-v1";
 const TYPES: Record<NotificationType, NotificationTypeName | undefined> = {
@@ -37,13 +37,8 @@ const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } 
  */
 export const notifyArea: AreaFactory = async (deps) => {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics);
-  // New events anywhere drop this server's copy of the traveller's state.
-  const subscription = subscribe(
-    deps.config.redisUrl,
-    [NOTIFY_STATE_CHANNEL],
-    (_channel, userId) => store.forget(userId),
-    "notify's in-process state lives its minute before new events count",
-  );
+  // New events and preferences, written by anyone, drop the traveller's cached state.
+  const changes = await Promise.all(["activity_events", "user_notification_prefs"].map((table) => onRowChanges(deps.db, table, (id) => store.forget(id))));
   let prior = await learnPrior(deps.db.sql);
   const timer = setInterval(() => {
     learnPrior(deps.db.sql).then(
@@ -75,7 +70,7 @@ export const notifyArea: AreaFactory = async (deps) => {
     impl,
     close: async () => {
       clearInterval(timer);
-      subscription.close();
+      await Promise.all(changes.map((c) => c.close()));
     },
   };
 };

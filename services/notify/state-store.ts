@@ -11,14 +11,12 @@ const HISTORY_DAYS = 90;
 /** Quiet hours for a traveller who never set any. */
 export const DEFAULT_QUIET = { quietStartHour: 22, quietEndHour: 7 };
 
-/** Where recordActivity announces a traveller's new events, so every server drops its copy. */
-export const NOTIFY_STATE_CHANNEL = "mlmesh:notify:state-updated";
-
 /**
  * Per-traveller engagement state, computed from PostgreSQL and cached in
- * process (a minute) and in Redis (an hour); recordActivity drops both, in
- * every server, so new events count at once. With Redis down it is computed
- * every time (and the bypass counted).
+ * process (a minute) and in Redis (an hour). New events and changed
+ * preferences, whoever writes them, are announced by PostgreSQL and drop both
+ * copies on every server (see forget), so they count at once. With Redis down
+ * it is computed every time (and the bypass counted).
  */
 export class StateStore {
   private readonly local = new LruCache<UserState>(100_000, 60_000);
@@ -29,9 +27,10 @@ export class StateStore {
     private readonly metrics: MeshMetrics,
   ) {}
 
-  /** Drops a traveller's state from this process (their events changed). */
+  /** Drops a traveller's state here and in Redis (their events or preferences changed). */
   forget(userId: string): void {
     this.local.delete(userId);
+    if (this.redis.status === "ready") this.redis.del(key(userId)).catch(() => undefined);
   }
 
   /** The state, or undefined when no such traveller exists. */
@@ -106,12 +105,10 @@ export class StateStore {
   }
 }
 
-/** Stores an event and drops the traveller's cached state so the next decision sees it. */
-export async function recordActivity(sql: Sql, redis: Redis, userId: string, event: ActivityEvent): Promise<void> {
+/** Stores an event; PostgreSQL announces it, and every server drops the traveller's cached state. */
+export async function recordActivity(sql: Sql, userId: string, event: ActivityEvent): Promise<void> {
   await sql`insert into activity_events (user_id, kind, channel, notification_type, occurred_at)
             values (${userId}, ${event.kind}, ${event.channel ?? null}, ${event.notificationType ?? null}, ${new Date(event.at)})`;
-  await redis.del(key(userId)).catch(() => undefined);
-  await redis.publish(NOTIFY_STATE_CHANNEL, userId).catch(() => undefined);
 }
 
 function key(userId: string): string {

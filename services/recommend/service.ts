@@ -4,6 +4,7 @@ import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
+import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { subscribe } from "../runtime/storage/subscriber.js";
 import { Status } from "../runtime/status.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
@@ -72,6 +73,8 @@ export const recommendArea: AreaFactory = async (deps) => {
   }, "recommendation model promotions will not arrive until it returns");
 
   const store = new UserStateStore(sql, deps.redis, deps.metrics);
+  // New views, saves and bookings, written by anyone, drop the traveller's cached state.
+  const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(recommender, id));
   const requests = deps.metrics.inferenceRequests.labels(RECOMMEND_MODEL);
   const impl: ServiceImpl<typeof RecommendationService> = {
     async recommendDestinations(req) {
@@ -116,6 +119,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     notReady: async () => (recommender || failure ? [] : ["recommendation model training"]),
     close: async () => {
       subscription.close();
+      await changes.close();
       await training;
     },
   };

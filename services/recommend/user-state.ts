@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { LruCache } from "../runtime/lru.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { Recommender, UserState } from "./recommender.js";
@@ -9,11 +10,15 @@ const CACHE = "recommend_user";
 
 /**
  * Per-traveller state (their folded-in vector, booked places, home), computed
- * from PostgreSQL and cached in Redis for an hour under the model version, so
- * a retrained model never reads vectors of another. With Redis down it is
+ * from PostgreSQL and cached in process (a minute) and in Redis (an hour),
+ * under the model version, so a retrained model never reads vectors of
+ * another. New interactions, whoever writes them, are announced by PostgreSQL
+ * and drop both copies on every server (see forget). With Redis down it is
  * computed every time (and the bypass counted).
  */
 export class UserStateStore {
+  private readonly local = new LruCache<{ version: string; state: UserState }>(100_000, 60_000);
+
   constructor(
     private readonly sql: Sql,
     private readonly redis: Redis,
@@ -32,8 +37,25 @@ export class UserStateStore {
     return true;
   }
 
+  /** Drops a traveller's state here and, for the serving version, in Redis (their interactions changed). */
+  forget(recommender: Recommender | undefined, userId: string): void {
+    this.local.delete(userId);
+    if (recommender && this.redis.status === "ready") this.redis.del(this.key(recommender, userId)).catch(() => undefined);
+  }
+
   /** The state, or undefined when no such traveller exists. */
   async get(recommender: Recommender, userId: string): Promise<UserState | undefined> {
+    const local = this.local.get(userId);
+    if (local?.version === recommender.version) {
+      this.metrics?.cacheHits.labels(`${CACHE}_local`).inc();
+      return local.state;
+    }
+    const state = await this.shared(recommender, userId);
+    if (state) this.local.set(userId, { version: recommender.version, state });
+    return state;
+  }
+
+  private async shared(recommender: Recommender, userId: string): Promise<UserState | undefined> {
     const key = this.key(recommender, userId);
     if (this.redis.status === "ready") {
       try {
@@ -52,7 +74,8 @@ export class UserStateStore {
     const traveller = await loadTraveller(this.sql, userId);
     if (!traveller) return undefined;
     const state = recommender.userState(traveller);
-    if (this.redis.status === "ready") await this.redis.set(key, JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
+    // The caller does not wait for the cache write: the state is already in hand.
+    if (this.redis.status === "ready") this.redis.set(key, JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
     return state;
   }
 }

@@ -132,6 +132,17 @@ describe("RecommendationService", () => {
     expect(includedSomewhere).toBe(true);
   });
 
+  it("drops a destination as soon as it is booked, by whoever records the booking", async () => {
+    const u = active[0];
+    const first = await client().recommendDestinations({ userId: u.id }, { headers }); // now cached
+    const top = first.recommendations[0].destinationId;
+    // A plain INSERT, as the booking service would write it: no call to the mesh.
+    await db.sql`insert into destination_interactions (user_id, destination_id, kind, occurred_at) values (${u.id}, ${top}, 'booked', now())`;
+    await expect
+      .poll(async () => (await client().recommendDestinations({ userId: u.id }, { headers })).recommendations.map((r) => r.destinationId), { timeout: 2000, interval: 20 })
+      .not.toContain(top);
+  });
+
   it("honours the limit: 0 means 10, up to 100, beyond is rejected", async () => {
     const u = active[1];
     expect((await client().recommendDestinations({ userId: u.id, limit: 3 }, { headers })).recommendations).toHaveLength(3);

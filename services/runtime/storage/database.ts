@@ -18,6 +18,13 @@ export interface Database {
    * COPY's sub-protocol, so there the lines go to PGlite's own COPY from a blob.
    */
   copyIn(table: string, columns: readonly string[], lines: Iterable<string>): Promise<number>;
+  /**
+   * LISTENs on a channel; resolves with the way to stop. PostgreSQL gets
+   * postgres.js's listener connection (re-established after a reconnect);
+   * PGlite, one backend behind its socket server, sends a notification back
+   * on the connection that raised it, and the pool passes it on.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -86,7 +93,8 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
         if (!poisoned) conn.release();
       }
     };
-    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, async () => {
+    const listen = async (channel: string, onPayload: (payload: string) => void) => (await sql.listen(channel, onPayload)).unlisten;
+    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, listen, async () => {
       await sql.end({ timeout: 5 });
     });
   }
@@ -99,8 +107,16 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   await server.start();
   const conn = server.getServerConn();
   log.info("no DATABASE_URL: using embedded PGlite", { dataDir: dir, socket: conn });
+  // PGlite is one backend behind the socket server: a notification comes back on whichever connection
+  // ran the statement that raised it, so every connection hands notifications to the listeners here.
+  const listeners = new Map<string, Set<(payload: string) => void>>();
   // PGlite runs one query at a time; a small pool keeps its queue short.
-  const sql = postgres(`postgres://postgres@${conn}/postgres`, { max: options.max ?? 4, onnotice: () => undefined, ssl: false });
+  const sql = postgres(`postgres://postgres@${conn}/postgres`, {
+    max: options.max ?? 4,
+    onnotice: () => undefined,
+    onnotify: (channel: string, payload: string) => listeners.get(channel)?.forEach((fn) => fn(payload)),
+    ssl: false,
+  } as postgres.Options<never>);
   const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
     const chunks: string[] = [];
     let count = 0;
@@ -111,19 +127,29 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     await db.query(`copy ${table} (${columns.join(", ")}) from '/dev/blob'`, [], { blob: new Blob(chunks) });
     return count;
   };
-  return wrap(sql, "pglite", dir, copyIn, async () => {
+  const listen = async (channel: string, onPayload: (payload: string) => void) => {
+    let set = listeners.get(channel);
+    if (!set) {
+      listeners.set(channel, (set = new Set()));
+      await sql.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
+    }
+    set.add(onPayload);
+    return async () => void set.delete(onPayload);
+  };
+  return wrap(sql, "pglite", dir, copyIn, listen, async () => {
     await sql.end({ timeout: 5 });
     await server.stop();
     await db.close();
   });
 }
 
-function wrap(sql: Sql, kind: Database["kind"], location: string, copyIn: Database["copyIn"], close: () => Promise<void>): Database {
+function wrap(sql: Sql, kind: Database["kind"], location: string, copyIn: Database["copyIn"], listen: Database["listen"], close: () => Promise<void>): Database {
   return {
     sql,
     kind,
     location,
     copyIn,
+    listen,
     async ping() {
       try {
         await sql`select 1`;
