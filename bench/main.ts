@@ -8,8 +8,8 @@ import { startMesh } from "../services/runtime/mesh.js";
 import { BENCH_API_KEY, benchConfig } from "./bench-config.js";
 import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
-import { recommendLatencies } from "./recommend-latency.js";
-import { serverSideLatencies } from "./server-side.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { benchMethods, type MethodCase } from "./grpc-methods.js";
 import { describeMachine } from "./machine.js";
 
@@ -70,7 +70,11 @@ ${commands.join("\n")}
 \`\`\`
 `;
   // Sections other benchmarks wrote in the same `make bench` run (the forecast evaluation...).
-  const serverSide = await serverSideLatencies(mesh, apiKey);
+  // One call at a time, from a client process of its own.
+  const { stdout: latencies } = await promisify(execFile)(process.execPath, [new URL("./latency-client.js", import.meta.url).pathname], {
+    env: { ...process.env, BENCH_GRPC_PORT: String(mesh.ports.grpc), BENCH_ADMIN_PORT: String(mesh.ports.admin), DATABASE_URL: config.databaseUrl },
+    maxBuffer: 16 << 20,
+  });
   const extra =
     sectionsDir && existsSync(sectionsDir)
       ? readdirSync(sectionsDir)
@@ -78,8 +82,7 @@ ${commands.join("\n")}
           .sort()
           .map((f) => readFileSync(join(sectionsDir, f), "utf8"))
       : [];
-  const recommend = await recommendLatencies(mesh, apiKey);
-  writeFileSync(out, [md, serverSide, recommend, ...extra].join("\n"));
+  writeFileSync(out, [md, latencies, ...extra].join("\n"));
   process.stdout.write(md);
 } finally {
   await mesh.shutdown();

@@ -1,16 +1,18 @@
-import type { Mesh } from "../services/runtime/mesh.js";
+export type Buckets = Map<number, number>;
 
-type Buckets = Map<number, number>;
-
-/** Cumulative bucket counts of one method's server-side latency histogram (mlmesh_rpc_duration_seconds). */
-export async function serverBuckets(mesh: Mesh, method: string): Promise<Buckets> {
-  const m = await mesh.metrics.rpcDuration.get();
+/**
+ * Cumulative bucket counts of one method's server-side latency histogram
+ * (mlmesh_rpc_duration_seconds), scraped from the mesh's admin port as
+ * Prometheus would.
+ */
+export async function serverBuckets(adminPort: number, method: string): Promise<Buckets> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const out: Buckets = new Map();
-  for (const v of m.values) {
-    if (v.labels.method !== method || v.metricName !== "mlmesh_rpc_duration_seconds_bucket") continue;
-    const bound = (v.labels as Record<string, string | number>).le;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("mlmesh_rpc_duration_seconds_bucket{") || !line.includes(`method="${method}"`)) continue;
+    const bound = /le="([^"]+)"/.exec(line)![1];
     const le = bound === "+Inf" ? Infinity : Number(bound);
-    out.set(le, (out.get(le) ?? 0) + v.value);
+    out.set(le, (out.get(le) ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1)));
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { NotificationTimingService, NotificationType, Urgency } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
-import type { Mesh } from "../services/runtime/mesh.js";
+import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
 
@@ -13,10 +13,10 @@ import { bucketDiff, serverBuckets } from "./server-histogram.js";
  * 100 candidates, and SearchMatches (50 km, an age range, top 10) around the
  * homes of random travellers.
  */
-export async function serverSideLatencies(mesh: Mesh, apiKey: string): Promise<string> {
-  const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+export async function serverSideLatencies(target: LatencyTarget, apiKey: string): Promise<string> {
+  const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${target.grpcPort}` }));
   const headers = { authorization: `Bearer ${apiKey}` };
-  const sql = mesh.db.sql;
+  const sql = target.sql;
   const users = await sql<{ id: string }[]>`select id::text from travellers order by id limit 2101`;
   const candidates: number[] = [];
   for (let i = 0; i < 2000; i++) {
@@ -46,17 +46,17 @@ export async function serverSideLatencies(mesh: Mesh, apiKey: string): Promise<s
   search.sort((a, b) => a - b);
   // NotificationTiming: 2,000 calls over 500 travellers with activity (the first call per traveller
   // computes its state from PostgreSQL; later ones find it in Redis).
-  const notify = createClient(NotificationTimingService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
+  const notify = createClient(NotificationTimingService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${target.grpcPort}` }));
   const people = await sql<{ user_id: string }[]>`select user_id::text from user_notification_prefs order by user_id limit 500`;
   const timing: number[] = [];
-  const notifyBefore = await serverBuckets(mesh, "OptimizeNotificationTiming");
+  const notifyBefore = await serverBuckets(target.adminPort, "OptimizeNotificationTiming");
   for (let i = 0; i < 2000 && people.length; i++) {
     const t = performance.now();
     await notify.optimizeNotificationTiming({ userId: people[i % people.length].user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM }, { headers });
     timing.push(performance.now() - t);
   }
   timing.sort((a, b) => a - b);
-  const notifyServer = bucketDiff(await serverBuckets(mesh, "OptimizeNotificationTiming"), notifyBefore);
+  const notifyServer = bucketDiff(await serverBuckets(target.adminPort, "OptimizeNotificationTiming"), notifyBefore);
   client_.sort((a, b) => a - b);
   return `## Server-side latency, one call at a time
 
@@ -71,7 +71,7 @@ Measured by \`make bench\` from the \`latency_ms\` each response carries (decode
 
 OptimizeNotificationTiming server-side (mlmesh_rpc_duration_seconds buckets, so bounds): p50 ≤ ${notifyServer.quantile(0.5)} ms,
 p95 ≤ ${notifyServer.quantile(0.95)} ms, p99 ≤ ${notifyServer.quantile(0.99)} ms over the same ${notifyServer.total} calls; the client-side row adds the
-client's work in this same process.
+client's own work (a separate process) and the network.
 
 SearchMatches centres are the homes of ${search.length} travellers drawn at random; on average ${Math.round(considered / search.length)} candidates passed the SQL prefilter (distance box and age) and were scored in one run.
 `;

@@ -1,0 +1,8 @@
+import type { Sql } from "../services/runtime/storage/database.js";
+
+/** A running mesh as a separate client process sees it: its ports, and the database to pick requests from. */
+export interface LatencyTarget {
+  grpcPort: number;
+  adminPort: number;
+  sql: Sql;
+}
