@@ -1,5 +1,6 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
@@ -118,10 +119,14 @@ describe("the built-in jobs", () => {
       (await jobs.submitInferenceJob({ task: InferenceTask.PRECOMPUTE_RECOMMENDATIONS, parameters: { user_ids: [userId, "00000000-0000-4000-8000-000000000000"] } }, { headers })).job!.jobId,
     );
     expect(precomputed.result).toMatchObject({ travellers: 2, written: 1, missing: 1, model_version: version });
-    const hits = async () => (await mesh.metrics.cacheHits.get()).values.find((v) => v.labels.cache === "recommend_user")?.value ?? 0;
-    const hitsBefore = await hits();
-    await recommend.recommendDestinations({ userId }, { headers });
-    expect(await hits()).toBe(hitsBefore + 1);
+    // Written where the RPC reads it: the shared cache, under the serving version.
+    const redis = new Redis("redis://127.0.0.1:6379");
+    try {
+      const cached = JSON.parse((await redis.get(`mlmesh:recommend:${version}:user:${userId}`)) ?? "null");
+      expect(cached?.vector.length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
   }, 120_000);
 
   it("says which trainings are not built", async () => {
