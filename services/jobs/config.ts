@@ -14,6 +14,8 @@ export interface JobsConfig {
   stalledIntervalMs: number;
   /** Jobs a worker process runs at once, per queue. */
   concurrency: number;
+  /** How often a worker looks for jobs PostgreSQL has and Redis lost (see reconciler.ts). */
+  reconcileIntervalMs: number;
 }
 
 export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -37,6 +39,7 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
     lockMs: int("MLMESH_JOB_LOCK_MS", 10_000, 1000),
     stalledIntervalMs: int("MLMESH_JOB_STALLED_INTERVAL_MS", 5000, 500),
     concurrency: int("MLMESH_WORKER_CONCURRENCY", 2, 1),
+    reconcileIntervalMs: int("MLMESH_JOB_RECONCILE_INTERVAL_MS", 60_000, 100),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -141,6 +141,22 @@ export class JobStore {
     return { jobs, nextPageToken };
   }
 
+  /**
+   * Unfinished jobs untouched for `quietMs`, oldest first: the ones whose queue
+   * entry may have been lost (a fresh submit is recorded before it is queued,
+   * so recent ones are left alone).
+   */
+  async quiet(quietMs: number, limit: number, after?: JobRecord): Promise<JobRecord[]> {
+    const sql = this.sql;
+    const rows = await sql<Row[]>`
+      select * from jobs
+      where status in ('pending', 'running') and updated_at < clock_timestamp() - ${quietMs} * interval '1 millisecond'
+        ${after ? sql`and (updated_at, job_id) > (${after.updatedAt}, ${after.jobId}::uuid)` : sql``}
+      order by updated_at, job_id
+      limit ${limit}`;
+    return rows.map(fromRow);
+  }
+
   /** A worker took the job. Undefined when the job has ended (cancelled while queued, or done by an earlier run). */
   start(jobId: string, run: number, attempt: number): Promise<JobRecord | undefined> {
     return this.starts.submit({ jobId, run, attempt });

@@ -109,6 +109,14 @@ export class JobQueues {
     );
   }
 
+  /** The jobs among these whose queue entry Redis does not have (one pipelined EXISTS each). */
+  async missing(jobs: readonly JobRecord[]): Promise<JobRecord[]> {
+    if (jobs.length === 0) return [];
+    await this.ready();
+    const found = await Promise.all(jobs.map((job) => this.connection.exists(this.queue(job.jobType).toKey(queueJobId(job)))));
+    return jobs.filter((_, i) => found[i] === 0);
+  }
+
   /** Removes a job that no worker holds; false when a worker has it (then only the worker can stop it). */
   async removeIfWaiting(job: JobRecord): Promise<boolean> {
     const removed = await this.queue(job.jobType).remove(queueJobId(job));

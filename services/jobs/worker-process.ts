@@ -11,6 +11,7 @@ import type { JobHandlers } from "./handler.js";
 import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
+import { QueueReconciler } from "./reconciler.js";
 import { checkRedisForQueues } from "./redis-policy.js";
 import { JobWorker } from "./worker.js";
 
@@ -43,11 +44,12 @@ export async function startJobWorker(options: {
   const metrics = new JobMetrics(options.metrics.registry);
   if (options.openAdmin) registerQueueDepth(options.metrics.registry, queues);
   void checkRedisForQueues(queues.connection, () => queues.ready(5000));
+  const store = new JobStore(db.sql);
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
     config: jobs,
     sql: db.sql,
-    store: new JobStore(db.sql),
+    store,
     queues,
     events,
     handlers: options.handlers,
@@ -55,6 +57,8 @@ export async function startJobWorker(options: {
     tracer: options.tracer,
   });
   worker.start();
+  const reconciler = new QueueReconciler(store, queues, jobs.reconcileIntervalMs);
+  reconciler.start();
 
   let admin: AdminServer | undefined;
   if (options.openAdmin) {
@@ -81,6 +85,7 @@ export async function startJobWorker(options: {
     adminPort,
     shutdown: () =>
       (stopping ??= (async () => {
+        reconciler.stop();
         await worker.shutdown(config.shutdownGraceMs);
         events.close();
         await queues.close();

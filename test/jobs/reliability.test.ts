@@ -166,4 +166,26 @@ describe("the job queue under faults", () => {
     const [{ effects }] = await sql<{ effects: number }[]>`select count(*)::int as effects from job_effects`;
     expect(effects).toBe(120);
   }, 120_000);
+
+  it("queues again what PostgreSQL holds when Redis comes back without its data, and runs each job once", async () => {
+    for (const w of workers) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    workers = [];
+    await sql`truncate jobs, job_effects, job_executions`;
+    const jobs = await submitMany(60, new Random(13));
+    // Redis restarts with nothing: its append-only file is gone.
+    await stopRedis();
+    rmSync(redisDir, { recursive: true, force: true });
+    redisDir = mkdtempSync(join(tmpdir(), "mlmesh-redis-"));
+    await startRedis();
+    // Past the reconciler's quiet period, as if the outage had lasted a minute.
+    await sql`update jobs set updated_at = updated_at - interval '1 minute'`;
+    workers = [await startWorkerProcess({ ...env, MLMESH_JOB_RECONCILE_INTERVAL_MS: "500" })];
+    const counts = await waitUntilAllEnded(jobs.length, 60_000);
+    expect(counts).toEqual({ completed: 60 });
+    const [{ effects, distinct }] = await sql<{ effects: number; distinct: number }[]>`
+      select count(*)::int as effects, count(distinct job_id)::int as distinct from job_effects`;
+    expect(effects).toBe(60);
+    expect(distinct).toBe(60);
+  }, 120_000);
 });
