@@ -71,27 +71,18 @@ function yearRules(year: number, timeZone: string): YearRules {
   return { from, offsets };
 }
 
-/** The offset at one instant, from Intl's wall-clock reading of it. */
+/** The offset at one instant, from Intl's "GMT+05:45" reading of it (GMT alone at UTC). */
 function probe(ms: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(ms)) if (p.type !== "literal") parts[p.type] = Number(p.value);
-  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour % 24, parts.minute, parts.second);
-  return wall - Math.floor(ms / 1000) * 1000;
+  const text = formatter(timeZone).format(ms);
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(text);
+  if (!m) return 0;
+  return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * HOUR_MS + Number(m[3]) * 60_000);
 }
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
+    f = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" });
     formatters.set(timeZone, f);
   }
   return f;
