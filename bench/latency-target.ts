@@ -4,5 +4,6 @@ import type { Sql } from "../services/runtime/storage/database.js";
 export interface LatencyTarget {
   grpcPort: number;
   adminPort: number;
+  redisUrl: string;
   sql: Sql;
 }

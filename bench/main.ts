@@ -72,7 +72,7 @@ ${commands.join("\n")}
   // Sections other benchmarks wrote in the same `make bench` run (the forecast evaluation...).
   // One call at a time, from a client process of its own.
   const { stdout: latencies } = await promisify(execFile)(process.execPath, [new URL("./latency-client.js", import.meta.url).pathname], {
-    env: { ...process.env, BENCH_GRPC_PORT: String(mesh.ports.grpc), BENCH_ADMIN_PORT: String(mesh.ports.admin), DATABASE_URL: config.databaseUrl },
+    env: { ...process.env, BENCH_GRPC_PORT: String(mesh.ports.grpc), BENCH_ADMIN_PORT: String(mesh.ports.admin), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl },
     maxBuffer: 16 << 20,
   });
   const extra =

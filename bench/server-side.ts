@@ -2,6 +2,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { NotificationTimingService, NotificationType, Urgency } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
+import { Redis } from "ioredis";
+import { key as notifyStateKey } from "../services/notify/state-store.js";
 import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
@@ -48,6 +50,10 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   // computes its state from PostgreSQL; later ones find it in Redis).
   const notify = createClient(NotificationTimingService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${target.grpcPort}` }));
   const people = await sql<{ user_id: string }[]>`select user_id::text from user_notification_prefs order by user_id limit 500`;
+  // What an earlier run cached in Redis would make first calls cache hits.
+  const redis = new Redis(target.redisUrl);
+  if (people.length) await redis.del(...people.map((p) => notifyStateKey(p.user_id)));
+  redis.disconnect();
   const timing: number[] = [];
   const notifyBefore = await serverBuckets(target.adminPort, "OptimizeNotificationTiming");
   for (let i = 0; i < 2000 && people.length; i++) {

@@ -111,6 +111,7 @@ export async function recordActivity(sql: Sql, userId: string, event: ActivityEv
             values (${userId}, ${event.kind}, ${event.channel ?? null}, ${event.notificationType ?? null}, ${new Date(event.at)})`;
 }
 
-function key(userId: string): string {
+/** Where a traveller's state is cached in Redis. */
+export function key(userId: string): string {
   return `mlmesh:notify:state:${userId}`;
 }
