@@ -1,5 +1,5 @@
 import { log } from "../runtime/log.js";
-import type { JobStore } from "./job-store.js";
+import type { JobRecord, JobStore } from "./job-store.js";
 import type { JobQueues } from "./queues.js";
 
 // Longer than a submit takes between recording a job and queueing it, and than a worker takes to
@@ -44,7 +44,7 @@ export class QueueReconciler {
 
   private async pass(): Promise<number> {
     let requeued = 0;
-    let after;
+    let after: JobRecord | undefined;
     for (;;) {
       const page = await this.store.quiet(QUIET_MS, PAGE, after);
       const lost = await this.queues.missing(page);
