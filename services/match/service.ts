@@ -81,7 +81,7 @@ export const matchArea: AreaFactory = async (deps) => {
 
   // Changed profiles are announced by PostgreSQL, promotions on Redis pub/sub; neither is needed to serve.
   const changes = await onRowChanges(deps.db, "travellers", (id) => profiles.forget(id));
-  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (channel, message) => {
+  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (_channel, message) => {
     if (message.startsWith(`${MODEL_LABEL}:`)) {
       void loadServingModel(deps.db.sql, deps.metrics).then(
         (next) => {
