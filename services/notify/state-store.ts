@@ -1,11 +1,10 @@
 import type { Redis } from "ioredis";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import type { Sql } from "../runtime/storage/database.js";
-import { LruCache } from "../runtime/lru.js";
+import { TieredCache } from "../runtime/storage/tiered-cache.js";
 import { cityTimeZone } from "./activity.js";
 import { buildUserState, type ActivityEvent, type UserState } from "./model/engagement.js";
 
-const TTL_SECONDS = 3600;
 const HISTORY_DAYS = 90;
 
 /** Quiet hours for a traveller who never set any. */
@@ -19,51 +18,24 @@ export const DEFAULT_QUIET = { quietStartHour: 22, quietEndHour: 7 };
  * it is computed every time (and the bypass counted).
  */
 export class StateStore {
-  private readonly local = new LruCache<UserState>(100_000, 60_000);
+  private readonly cache: TieredCache<UserState>;
 
   constructor(
     private readonly sql: Sql,
-    private readonly redis: Redis,
-    private readonly metrics: MeshMetrics,
-  ) {}
+    redis: Redis,
+    metrics: MeshMetrics,
+  ) {
+    this.cache = new TieredCache(redis, metrics, "notify_state");
+  }
 
   /** Drops a traveller's state here and in Redis (their events or preferences changed). */
   forget(userId: string): void {
-    this.local.delete(userId);
-    if (this.redis.status === "ready") this.redis.del(key(userId)).catch(() => undefined);
+    this.cache.forget(key(userId));
   }
 
   /** The state, or undefined when no such traveller exists. */
-  async get(userId: string, now: number): Promise<UserState | undefined> {
-    const local = this.local.get(userId);
-    if (local) {
-      this.metrics.cacheHits.labels("notify_state_local").inc();
-      return local;
-    }
-    const state = await this.shared(userId, now);
-    if (state) this.local.set(userId, state);
-    return state;
-  }
-
-  private async shared(userId: string, now: number): Promise<UserState | undefined> {
-    if (this.redis.status === "ready") {
-      try {
-        const cached = await this.redis.get(key(userId));
-        if (cached) {
-          this.metrics.cacheHits.labels("notify_state").inc();
-          return JSON.parse(cached) as UserState;
-        }
-      } catch {
-        this.metrics.cacheBypasses.labels("notify_state").inc();
-      }
-    } else {
-      this.metrics.cacheBypasses.labels("notify_state").inc();
-    }
-    this.metrics.cacheMisses.labels("notify_state").inc();
-    const state = await this.compute(userId, now);
-    // The caller does not wait for the cache write: the state is already in hand.
-    if (state && this.redis.status === "ready") this.redis.set(key(userId), JSON.stringify(state), "EX", TTL_SECONDS).catch(() => undefined);
-    return state;
+  get(userId: string, now: number): Promise<UserState | undefined> {
+    return this.cache.get(key(userId), () => this.compute(userId, now));
   }
 
   /**
