@@ -11,9 +11,9 @@ export interface RowChanges {
 /**
  * Calls `forget` with each traveller whose rows in `table` changed, as
  * PostgreSQL announces them (LISTEN; see Database.listen). Every server hears
- * every change, whoever made it,
- * so caches need no cooperation from writers. Where LISTEN is not available,
- * cached state lives out its time-to-live, and that is said once.
+ * every change, whoever made it, so caches need no cooperation from writers.
+ * Where LISTEN is not available, cached state lives out its time-to-live, and
+ * that is said once.
  */
 export async function onRowChanges(db: Database, table: string, forget: (key: string) => void): Promise<RowChanges> {
   const prefix = `${table}:`;
