@@ -35,6 +35,11 @@ export const matchArea: AreaFactory = async (deps) => {
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
   const predictions = new LruCache<number>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
   const m = deps.metrics;
+  // Metric children looked up once: labels() builds a new child on every call.
+  const executions = m.modelExecutions.labels(MODEL_LABEL);
+  const batchSizes = m.batchSize.labels(MODEL_LABEL);
+  const queueTimes = m.batchQueueSeconds.labels(MODEL_LABEL);
+  const computeTimes = m.batchComputeSeconds.labels(MODEL_LABEL);
   const batchers = new WeakMap<LoadedModel, DynamicBatcher<Float32Array, number>>();
   // One batcher per model: a batch is scored by the version its requests were routed to (A/B, or before and after a swap).
   const batcherFor = (model: LoadedModel) => {
@@ -46,13 +51,13 @@ export const matchArea: AreaFactory = async (deps) => {
         run: async (rows) => {
           const x = new Float32Array(rows.length * FEATURE_COUNT);
           rows.forEach((r, i) => x.set(r, i * FEATURE_COUNT));
-          m.modelExecutions.labels(MODEL_LABEL).inc();
+          executions.inc();
           return Array.from(await model.score(x, rows.length));
         },
         observe: ({ size, queueSeconds, computeSeconds }) => {
-          m.batchSize.labels(MODEL_LABEL).observe(size);
-          for (const q of queueSeconds) m.batchQueueSeconds.labels(MODEL_LABEL).observe(q);
-          m.batchComputeSeconds.labels(MODEL_LABEL).observe(computeSeconds);
+          batchSizes.observe(size);
+          for (const q of queueSeconds) queueTimes.observe(q);
+          computeTimes.observe(computeSeconds);
         },
       });
       batchers.set(model, b);
@@ -140,6 +145,8 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
   const errors = metrics.inferenceErrors.labels(MODEL_LABEL);
   const predictionHits = metrics.cacheHits.labels("match_prediction");
   const predictionMisses = metrics.cacheMisses.labels("match_prediction");
+  const executions = metrics.modelExecutions.labels(MODEL_LABEL);
+  const batchSizes = metrics.batchSize.labels(MODEL_LABEL);
 
   /** One traveller against many, in one model run: the feature rows and their scores. */
   async function scoreAgainst(model: LoadedModel, me: ProfileFeatures, others: readonly ProfileFeatures[], context: MatchContextInput | undefined) {
@@ -147,8 +154,8 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
     const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
     others.forEach((other, i) => pairFeatures(me, other, context, x, i * FEATURE_COUNT));
     if (n === 0) return { x, scores: new Float32Array(0) };
-    metrics.modelExecutions.labels(MODEL_LABEL).inc();
-    metrics.batchSize.labels(MODEL_LABEL).observe(n);
+    executions.inc();
+    batchSizes.observe(n);
     return { x, scores: await model.score(x, n) };
   }
 
