@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { FastCounter, FastHistogram } from "./fast-metrics.js";
 
 /**
  * The process's metrics. RPC metrics are per method and transport; model and
@@ -7,21 +8,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export class MeshMetrics {
   readonly registry = new Registry();
 
-  readonly rpcRequests = new Counter({
+  readonly rpcRequests = new FastCounter({
     name: "mlmesh_rpc_requests_total",
     help: "RPCs handled, by service, method, final status code and transport.",
     labelNames: ["service", "method", "code", "transport"] as const,
     registers: [this.registry],
   });
 
-  readonly rpcErrors = new Counter({
+  readonly rpcErrors = new FastCounter({
     name: "mlmesh_rpc_errors_total",
     help: "RPCs that ended with a status other than OK, by code.",
     labelNames: ["service", "method", "code", "transport"] as const,
     registers: [this.registry],
   });
 
-  readonly rpcDuration = new Histogram({
+  readonly rpcDuration = new FastHistogram({
     name: "mlmesh_rpc_duration_seconds",
     help: "Server-side RPC latency, from decoded request to response.",
     labelNames: ["service", "method", "transport"] as const,
@@ -31,28 +32,28 @@ export class MeshMetrics {
   });
 
   // The predecessor's names, for the model-serving RPCs.
-  readonly inferenceRequests = new Counter({
+  readonly inferenceRequests = new FastCounter({
     name: "ml_inference_requests_total",
     help: "Model-serving requests, by model.",
     labelNames: ["model"] as const,
     registers: [this.registry],
   });
 
-  readonly modelVersionRequests = new Counter({
+  readonly modelVersionRequests = new FastCounter({
     name: "mlmesh_model_requests_total",
     help: "Model-serving requests by model and the version that answered (A/B arms, before and after a swap).",
     labelNames: ["model", "version"] as const,
     registers: [this.registry],
   });
 
-  readonly inferenceErrors = new Counter({
+  readonly inferenceErrors = new FastCounter({
     name: "ml_inference_errors_total",
     help: "Model-serving requests that failed, by model.",
     labelNames: ["model"] as const,
     registers: [this.registry],
   });
 
-  readonly inferenceDuration = new Histogram({
+  readonly inferenceDuration = new FastHistogram({
     name: "ml_inference_duration_seconds",
     help: "Model-serving request latency, by model.",
     labelNames: ["model"] as const,
@@ -60,28 +61,28 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
-  readonly cacheHits = new Counter({
+  readonly cacheHits = new FastCounter({
     name: "ml_cache_hits_total",
     help: "Cache hits, by cache.",
     labelNames: ["cache"] as const,
     registers: [this.registry],
   });
 
-  readonly cacheMisses = new Counter({
+  readonly cacheMisses = new FastCounter({
     name: "ml_cache_misses_total",
     help: "Cache misses (including bypasses while the cache store is down), by cache.",
     labelNames: ["cache"] as const,
     registers: [this.registry],
   });
 
-  readonly cacheBypasses = new Counter({
+  readonly cacheBypasses = new FastCounter({
     name: "mlmesh_cache_bypass_total",
     help: "Cache lookups skipped because the cache store (Redis) was unreachable, by cache.",
     labelNames: ["cache"] as const,
     registers: [this.registry],
   });
 
-  readonly batchSize = new Histogram({
+  readonly batchSize = new FastHistogram({
     name: "ml_prediction_batch_size",
     help: "Requests coalesced into one model execution, by model.",
     labelNames: ["model"] as const,
@@ -89,7 +90,7 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
-  readonly batchQueueSeconds = new Histogram({
+  readonly batchQueueSeconds = new FastHistogram({
     name: "mlmesh_batch_queue_seconds",
     help: "Time a request waited in the batcher before its model execution started.",
     labelNames: ["model"] as const,
@@ -97,7 +98,7 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
-  readonly batchComputeSeconds = new Histogram({
+  readonly batchComputeSeconds = new FastHistogram({
     name: "mlmesh_batch_compute_seconds",
     help: "Duration of one model execution (one batch).",
     labelNames: ["model"] as const,
@@ -105,7 +106,7 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
-  readonly modelExecutions = new Counter({
+  readonly modelExecutions = new FastCounter({
     name: "mlmesh_model_executions_total",
     help: "Model executions (onnxruntime runs); compare with ml_inference_requests_total to see batching.",
     labelNames: ["model"] as const,
