@@ -40,19 +40,21 @@ export const matchArea: AreaFactory = async (deps) => {
   const batchSizes = m.batchSize.labels(MODEL_LABEL);
   const queueTimes = m.batchQueueSeconds.labels(MODEL_LABEL);
   const computeTimes = m.batchComputeSeconds.labels(MODEL_LABEL);
-  const batchers = new WeakMap<LoadedModel, DynamicBatcher<Float32Array, number>>();
+  const batchers = new WeakMap<LoadedModel, DynamicBatcher<Pair, ScoredPair>>();
   // One batcher per model: a batch is scored by the version its requests were routed to (A/B, or before and after a swap).
   const batcherFor = (model: LoadedModel) => {
     let b = batchers.get(model);
     if (!b) {
-      b = new DynamicBatcher<Float32Array, number>({
+      b = new DynamicBatcher<Pair, ScoredPair>({
         maxBatch: Number(env.MATCH_BATCH_MAX ?? 256),
         maxWaitMs: Number(env.MATCH_BATCH_WAIT_MS ?? 1),
-        run: async (rows) => {
-          const x = new Float32Array(rows.length * FEATURE_COUNT);
-          rows.forEach((r, i) => x.set(r, i * FEATURE_COUNT));
+        // Features are written straight into the batch's input: one typed array per batch, not per request.
+        run: async (pairs) => {
+          const x = new Float32Array(pairs.length * FEATURE_COUNT);
+          for (let i = 0; i < pairs.length; i++) pairFeatures(pairs[i].a, pairs[i].b, pairs[i].context, x, i * FEATURE_COUNT);
           executions.inc();
-          return Array.from(await model.score(x, rows.length));
+          const scores = await model.score(x, pairs.length);
+          return pairs.map((_, i) => ({ score: scores[i], features: x, offset: i * FEATURE_COUNT }));
         },
         observe: ({ size, queueSeconds, computeSeconds }) => {
           batchSizes.observe(size);
@@ -124,7 +126,19 @@ interface Parts {
   idf: Float32Array;
   profiles: ProfileCache;
   predictions: LruCache<number>;
-  batcherFor: (model: LoadedModel) => DynamicBatcher<Float32Array, number>;
+  batcherFor: (model: LoadedModel) => DynamicBatcher<Pair, ScoredPair>;
+}
+
+/** A pair to score in a batch, and its score beside the feature row it was computed from. */
+interface Pair {
+  a: ProfileFeatures;
+  b: ProfileFeatures;
+  context: MatchContextInput | undefined;
+}
+interface ScoredPair {
+  score: number;
+  features: Float32Array;
+  offset: number;
 }
 
 function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchScoringService> {
@@ -194,24 +208,23 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const a = ps.get(req.userAId)!;
         const b = ps.get(req.userBId)!;
         const context = contextOf(req.context);
-        const x = new Float32Array(FEATURE_COUNT);
-        pairFeatures(a, b, context, x);
-        let score: number | undefined;
-        if (parts.predictions.enabled) {
-          // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
-          const key = `${model.version}|${a.id < b.id ? `${a.id}|${b.id}` : `${b.id}|${a.id}`}|${contextKey(req.context)}`;
-          score = parts.predictions.get(key);
-          if (score === undefined) {
-            predictionMisses.inc();
-            score = await parts.batcherFor(model).submit(x);
-            parts.predictions.set(key, score);
-          } else {
-            predictionHits.inc();
-          }
+        let scored: ScoredPair;
+        // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
+        const key = parts.predictions.enabled ? `${model.version}|${a.id < b.id ? `${a.id}|${b.id}` : `${b.id}|${a.id}`}|${contextKey(req.context)}` : undefined;
+        const cached = key === undefined ? undefined : parts.predictions.get(key);
+        if (cached === undefined) {
+          if (key !== undefined) predictionMisses.inc();
+          scored = await parts.batcherFor(model).submit({ a, b, context });
+          if (key !== undefined) parts.predictions.set(key, scored.score);
         } else {
-          score = await parts.batcherFor(model).submit(x);
+          predictionHits.inc();
+          // The factors still come from the features; only the model run is saved.
+          const features = new Float32Array(FEATURE_COUNT);
+          pairFeatures(a, b, context, features);
+          scored = { score: cached, features, offset: 0 };
         }
-        const f = factorsOf(x, 0, model.weights);
+        const score = scored.score;
+        const f = factorsOf(scored.features, scored.offset, model.weights);
         return {
           score,
           scorePercent: percentOf(score),
