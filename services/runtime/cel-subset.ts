@@ -33,7 +33,13 @@ interface Expr {
 }
 
 export function compileCel(expression: string, scope: CelScope): (root: unknown) => boolean {
-  const compiled = compile(parse(expression).expr as unknown as Expr, scope);
+  let tree: Expr;
+  try {
+    tree = parse(expression).expr as unknown as Expr;
+  } catch (err) {
+    throw new Unsupported(`rule ${expression} does not parse: ${(err as Error).message}`);
+  }
+  const compiled = compile(tree, scope);
   if (compiled.kind !== "bool") throw new Unsupported(`rule ${expression} does not yield a bool`);
   const fn = compiled.fn;
   return (root) => fn(root) === true;
@@ -45,7 +51,10 @@ function compile(e: Expr, scope: CelScope): Typed {
       const { name } = e.exprKind.value as { name: string };
       if (name !== "this") throw new Unsupported(`identifier ${name}`);
       if ("message" in scope) return { kind: "message", schema: scope.message, fn: (root) => root };
-      return { ...typeOfField(scope.field), fn: (root) => root };
+      const type = typeOfField(scope.field);
+      // A message field's value may be a well-known type, which CEL unwraps and protobuf-es may unbox.
+      if (type.kind === "message") throw new Unsupported(`rules on message field ${scope.field.name}`);
+      return { ...type, fn: (root) => root };
     }
     case "selectExpr": {
       const { operand, field: name, testOnly } = e.exprKind.value as { operand?: Expr; field: string; testOnly: boolean };
@@ -58,7 +67,12 @@ function compile(e: Expr, scope: CelScope): Typed {
       const of = target.fn;
       if (testOnly) return { kind: "bool", fn: (root) => isFieldSet(of(root) as never, field) };
       const key = field.localName;
-      return { ...typeOfField(field), fn: (root) => (of(root) as Record<string, unknown>)[key] };
+      const type = typeOfField(field);
+      if (type.kind === "message") throw new Unsupported(`reading message field ${name}`);
+      // CEL reads an unset optional field as its zero value; protobuf-es holds undefined.
+      const zero = { int: 0, double: 0, bool: false, string: "" }[type.kind as "int" | "double" | "bool" | "string"];
+      if (zero !== undefined) return { ...type, fn: (root) => (of(root) as Record<string, unknown>)[key] ?? zero };
+      return { ...type, fn: (root) => (of(root) as Record<string, unknown>)[key] };
     }
     case "constExpr": {
       const c = (e.exprKind.value as { constantKind: { case: string | undefined; value?: unknown } }).constantKind;

@@ -3,7 +3,7 @@ import type { Registry } from "prom-client";
 /**
  * Counters and histograms for the per-request paths. prom-client checks and
  * hashes the labels on every inc() and observe(), even through a child from
- * labels(): a fifth of a batched ScoreMatch's own work here. These children
+ * labels(): about a sixth of a batched ScoreMatch's own work here. These children
  * are looked up once and then add into plain numbers; the registry renders
  * them exactly as it renders prom-client's own (same names, labels and
  * format), since it only asks a metric for get().
