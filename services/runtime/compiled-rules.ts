@@ -41,9 +41,9 @@ const ALWAYS: CompiledRules = () => true;
 export function compileRules(schema: DescMessage): CompiledRules | undefined {
   try {
     return compileMessage(schema, new Set());
-  } catch (err) {
-    if (err instanceof Unsupported) return undefined;
-    throw err;
+  } catch {
+    // Unsupported, or anything else this compiler did not foresee: protovalidate checks this type alone.
+    return undefined;
   }
 }
 
@@ -118,6 +118,9 @@ function valueChecks(rules: FieldRules, f: DescField, scope: CelScope, item = fa
     case "sfixed32":
     case "double":
     case "float": {
+      // protovalidate refuses rules of another type than the field's; so do we, or JavaScript would coerce.
+      const scalar = { int32: ScalarType.INT32, sint32: ScalarType.SINT32, sfixed32: ScalarType.SFIXED32, double: ScalarType.DOUBLE, float: ScalarType.FLOAT }[t.case];
+      if (elementKind !== scalar) throw new Unsupported(`${t.case} rules on a ${String(elementKind)}`);
       const schema = { int32: Int32RulesSchema, sint32: SInt32RulesSchema, sfixed32: SFixed32RulesSchema, double: DoubleRulesSchema, float: FloatRulesSchema }[t.case];
       onlySet(schema, t.value as never, ["lessThan", "greaterThan", "finite"]);
       checks.push(...rangeChecks(t.value as RangeRules));
@@ -196,8 +199,23 @@ function rangeChecks(r: RangeRules): ValueCheck[] {
 
 // protovalidate's own UUID pattern.
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-// Patterns made only of these characters mean the same in RE2 and in a JavaScript RegExp with the u flag.
-const PORTABLE_PATTERN = /^[A-Za-z0-9^$|()[\]{}?*+,:/ _-]*$/;
+const PORTABLE_CHARACTERS = /^[A-Za-z0-9^$|()[\]{}?*+,:/ _-]*$/;
+
+/**
+ * The pattern as a JavaScript RegExp (u flag), when it certainly means what it
+ * means to RE2: plain characters, classes, groups, alternation and
+ * quantifiers. Not `[]` or `[^]` (RE2 reads the bracket as a literal), not
+ * counted repetition of a group or above 1000 (RE2 refuses those).
+ */
+export function portablePattern(pattern: string): RegExp | undefined {
+  if (!PORTABLE_CHARACTERS.test(pattern) || /\[\^?\]/.test(pattern) || /\)\{/.test(pattern)) return undefined;
+  for (const m of pattern.matchAll(/\{(\d*)(?:,(\d*))?\}/g)) if (Number(m[1] || 0) > 1000 || Number(m[2] || 0) > 1000) return undefined;
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    return undefined;
+  }
+}
 
 function stringChecks(rules: StringRules): ValueCheck[] {
   onlySet(StringRulesSchema, rules, ["minLen", "maxLen", "pattern", "wellKnown"]);
@@ -213,8 +231,8 @@ function stringChecks(rules: StringRules): ValueCheck[] {
     checks.push((v) => (v as string).length <= max || codePoints(v as string) <= max);
   }
   if (rules.pattern) {
-    if (!PORTABLE_PATTERN.test(rules.pattern)) throw new Unsupported(`pattern ${rules.pattern}`);
-    const re = new RegExp(rules.pattern, "u");
+    const re = portablePattern(rules.pattern);
+    if (!re) throw new Unsupported(`pattern ${rules.pattern}`);
     checks.push((v) => re.test(v as string));
   }
   if (rules.wellKnown.case !== undefined) {

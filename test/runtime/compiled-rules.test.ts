@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ScoreMatchRequestSchema, SearchMatchesRequestSchema } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { contracts } from "../../services/contracts.js";
 import { compileCel, Unsupported } from "../../services/runtime/cel-subset.js";
-import { compileRules } from "../../services/runtime/compiled-rules.js";
+import { compileRules, portablePattern } from "../../services/runtime/compiled-rules.js";
 import { Random } from "../../services/numeric/random.js";
 
 const requests = [...new Map(contracts.flatMap((s) => s.methods.map((m) => [m.input.typeName, m.input] as const))).values()];
@@ -42,12 +42,32 @@ describe("compiled validation rules", () => {
     for (const expression of ["this.user_a_id.startsWith('a')", "this.user_a_id < this.user_b_id", "this.user_a_id == 1", "size(this.user_a_id) > 1", "this.user_a_id"]) {
       expect(() => compileCel(expression, { message: ScoreMatchRequestSchema }), expression).toThrow(Unsupported);
     }
+    // Messages other than `this` (well-known types unwrap in CEL) are not read.
+    expect(() => compileCel("this.context.destination == ''", { message: ScoreMatchRequestSchema })).toThrow(Unsupported);
+    // An unset optional field reads as its zero value, as in CEL.
+    expect(compileCel("this.latitude == 0.0", { message: SearchMatchesRequestSchema })(create(SearchMatchesRequestSchema))).toBe(true);
+    expect(compileCel("this.latitude != 0.0", { message: SearchMatchesRequestSchema })(create(SearchMatchesRequestSchema))).toBe(false);
     const ages = SearchMatchesRequestSchema.field.ageRangeYears;
     const rule = compileCel("size(this) == 0 || this[0] >= 18", { field: ages });
     expect(rule([])).toBe(true);
     expect(rule([17])).toBe(false);
     // An index past the end throws: the caller treats that as "ask protovalidate".
     expect(() => compileCel("this[1] >= 18", { field: ages })([20])).toThrow(RangeError);
+  });
+});
+
+describe("portable patterns", () => {
+  it("compile to a RegExp only where RE2 would read them the same way", () => {
+    const date = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+    expect(portablePattern(date)?.test("2026-12-01")).toBe(true);
+    expect(portablePattern(date)?.test("2026-13-01")).toBe(false);
+    // RE2 reads "]" right after "[" or "[^" as a literal; JavaScript as an empty class.
+    expect(portablePattern("^[^][]*$")).toBeUndefined();
+    // RE2 refuses counts above 1000 and counted groups that multiply past it.
+    expect(portablePattern("^[0-9]{1001}$")).toBeUndefined();
+    expect(portablePattern("^(a{100}){100}$")).toBeUndefined();
+    // Escapes, dots and POSIX classes differ or may differ: left to protovalidate.
+    for (const p of ["^\\d+$", "^a.b$", "[[:alpha:]]", "(?i)a", "a{,3}"]) expect(portablePattern(p), p).toBeUndefined();
   });
 });
 
