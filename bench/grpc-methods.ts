@@ -51,3 +51,36 @@ export async function benchMethods(options: {
   }
   return { figures, commands };
 }
+
+/**
+ * A method's throughput against the baseline's at 64 in flight, in rounds
+ * that alternate the two, so that a slow spell of a shared machine lands on
+ * both sides of a ratio instead of on one row of the table.
+ */
+export async function pairedThroughput(options: {
+  port: number;
+  apiKey: string;
+  baseline: MethodCase;
+  target: MethodCase;
+  seconds: number;
+  rounds: number;
+}): Promise<{ ratios: number[]; median: number }> {
+  const load = (c: MethodCase) =>
+    h2load({
+      url: `http://127.0.0.1:${options.port}/${c.service.typeName}/${c.method.name}`,
+      frame: grpcFrame(toBinary(c.method.input, create(c.method.input, c.request))),
+      headers: c.authenticated ? { authorization: `Bearer ${options.apiKey}` } : {},
+      seconds: options.seconds,
+      warmupSeconds: 1,
+      clients: 4,
+      streamsPerClient: 16,
+    });
+  const ratios: number[] = [];
+  for (let i = 0; i < options.rounds; i++) {
+    const base = await load(options.baseline);
+    const target = await load(options.target);
+    ratios.push(target.rps / base.rps);
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  return { ratios, median: sorted[Math.floor(sorted.length / 2)] };
+}

@@ -10,7 +10,8 @@ import { prepareBenchDatabase } from "./bench-data.js";
 import { benchCases } from "./cases.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { benchMethods, type MethodCase } from "./grpc-methods.js";
+import { benchMethods, pairedThroughput, type MethodCase } from "./grpc-methods.js";
+import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { describeMachine } from "./machine.js";
 
 /**
@@ -40,6 +41,8 @@ try {
   };
   const cases = [baseline, ...(await benchCases(mesh))];
   const { figures, commands } = await benchMethods({ port: mesh.ports.grpc, apiKey, cases, seconds });
+  const scoreMatch = cases.find((c) => c.method === MatchScoringService.method.scoreMatch)!;
+  const paired = await pairedThroughput({ port: mesh.ports.grpc, apiKey, baseline, target: scoreMatch, seconds, rounds: 5 });
   const base = figures[0];
   const rows = figures.map((f) => {
     const ratio = f === base ? "—" : `${((f.many.rps / base.many.rps) * 100).toFixed(0)}%`;
@@ -62,6 +65,9 @@ from h2load's per-request log.
 | method | rps @1 | p50 ms @1 | p99 ms @1 | rps @64 | p50 ms @64 | p99 ms @64 | rps @64 vs empty RPC |
 |---|---|---|---|---|---|---|---|
 ${rows.join("\n")}
+
+ScoreMatch against the empty RPC at 64 in flight, in 5 rounds that alternate the two (${seconds} s each, same
+commands): ${paired.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(", ")}; **median ${(paired.median * 100).toFixed(0)}%** (target: at least 80%).
 
 Commands (one pair per row; \`$TMP\` holds the request frame and the latency log):
 
