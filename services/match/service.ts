@@ -33,7 +33,7 @@ export const matchArea: AreaFactory = async (deps) => {
   let model: LoadedModel = await loadServingModel(deps.db.sql, deps.metrics);
   const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
-  const predictions = new LruCache<number>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
+  const predictions = new LruCache<Prediction>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
   const m = deps.metrics;
   // Metric children looked up once: labels() builds a new child on every call.
   const executions = m.modelExecutions.labels(MODEL_LABEL);
@@ -125,8 +125,14 @@ interface Parts {
   router: ModelRouter;
   idf: Float32Array;
   profiles: ProfileCache;
-  predictions: LruCache<number>;
+  predictions: LruCache<Prediction>;
   batcherFor: (model: LoadedModel) => DynamicBatcher<Pair, ScoredPair>;
+}
+
+/** A cached answer for a pair: the score and the factors that explain it. */
+interface Prediction {
+  score: number;
+  factors: ReturnType<typeof factorsOf>;
 }
 
 /** A pair to score in a batch, and its score beside the feature row it was computed from. */
@@ -208,28 +214,26 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         const a = ps.get(req.userAId)!;
         const b = ps.get(req.userBId)!;
         const context = contextOf(req.context);
-        let scored: ScoredPair;
-        // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
-        const key = parts.predictions.enabled ? `${model.version}|${a.id < b.id ? `${a.id}|${b.id}` : `${b.id}|${a.id}`}|${contextKey(req.context)}` : undefined;
-        const cached = key === undefined ? undefined : parts.predictions.get(key);
-        if (cached === undefined) {
+        // Pair key in sorted order: the score is symmetric, so (a, b) and (b, a) share it. Each profile's
+        // generation is in it: a changed profile is reloaded as a new object, and its pairs' answers miss.
+        const key = parts.predictions.enabled
+          ? `${model.version}|${a.id < b.id ? `${a.id}@${generationOf(a)}|${b.id}@${generationOf(b)}` : `${b.id}@${generationOf(b)}|${a.id}@${generationOf(a)}`}|${contextKey(req.context)}`
+          : undefined;
+        let prediction = key === undefined ? undefined : parts.predictions.get(key);
+        if (prediction === undefined) {
           if (key !== undefined) predictionMisses.inc();
-          scored = await parts.batcherFor(model).submit({ a, b, context });
-          if (key !== undefined) parts.predictions.set(key, scored.score);
+          const scored = await parts.batcherFor(model).submit({ a, b, context });
+          prediction = { score: scored.score, factors: factorsOf(scored.features, scored.offset, model.weights) };
+          if (key !== undefined) parts.predictions.set(key, prediction);
         } else {
           predictionHits.inc();
-          // The factors still come from the features; only the model run is saved.
-          const features = new Float32Array(FEATURE_COUNT);
-          pairFeatures(a, b, context, features);
-          scored = { score: cached, features, offset: 0 };
         }
-        const score = scored.score;
-        const f = factorsOf(scored.features, scored.offset, model.weights);
+        const score = prediction.score;
         return {
           score,
           scorePercent: percentOf(score),
           confidence: confidenceOf(score),
-          factors: f,
+          factors: prediction.factors,
           modelVersion: model.version,
           latencyMs: performance.now() - started,
         };
@@ -304,6 +308,16 @@ function matchService(deps: AreaDeps, parts: Parts): ServiceImpl<typeof MatchSco
         };
       }),
   };
+}
+
+const generations = new WeakMap<ProfileFeatures, number>();
+let lastGeneration = 0;
+
+/** A number for this profile object: the profile cache holds one object per traveller until it changes. */
+function generationOf(p: ProfileFeatures): number {
+  let g = generations.get(p);
+  if (g === undefined) generations.set(p, (g = ++lastGeneration));
+  return g;
 }
 
 /** A [0, 1] score on the predecessor's 0 to 100 scale, to one decimal. */

@@ -177,7 +177,8 @@ describe("profile invalidation", () => {
     await migrate(db.sql);
     await seedTravellers(db, { count: 300, seed: 9 });
     const [a, b] = await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
-    const { mesh } = await startTestMesh([matchArea], { DATABASE_URL: url, MATCH_PREDICTION_CACHE_TTL_MS: "0" });
+    // The prediction cache is on (the default): a cached answer for the pair must not outlive the profile either.
+    const { mesh } = await startTestMesh([matchArea], { DATABASE_URL: url });
     try {
       const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
       // Make b far away and outside a's accepted ages; the distance and age factors must follow.
