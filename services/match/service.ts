@@ -35,7 +35,7 @@ export const matchArea: AreaFactory = async (deps) => {
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
   const predictions = new LruCache<Prediction>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
   const m = deps.metrics;
-  // Metric children looked up once: labels() builds a new child on every call.
+  // Metric children looked up once, not per request.
   const executions = m.modelExecutions.labels(MODEL_LABEL);
   const batchSizes = m.batchSize.labels(MODEL_LABEL);
   const queueTimes = m.batchQueueSeconds.labels(MODEL_LABEL);
