@@ -76,10 +76,6 @@ export class FastCounter<L extends string> extends LabelledMetric<CounterChild> 
     super(config);
   }
 
-  override labels(...values: (string | number)[]): CounterChild {
-    return super.labels(...values);
-  }
-
   async get() {
     return {
       name: this.name,
@@ -143,10 +139,6 @@ export class FastHistogram<L extends string> extends LabelledMetric<HistogramChi
   constructor(config: MetricConfig<L> & { buckets: readonly number[] }) {
     super(config);
     this.bounds = [...config.buckets].sort((a, b) => a - b);
-  }
-
-  override labels(...values: (string | number)[]): HistogramChild {
-    return super.labels(...values);
   }
 
   /** As prom-client's Histogram.get(): each value's labels include the child's. */
