@@ -5,7 +5,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
-.PHONY: install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
+.PHONY: test-deps install proto-deps generate lint check-gen descriptors openapi build typecheck test test-unit \
         dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
@@ -13,6 +13,11 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	@touch $@
 
 install: node_modules/.installed
+
+# The Debian packages the checks need (PostgreSQL and Redis for the tests' private servers, Go and
+# sprig for the Helm renderer, protoc-gen-swagger): installed when root, else the apt-get command is printed.
+test-deps:
+	@bash scripts/test-deps.sh
 
 # Third-party protos come from npm packages; Buf's registry is out of reach here.
 build/proto-deps/.stamp: node_modules/.installed scripts/vendor-protos.ts
@@ -49,7 +54,9 @@ build: install
 typecheck: install
 	$(BIN)/tsc -p tsconfig.json --noEmit
 
-test-unit: install
+# Starts its own PostgreSQL and Redis (test/support/global-setup.ts) and stops them at the end;
+# TEST_DATABASE_URL and TEST_REDIS_URL point it at servers of your own instead.
+test-unit: test-deps install
 	$(BIN)/vitest run
 
 eval-notify: install
@@ -82,7 +89,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

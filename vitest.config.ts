@@ -6,7 +6,8 @@ export default defineConfig({
     globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Servers, Redis and PostgreSQL are shared per file; files run in separate forks.
+    // Files run in separate forks, in parallel. The run's PostgreSQL and Redis are private to it
+    // (global-setup.ts); each file has its own databases and Redis prefix there (support/scope.ts).
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,

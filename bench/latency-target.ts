@@ -5,5 +5,7 @@ export interface LatencyTarget {
   grpcPort: number;
   adminPort: number;
   redisUrl: string;
+  /** MLMESH_REDIS_PREFIX as the mesh reads it. */
+  redisPrefix: string;
   sql: Sql;
 }

@@ -55,7 +55,7 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   const people = await sql<{ user_id: string }[]>`select user_id::text from user_notification_prefs order by user_id limit 500`;
   // What an earlier run cached in Redis would make first calls cache hits.
   const redis = new Redis(target.redisUrl);
-  if (people.length) await redis.del(...people.map((p) => notifyStateKey(p.user_id)));
+  if (people.length) await redis.del(...people.map((p) => notifyStateKey(target.redisPrefix, p.user_id)));
   redis.disconnect();
   // The empty RPC on the same connection, so the client's own share of the figures shows.
   const health = createClient(Health, notifyTransport);

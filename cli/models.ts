@@ -40,7 +40,7 @@ export async function models(args: string[]): Promise<number> {
     }
     const redis = connectRedis(config.redisUrl, "models");
     try {
-      const { from, to } = await rollbackModel(db.sql, redis, model);
+      const { from, to } = await rollbackModel(db.sql, redis, model, config.redisPrefix);
       process.stdout.write(`${model}: rolled back v${from}; ${to ? `v${to} serves again` : "no promoted version left: servers use their baseline"}\n`);
       return ExitCode.OK;
     } catch (err) {

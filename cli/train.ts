@@ -4,7 +4,7 @@ import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { connectRedis } from "../services/runtime/storage/redis.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
-import { MODELS_CHANNEL } from "../services/registry/channels.js";
+import { modelsChannel } from "../services/registry/channels.js";
 import { parseArgs } from "./args.js";
 import { CliUsageError, ExitCode } from "./exit.js";
 
@@ -46,7 +46,7 @@ export async function train(args: string[]): Promise<number> {
     }
     if (promoted) {
       const redis = connectRedis(config.redisUrl, "train");
-      await redis.publish(MODELS_CHANNEL, `${model}:${version}`).catch(() => undefined);
+      await redis.publish(modelsChannel(config.redisPrefix), `${model}:${version}`).catch(() => undefined);
       redis.disconnect();
     }
     return ExitCode.OK;

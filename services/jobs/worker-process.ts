@@ -47,6 +47,7 @@ export async function startJobWorker(options: {
   const store = new JobStore(db.sql);
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
     config: jobs,
     sql: db.sql,
     store,

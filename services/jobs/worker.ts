@@ -20,6 +20,8 @@ interface Running {
 
 export interface JobWorkerOptions {
   redisUrl: string;
+  /** MLMESH_REDIS_PREFIX, handed to jobs (their cache keys and the models channel). */
+  redisPrefix: string;
   config: JobsConfig;
   sql: Sql;
   store: JobStore;
@@ -153,6 +155,7 @@ export class JobWorker {
       signal: entry.controller.signal,
       span,
       redis: this.publisher,
+      redisPrefix: this.o.redisPrefix,
       publish: async (channel, message) => {
         await this.publisher.publish(channel, message).catch((err) => log.warn("job: publish failed", { channel, error: String(err) }));
       },

@@ -15,14 +15,17 @@ export class ProfileCache {
   private readonly local: LruCache<ProfileFeatures>;
   private readonly hits: { inc(n?: number): void };
   private readonly misses: { inc(n?: number): void };
+  private readonly keyPrefix: string;
 
   constructor(
     private readonly sql: Sql,
     private readonly redis: Redis,
     private readonly metrics: MeshMetrics,
-    options: { maxEntries: number; ttlMs: number },
+    /** `redisPrefix` is MLMESH_REDIS_PREFIX: profiles live under `<prefix>:match:profile:<id>`. */
+    options: { maxEntries: number; ttlMs: number; redisPrefix: string },
   ) {
     this.local = new LruCache(options.maxEntries, options.ttlMs);
+    this.keyPrefix = `${options.redisPrefix}:match:profile:`;
     this.hits = metrics.cacheHits.labels("match_profile");
     this.misses = metrics.cacheMisses.labels("match_profile");
   }
@@ -47,7 +50,7 @@ export class ProfileCache {
     let missing = ids;
     if (this.redis.status === "ready") {
       try {
-        const cached = await this.redis.mget(missing.map(redisKey));
+        const cached = await this.redis.mget(missing.map((id) => this.redisKey(id)));
         const still: string[] = [];
         missing.forEach((id, i) => {
           const json = cached[i];
@@ -71,7 +74,7 @@ export class ProfileCache {
       const p = toProfile(row);
       this.local.set(p.id, p);
       found.set(p.id, p);
-      pipeline?.set(redisKey(p.id), JSON.stringify(p), "EX", 3600);
+      pipeline?.set(this.redisKey(p.id), JSON.stringify(p), "EX", 3600);
     }
     await pipeline?.exec().catch(() => this.metrics.cacheBypasses.labels("match_profile").inc());
     return found;
@@ -80,10 +83,10 @@ export class ProfileCache {
   /** Drops a profile here and in Redis (it changed). */
   forget(id: string): void {
     this.local.delete(id);
-    if (this.redis.status === "ready") this.redis.del(redisKey(id)).catch(() => undefined);
+    if (this.redis.status === "ready") this.redis.del(this.redisKey(id)).catch(() => undefined);
   }
-}
 
-function redisKey(id: string): string {
-  return `mlmesh:match:profile:${id}`;
+  private redisKey(id: string): string {
+    return this.keyPrefix + id;
+  }
 }

@@ -1,6 +1,6 @@
 import { MatchScoringService, type MatchContext } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import type { AreaDeps, AreaFactory } from "../runtime/area.js";
-import { MODELS_CHANNEL } from "../registry/channels.js";
+import { modelsChannel } from "../registry/channels.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
@@ -32,7 +32,7 @@ export const matchArea: AreaFactory = async (deps) => {
   const env = process.env;
   let model: LoadedModel = await loadServingModel(deps.db.sql, deps.metrics);
   const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
-  const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000 });
+  const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000, redisPrefix: deps.config.redisPrefix });
   const predictions = new LruCache<Prediction>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
   const m = deps.metrics;
   // Metric children looked up once, not per request.
@@ -88,7 +88,7 @@ export const matchArea: AreaFactory = async (deps) => {
 
   // Changed profiles are announced by PostgreSQL, promotions on Redis pub/sub; neither is needed to serve.
   const changes = await onRowChanges(deps.db, "travellers", (id) => profiles.forget(id));
-  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (_channel, message) => {
+  const subscription = subscribe(deps.config.redisUrl, [modelsChannel(deps.config.redisPrefix)], (_channel, message) => {
     if (message.startsWith(`${MODEL_LABEL}:`)) {
       void loadServingModel(deps.db.sql, deps.metrics).then(
         (next) => {

@@ -36,7 +36,7 @@ const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } 
  * from a sample of travellers and refreshed hourly.
  */
 export const notifyArea: AreaFactory = async (deps) => {
-  const store = new StateStore(deps.db.sql, deps.redis, deps.metrics);
+  const store = new StateStore(deps.db.sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   // New events and preferences, written by anyone, drop the traveller's cached state.
   const changes = await Promise.all(["activity_events", "user_notification_prefs"].map((table) => onRowChanges(deps.db, table, (id) => store.forget(id))));
   let prior = await learnPrior(deps.db.sql);

@@ -24,18 +24,20 @@ export class StateStore {
     private readonly sql: Sql,
     redis: Redis,
     metrics: MeshMetrics,
+    /** MLMESH_REDIS_PREFIX (see key). */
+    private readonly redisPrefix: string,
   ) {
     this.cache = new TieredCache(redis, metrics, "notify_state");
   }
 
   /** Drops a traveller's state here and in Redis (their events or preferences changed). */
   forget(userId: string): void {
-    this.cache.forget(key(userId));
+    this.cache.forget(key(this.redisPrefix, userId));
   }
 
   /** The state, or undefined when no such traveller exists. */
   get(userId: string, now: number): Promise<UserState | undefined> {
-    return this.cache.get(key(userId), () => this.compute(userId, now));
+    return this.cache.get(key(this.redisPrefix, userId), () => this.compute(userId, now));
   }
 
   /**
@@ -83,7 +85,7 @@ export async function recordActivity(sql: Sql, userId: string, event: ActivityEv
             values (${userId}, ${event.kind}, ${event.channel ?? null}, ${event.notificationType ?? null}, ${new Date(event.at)})`;
 }
 
-/** Where a traveller's state is cached in Redis. */
-export function key(userId: string): string {
-  return `mlmesh:notify:state:${userId}`;
+/** Where a traveller's state is cached in Redis; `redisPrefix` is MLMESH_REDIS_PREFIX. */
+export function key(redisPrefix: string, userId: string): string {
+  return `${redisPrefix}:notify:state:${userId}`;
 }

@@ -1,5 +1,5 @@
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
-import { MODELS_CHANNEL } from "../registry/channels.js";
+import { modelsChannel } from "../registry/channels.js";
 import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
@@ -60,7 +60,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     }
   }
 
-  const subscription = subscribe(deps.config.redisUrl, [MODELS_CHANNEL], (_channel, message) => {
+  const subscription = subscribe(deps.config.redisUrl, [modelsChannel(deps.config.redisPrefix)], (_channel, message) => {
     if (!message.startsWith(`${RECOMMEND_MODEL}:`)) return;
     void loadRecommender(sql).then(
       (next) => {
@@ -72,7 +72,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     );
   }, "recommendation model promotions will not arrive until it returns");
 
-  const store = new UserStateStore(sql, deps.redis, deps.metrics);
+  const store = new UserStateStore(sql, deps.redis, deps.config.redisPrefix, deps.metrics);
   // New views, saves and bookings, written by anyone, drop the traveller's cached state.
   const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(recommender, id));
   const requests = deps.metrics.inferenceRequests.labels(RECOMMEND_MODEL);

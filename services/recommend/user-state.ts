@@ -19,13 +19,15 @@ export class UserStateStore {
   constructor(
     private readonly sql: Sql,
     redis: Redis,
+    /** MLMESH_REDIS_PREFIX: states live under `<prefix>:recommend:<model version>:user:<id>`. */
+    private readonly redisPrefix: string,
     metrics?: MeshMetrics,
   ) {
     this.cache = new TieredCache(redis, metrics, "recommend_user");
   }
 
   private key(recommender: Recommender, userId: string): string {
-    return `mlmesh:recommend:${recommender.version}:user:${userId}`;
+    return `${this.redisPrefix}:recommend:${recommender.version}:user:${userId}`;
   }
 
   /** Computes and stores a traveller's state (batch precomputation); false when no such traveller exists. Throws if Redis does. */

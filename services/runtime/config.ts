@@ -11,6 +11,8 @@ export interface MeshConfig {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string;
+  /** MLMESH_REDIS_PREFIX: the first part of every Redis cache key and of the models channel; deployments sharing one Redis keep apart by it. */
+  redisPrefix: string;
   maxMessageBytes: number;
   shutdownGraceMs: number;
   /** MLMESH_MODEL_AB_WEIGHTS as given (JSON, checked here); each model reads its own split. */
@@ -74,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
   }
   const redisUrl = env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
   if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss://`);
+  const redisPrefix = env.MLMESH_REDIS_PREFIX?.trim() || "mlmesh";
+  if (!/^[A-Za-z0-9_-]+$/.test(redisPrefix)) problems.push(`MLMESH_REDIS_PREFIX=${JSON.stringify(redisPrefix)}: letters, digits, - and _ only`);
 
   const logLevel = (env.LOG_LEVEL ?? "info") as MeshConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
@@ -101,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     databaseUrl,
     dataDir: env.MLMESH_DATA_DIR?.trim() || ".data",
     redisUrl,
+    redisPrefix,
     maxMessageBytes: positiveInt("MLMESH_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
     shutdownGraceMs: positiveInt("MLMESH_SHUTDOWN_GRACE_MS", 10_000),
     modelAbWeights,

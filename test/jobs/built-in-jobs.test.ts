@@ -20,9 +20,8 @@ import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
 import type { MeshConfig } from "../../services/runtime/config.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
-import { clearMeshCaches } from "../support/redis.js";
+import { clearMeshCaches, testScope, TEST_REDIS_URL, type TestScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-builtin-${process.pid}`;
@@ -31,18 +30,18 @@ let mesh: Mesh;
 let config: MeshConfig;
 let worker: RunningWorker;
 let transport: ReturnType<typeof createGrpcTransport>;
+let scope: TestScope;
 
 beforeAll(async () => {
-  const url = await freshDatabase("mlmesh_test_jobs_builtin");
-  await clearMeshCaches("mlmesh:match:");
-  await clearMeshCaches("mlmesh:recommend:");
+  scope = await testScope();
+  const url = scope.databaseUrl;
   // Seeded before the recommendation area starts, which fits its first model from them.
   const seeding = await openDatabase({ url, dataDir: "" });
   await migrate(seeding.sql);
   await seedTravellers(seeding, { count: 3000, seed: 21 });
   await seedDestinations(seeding, { destinations: 600, users: 1500, seed: 21 });
   await seeding.close();
-  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsArea], { DATABASE_URL: url }));
+  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsArea], scope.env));
   await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
   worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false });
   transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
@@ -114,15 +113,15 @@ describe("the built-in jobs", () => {
     expect(version).not.toBe(before);
     await expect.poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 10_000 }).toBe(version);
 
-    await clearMeshCaches("mlmesh:recommend:");
+    await clearMeshCaches(scope.redisPrefix, "recommend:");
     const precomputed = await finished(
       (await jobs.submitInferenceJob({ task: InferenceTask.PRECOMPUTE_RECOMMENDATIONS, parameters: { user_ids: [userId, "00000000-0000-4000-8000-000000000000"] } }, { headers })).job!.jobId,
     );
     expect(precomputed.result).toMatchObject({ travellers: 2, written: 1, missing: 1, model_version: version });
     // Written where the RPC reads it: the shared cache, under the serving version.
-    const redis = new Redis("redis://127.0.0.1:6379");
+    const redis = new Redis(TEST_REDIS_URL);
     try {
-      const cached = JSON.parse((await redis.get(`mlmesh:recommend:${version}:user:${userId}`)) ?? "null");
+      const cached = JSON.parse((await redis.get(`${scope.redisPrefix}:recommend:${version}:user:${userId}`)) ?? "null");
       expect(cached?.vector.length).toBeGreaterThan(0);
     } finally {
       redis.disconnect();

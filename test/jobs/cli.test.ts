@@ -6,17 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceTask, JobQueueService } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { jobsArea } from "../../services/jobs/service.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { testScope, type TestScope } from "../support/scope.js";
 
 const prefix = `test-cli-${process.pid}`;
 process.env.MLMESH_QUEUE_PREFIX = prefix;
 let url: string;
+let scope: TestScope;
 let mesh: Mesh;
 
 function mlmesh(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
-    env: { ...process.env, MLMESH_API_KEYS: TEST_KEY, MLMESH_QUEUE_PREFIX: prefix, ...env },
+    env: { ...process.env, MLMESH_API_KEYS: TEST_KEY, MLMESH_QUEUE_PREFIX: prefix, ...scope.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -28,8 +29,9 @@ function mlmesh(args: string[], env: Record<string, string | undefined>) {
 }
 
 beforeAll(async () => {
-  url = await freshDatabase("mlmesh_test_jobs_cli");
-  ({ mesh } = await startTestMesh([jobsArea], { DATABASE_URL: url }));
+  scope = await testScope();
+  url = scope.databaseUrl;
+  ({ mesh } = await startTestMesh([jobsArea], scope.env));
 }, 60_000);
 
 afterAll(async () => {

@@ -6,9 +6,9 @@ import { InferenceTask, JobQueueService, JobStatus, JobType, ModelKind, type Job
 import { jobsAreaWith } from "../../services/jobs/service.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { createFixtureTables, fixtureHandlers } from "../fixtures/job-handlers.js";
-import { freshDatabase } from "../support/database.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/job-workers.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { testScope, type TestScope } from "../support/scope.js";
 
 const QUEUE_ENV = {
   MLMESH_QUEUE_PREFIX: `test-jobs-${process.pid}`,
@@ -22,12 +22,13 @@ Object.assign(process.env, QUEUE_ENV);
 let mesh: Mesh;
 let sql: postgres.Sql;
 let databaseUrl: string;
+let scope: TestScope;
 let client: Client<typeof JobQueueService>;
 const workers: WorkerProcess[] = [];
 const auth = { headers: { authorization: `Bearer ${TEST_KEY}` } };
 
 async function startWorker(env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const w = await startWorkerProcess({ ...QUEUE_ENV, DATABASE_URL: databaseUrl, REDIS_URL: "redis://127.0.0.1:6379", ...env });
+  const w = await startWorkerProcess({ ...QUEUE_ENV, ...scope.env, ...env });
   workers.push(w);
   return w;
 }
@@ -64,8 +65,9 @@ async function rpcError(p: Promise<unknown>): Promise<ConnectError> {
 }
 
 beforeAll(async () => {
-  databaseUrl = await freshDatabase("mlmesh_test_jobs");
-  ({ mesh } = await startTestMesh([jobsAreaWith(fixtureHandlers)], { DATABASE_URL: databaseUrl }));
+  scope = await testScope();
+  databaseUrl = scope.databaseUrl;
+  ({ mesh } = await startTestMesh([jobsAreaWith(fixtureHandlers)], scope.env));
   sql = postgres(databaseUrl, { max: 2, onnotice: () => undefined });
   await createFixtureTables(sql);
   client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));

@@ -1,9 +1,6 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -13,42 +10,26 @@ import { jobsAreaWith } from "../../services/jobs/service.js";
 import { Random } from "../../services/numeric/random.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { createFixtureTables, fixtureHandlers } from "../fixtures/job-handlers.js";
-import { freshDatabase } from "../support/database.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/job-workers.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { testScope } from "../support/scope.js";
+import { CleanupGuard, startRedis as startRedisServer, type RedisServer } from "../support/servers.js";
 
-// A Redis of our own: these tests kill it.
-let redisPort: number;
+// A Redis of our own: these tests kill it. It binds a port of its choosing at first, and that port again on restarts.
+let redisPort: number | undefined;
+let baseDir: string;
 let redisDir: string;
-let redis: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as net.AddressInfo).port;
-  server.close();
-  return port;
-}
+let redis: RedisServer | undefined;
+let guard: CleanupGuard;
 
 async function startRedis(): Promise<void> {
-  redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", redisDir, "--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", ""], {
-    stdio: "ignore",
-  });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(redisPort, "127.0.0.1", () => (s.end(), resolve(true))).on("error", () => resolve(false));
-    });
-    if (up) return;
-    await sleep(50);
-  }
-  throw new Error("private redis-server did not start");
+  redis = await startRedisServer(redisDir, { port: redisPort, args: ["--appendonly", "yes", "--maxmemory-policy", "noeviction"] });
+  redisPort = redis.port;
+  guard.watchRedis(redis.child.pid);
 }
 
 async function stopRedis(): Promise<void> {
-  if (!redis) return;
-  const exited = once(redis, "exit");
-  redis.kill("SIGTERM"); // AOF is flushed on shutdown, as a restarted production Redis would have it
-  await exited;
+  await redis?.stop(); // SIGTERM: AOF is flushed on shutdown, as a restarted production Redis would have it
   redis = undefined;
 }
 
@@ -62,13 +43,15 @@ let workers: WorkerProcess[] = [];
 const auth = { headers: { authorization: `Bearer ${TEST_KEY}` } };
 
 beforeAll(async () => {
-  redisPort = await freePort();
-  redisDir = mkdtempSync(join(tmpdir(), "mlmesh-redis-"));
+  baseDir = mkdtempSync(join(tmpdir(), "mlmesh-reliability-"));
+  guard = new CleanupGuard(baseDir); // stops our redis-server should this process die before afterAll
+  redisDir = mkdtempSync(join(baseDir, "redis-"));
   await startRedis();
-  const databaseUrl = await freshDatabase("mlmesh_test_jobs_reliability");
+  const scope = await testScope();
+  const databaseUrl = scope.databaseUrl;
   env = {
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    ...scope.env,
+    REDIS_URL: redis!.url,
     MLMESH_QUEUE_PREFIX: "reliability",
     MLMESH_JOB_BACKOFF_MS: "50",
     MLMESH_JOB_LOCK_MS: "1500",
@@ -88,7 +71,8 @@ afterAll(async () => {
   await mesh?.shutdown();
   await sql?.end();
   await stopRedis();
-  rmSync(redisDir, { recursive: true, force: true });
+  rmSync(baseDir, { recursive: true, force: true });
+  await guard?.finish();
 });
 
 async function submitMany(n: number, random: Random): Promise<Job[]> {
@@ -176,7 +160,7 @@ describe("the job queue under faults", () => {
     // Redis restarts with nothing: its append-only file is gone.
     await stopRedis();
     rmSync(redisDir, { recursive: true, force: true });
-    redisDir = mkdtempSync(join(tmpdir(), "mlmesh-redis-"));
+    redisDir = mkdtempSync(join(baseDir, "redis-"));
     await startRedis();
     // Past the reconciler's quiet period, as if the outage had lasted a minute.
     await sql`update jobs set updated_at = updated_at - interval '1 minute'`;

@@ -11,26 +11,25 @@ import { rollbackModel } from "../../services/registry/rollback.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase, type Database } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
-import { clearMeshCaches } from "../support/redis.js";
+import { testScope, TEST_REDIS_URL, type TestScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 let db: Database;
 let mesh: Mesh;
 let client: Client<typeof MatchScoringService>;
 let ids: string[];
+let scope: TestScope;
 
 beforeAll(async () => {
-  const url = await freshDatabase("mlmesh_test_match_ab");
-  await clearMeshCaches("mlmesh:match:");
-  db = await openDatabase({ url, dataDir: "" });
+  scope = await testScope();
+  db = await openDatabase({ url: scope.databaseUrl, dataDir: "" });
   await migrate(db.sql);
   await seedTravellers(db, { count: 2000, seed: 31 });
   expect((await trainFromDatabase(db.sql)).version).toBe(1);
   expect((await trainFromDatabase(db.sql, { force: true })).version).toBe(2);
   ids = (await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 200`).map((r) => r.id);
-  ({ mesh } = await startTestMesh([matchArea], { DATABASE_URL: url, MLMESH_MODEL_AB_WEIGHTS: JSON.stringify({ match: { serving: 0.5, "1": 0.5 } }) }));
+  ({ mesh } = await startTestMesh([matchArea], { ...scope.env, MLMESH_MODEL_AB_WEIGHTS: JSON.stringify({ match: { serving: 0.5, "1": 0.5 } }) }));
   client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
 }, 120_000);
 
@@ -62,8 +61,8 @@ describe("match A/B split and rollback", () => {
   });
 
   it("rolls the serving version back in one call; servers swap to the previous one", async () => {
-    const redis = new Redis("redis://127.0.0.1:6379");
-    const outcome = await rollbackModel(db.sql, redis, "match");
+    const redis = new Redis(TEST_REDIS_URL);
+    const outcome = await rollbackModel(db.sql, redis, "match", scope.redisPrefix);
     redis.disconnect();
     expect(outcome).toEqual({ from: 2, to: 1 });
     await expect.poll(async () => new Set(await Promise.all(ids.slice(0, 30).map(versionFor))), { timeout: 10_000 }).toEqual(new Set(["match-v1.1"]));

@@ -5,7 +5,7 @@ import { cellRanges, geoCell } from "../../services/match/store/geo-cells.js";
 import { nearbyTravellers } from "../../services/match/store/profiles.js";
 import { openDatabase, type Database } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { freshDatabase } from "../support/database.js";
+import { testScope } from "../support/scope.js";
 
 // Places where a box search goes wrong first: across the antimeridian, next to a pole, on cell edges.
 const CENTRES = [
@@ -21,7 +21,7 @@ describe("nearbyTravellers", () => {
   let everyone: { id: string; latitude: number; longitude: number; age: number }[];
 
   beforeAll(async () => {
-    db = await openDatabase({ url: await freshDatabase("mlmesh_test_nearby"), dataDir: "" });
+    db = await openDatabase({ url: (await testScope()).databaseUrl, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 3000, seed: 11 });
     // Move everyone to within about 2 degrees of one of the centres, deterministically.

@@ -6,26 +6,26 @@ import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_ser
 import { haversineKm } from "../../services/match/features/haversine.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
-import { MODELS_CHANNEL } from "../../services/registry/channels.js";
+import { modelsChannel } from "../../services/registry/channels.js";
 import { trainFromDatabase } from "../../services/match/training.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
-import { clearMeshCaches } from "../support/redis.js";
+import { testScope, TEST_REDIS_URL, type TestScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 
 describe("MatchScoringService", () => {
   let url: string;
+  let scope: TestScope;
   let mesh: Mesh;
   let client: Client<typeof MatchScoringService>;
   let tokyo: { id: string; latitude: number; longitude: number; age: number }[];
 
   beforeAll(async () => {
-    url = await freshDatabase("mlmesh_test_match");
-    await clearMeshCaches("mlmesh:match:");
+    scope = await testScope();
+    url = scope.databaseUrl;
     const db = await openDatabase({ url, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 10_000, seed: 5 });
@@ -39,7 +39,7 @@ describe("MatchScoringService", () => {
       order by id limit 60`;
     expect(tokyo.length).toBe(60);
     await db.close();
-    ({ mesh } = await startTestMesh([matchArea], { DATABASE_URL: url }));
+    ({ mesh } = await startTestMesh([matchArea], scope.env));
     client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
   }, 120_000);
   afterAll(async () => {
@@ -122,7 +122,7 @@ describe("MatchScoringService", () => {
     const db = await openDatabase({ url, dataDir: "" });
     const outcome = await trainFromDatabase(db.sql, { force: true });
     await db.close();
-    const pub = new Redis("redis://127.0.0.1:6379");
+    const pub = new Redis(TEST_REDIS_URL);
     let stop = false;
     let failures = 0;
     const load = (async () => {
@@ -130,7 +130,7 @@ describe("MatchScoringService", () => {
         await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[2].id }, { headers }).catch(() => failures++);
       }
     })();
-    await pub.publish(MODELS_CHANNEL, `match:${outcome.version}`);
+    await pub.publish(modelsChannel(scope.redisPrefix), `match:${outcome.version}`);
     await expect
       .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 10_000 })
       .toBe(`match-v1.${outcome.version}`);
@@ -148,13 +148,13 @@ describe("MatchScoringService", () => {
 
 describe("MatchScoringService without Redis", () => {
   it("still scores, bypassing the shared cache and counting the bypass", async () => {
-    const url = await freshDatabase("mlmesh_test_match_noredis");
-    const db = await openDatabase({ url, dataDir: "" });
+    const scope = await testScope("noredis");
+    const db = await openDatabase({ url: scope.databaseUrl, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 500, seed: 8 });
     const ids = await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
     await db.close();
-    const { mesh } = await startTestMesh([matchArea], { DATABASE_URL: url, REDIS_URL: "redis://127.0.0.1:1" });
+    const { mesh } = await startTestMesh([matchArea], { ...scope.env, REDIS_URL: "redis://127.0.0.1:1" });
     try {
       const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
       const res = await client.scoreMatch({ userAId: ids[0].id, userBId: ids[1].id }, { headers });
@@ -171,14 +171,13 @@ describe("MatchScoringService without Redis", () => {
 
 describe("profile invalidation", () => {
   it("drops a profile changed by any writer from every cache, on PostgreSQL's announcement", async () => {
-    const url = await freshDatabase("mlmesh_test_match_invalidate");
-    await clearMeshCaches("mlmesh:match:");
-    const db = await openDatabase({ url, dataDir: "" });
+    const scope = await testScope("invalidate");
+    const db = await openDatabase({ url: scope.databaseUrl, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 300, seed: 9 });
     const [a, b] = await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
     // The prediction cache is on (the default): a cached answer for the pair must not outlive the profile either.
-    const { mesh } = await startTestMesh([matchArea], { DATABASE_URL: url });
+    const { mesh } = await startTestMesh([matchArea], scope.env);
     try {
       const client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
       // Make b far away and outside a's accepted ages; the distance and age factors must follow.

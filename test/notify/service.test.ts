@@ -12,9 +12,8 @@ import { recordActivity } from "../../services/notify/state-store.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase, type Database } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
-import { clearMeshCaches } from "../support/redis.js";
+import { testScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 
@@ -26,8 +25,7 @@ describe("NotificationTimingService", () => {
   let newcomer: string;
 
   beforeAll(async () => {
-    url = await freshDatabase("mlmesh_test_notify");
-    await clearMeshCaches("mlmesh:notify:");
+    url = (await testScope()).databaseUrl; // and this file's Redis prefix, which startTestMesh uses
     db = await openDatabase({ url, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 400, seed: 4 });

@@ -7,6 +7,13 @@ describe("configuration", () => {
     expect([c.grpcPort, c.connectPort, c.adminPort, c.gatewayPort]).toEqual([50051, 8080, 9464, 8000]);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(c.redisPrefix).toBe("mlmesh");
+  });
+
+  it("keeps MLMESH_REDIS_PREFIX to letters, digits, - and _", () => {
+    const keys = { MLMESH_API_KEYS: "k".repeat(20) };
+    expect(loadConfig({ ...keys, MLMESH_REDIS_PREFIX: "team-a_2" }).redisPrefix).toBe("team-a_2");
+    expect(() => loadConfig({ ...keys, MLMESH_REDIS_PREFIX: "a:b" })).toThrow(/MLMESH_REDIS_PREFIX="a:b": letters, digits, - and _ only/);
   });
 
   it("names every bad value at once", () => {

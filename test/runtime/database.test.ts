@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../services/runtime/storage/database.js";
 import { findMigrations, migrate } from "../../services/runtime/storage/migrations.js";
-import { TEST_DATABASE_URL } from "../support/mesh.js";
+import { fileScope } from "../support/scope.js";
 
 async function exercise(db: Database, table: string) {
   await db.sql.unsafe(`drop table if exists ${table}`);
@@ -23,7 +23,7 @@ async function exercise(db: Database, table: string) {
 
 describe("storage", () => {
   it("bulk-loads with COPY on PostgreSQL", async () => {
-    const db = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "" });
+    const db = await openDatabase({ url: (await fileScope()).databaseUrl, dataDir: "" });
     try {
       expect(await db.ping()).toBe(true);
       await exercise(db, "copy_probe_pg");
@@ -50,7 +50,7 @@ describe("storage", () => {
 
 describe("bulk load failures", () => {
   it("rejects, and does not hang, when PostgreSQL refuses a row after the last one was sent", async () => {
-    const db = await openDatabase({ url: TEST_DATABASE_URL, dataDir: "" });
+    const db = await openDatabase({ url: (await fileScope()).databaseUrl, dataDir: "" });
     try {
       await db.sql`drop table if exists copy_probe_dup`;
       await db.sql`create table copy_probe_dup (a int primary key)`;

@@ -6,9 +6,8 @@ import { trainFromDatabase } from "../../services/match/training.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { freshDatabase } from "../support/database.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
-import { clearMeshCaches } from "../support/redis.js";
+import { testScope } from "../support/scope.js";
 
 /** The predecessors' documented example requests (../shared/seeds), replayed against the REST gateway. */
 describe("predecessors' REST examples", () => {
@@ -27,15 +26,14 @@ describe("predecessors' REST examples", () => {
   }));
 
   beforeAll(async () => {
-    const url = await freshDatabase("mlmesh_test_rest");
-    await clearMeshCaches("mlmesh:match:");
-    const db = await openDatabase({ url, dataDir: "" });
+    const scope = await testScope();
+    const db = await openDatabase({ url: scope.databaseUrl, dataDir: "" });
     await migrate(db.sql);
     await seedTravellers(db, { count: 2000, seed: 3 });
     await trainFromDatabase(db.sql);
     users = await db.sql`select id::text, latitude, longitude from travellers order by id limit 2`;
     await db.close();
-    ({ mesh } = await startTestMesh([matchArea, forecastArea], { DATABASE_URL: url }));
+    ({ mesh } = await startTestMesh([matchArea, forecastArea], scope.env));
     base = `http://127.0.0.1:${mesh.ports.gateway}`;
   }, 60_000);
   afterAll(async () => {

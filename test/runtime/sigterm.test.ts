@@ -4,7 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { RawGrpcClient } from "../support/grpc-client.js";
-import { TEST_DATABASE_URL, TEST_KEY } from "../support/mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
+import { testScope } from "../support/scope.js";
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -18,6 +19,7 @@ function freePort(): Promise<number> {
 describe("mlmesh serve and SIGTERM", () => {
   it("under load: every call it accepted completes, later ones are refused cleanly, and it exits 0", async () => {
     const [grpcPort, connectPort, adminPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const scope = await testScope();
     const child = spawn("node_modules/.bin/tsx", ["cli/main.ts", "serve"], {
       env: {
         ...process.env,
@@ -27,7 +29,7 @@ describe("mlmesh serve and SIGTERM", () => {
         GATEWAY_PORT: String(gatewayPort),
         MLMESH_HOST: "127.0.0.1",
         MLMESH_API_KEYS: TEST_KEY,
-        DATABASE_URL: TEST_DATABASE_URL,
+        ...scope.env,
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "ignore", "pipe"],

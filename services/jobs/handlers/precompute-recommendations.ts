@@ -25,7 +25,7 @@ export const precomputeRecommendations: JobHandler = {
     if (!recommender) throw new Error("no promoted recommendation model: train one first (mlmesh train recommend)");
     const listed = ctx.job.parameters.user_ids as string[] | undefined;
     const ids = listed ?? (await ctx.sql<{ user_id: string }[]>`select distinct user_id::text from destination_interactions order by 1`).map((r) => r.user_id);
-    const store = new UserStateStore(ctx.sql, ctx.redis);
+    const store = new UserStateStore(ctx.sql, ctx.redis, ctx.redisPrefix);
     let written = 0;
     const missing: string[] = [];
     for (const [i, id] of ids.entries()) {

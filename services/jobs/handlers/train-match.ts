@@ -1,4 +1,4 @@
-import { MODELS_CHANNEL } from "../../registry/channels.js";
+import { modelsChannel } from "../../registry/channels.js";
 import { MATCH_MODEL, trainFromDatabase } from "../../match/training.js";
 import type { JobHandler } from "../handler.js";
 import { noParameters } from "./parameters.js";
@@ -14,7 +14,7 @@ export const trainMatch: JobHandler = {
       signal: ctx.signal,
       progress: (p, m) => void ctx.progress(p, m),
     });
-    if (outcome.promoted) await ctx.publish(MODELS_CHANNEL, `${MATCH_MODEL}:${outcome.version}`);
+    if (outcome.promoted) await ctx.publish(modelsChannel(ctx.redisPrefix), `${MATCH_MODEL}:${outcome.version}`);
     return {
       model: MATCH_MODEL,
       version: outcome.version,

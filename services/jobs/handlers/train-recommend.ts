@@ -1,4 +1,4 @@
-import { MODELS_CHANNEL } from "../../registry/channels.js";
+import { modelsChannel } from "../../registry/channels.js";
 import { RECOMMEND_MODEL, trainRecommendModel } from "../../recommend/training.js";
 import type { JobHandler } from "../handler.js";
 import { noParameters } from "./parameters.js";
@@ -10,7 +10,7 @@ export const trainRecommend: JobHandler = {
   checkParameters: noParameters,
   async run(ctx) {
     const outcome = await trainRecommendModel(ctx.sql, { force: ctx.job.forcePromote, signal: ctx.signal, progress: (p, m) => void ctx.progress(p, m) });
-    if (outcome.promoted) await ctx.publish(MODELS_CHANNEL, `${RECOMMEND_MODEL}:${outcome.version}`);
+    if (outcome.promoted) await ctx.publish(modelsChannel(ctx.redisPrefix), `${RECOMMEND_MODEL}:${outcome.version}`);
     return {
       model: RECOMMEND_MODEL,
       version: outcome.version,
