@@ -1,7 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DynamicBatcher } from "../../services/runtime/batcher.js";
 
 describe("DynamicBatcher", () => {
+  // Waits are checked on vitest's fake clock (timers, setImmediate and performance.now), never on the wall clock.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("coalesces requests made in the same tick into one run, in order", async () => {
     const runs: number[][] = [];
     const b = new DynamicBatcher<number, number>({ maxBatch: 64, maxWaitMs: 1, run: (xs) => (runs.push(xs), xs.map((x) => x * 2)) });
@@ -18,16 +23,23 @@ describe("DynamicBatcher", () => {
   });
 
   it("runs a lone request without waiting out the timer", async () => {
-    const b = new DynamicBatcher<number, number>({ maxBatch: 64, maxWaitMs: 50, run: (xs) => xs });
-    const t = performance.now();
-    await b.submit(1);
-    expect(performance.now() - t).toBeLessThan(20);
+    vi.useFakeTimers();
+    const ranAt: number[] = [];
+    const b = new DynamicBatcher<number, number>({ maxBatch: 64, maxWaitMs: 50, run: (xs) => (ranAt.push(performance.now()), xs) });
+    const submittedAt = performance.now();
+    const out = b.submit(1);
+    await vi.runAllTimersAsync();
+    expect(await out).toBe(1);
+    // On the fake clock: it ran on the next macrotask, with no time passing, not after maxWaitMs.
+    expect(ranAt).toEqual([submittedAt]);
   });
 
   it("queues behind a running batch and waits at most maxWaitMs", async () => {
+    vi.useFakeTimers();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const runs: number[][] = [];
+    const queued: number[][] = [];
     const b = new DynamicBatcher<number, number>({
       maxBatch: 64,
       maxWaitMs: 5,
@@ -36,14 +48,21 @@ describe("DynamicBatcher", () => {
         if (xs[0] === 0) await gate;
         return xs;
       },
+      observe: (o) => queued.push(o.queueSeconds),
     });
     const first = b.submit(0);
-    await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toEqual([[0]]);
     const later = [b.submit(1), b.submit(2)];
-    await new Promise((r) => setTimeout(r, 20));
+    // Batch 0 is still running: 1 and 2 wait together, but not a fake millisecond past maxWaitMs.
+    await vi.advanceTimersByTimeAsync(4);
+    expect(runs).toEqual([[0]]);
+    await vi.advanceTimersByTimeAsync(1);
     expect(runs).toEqual([[0], [1, 2]]);
     release();
-    await Promise.all([first, ...later]);
+    await vi.runAllTimersAsync();
+    expect(await Promise.all([first, ...later])).toEqual([0, 1, 2]);
+    expect(queued).toContainEqual([0.005, 0.005]);
   });
 
   it("fails every request of a failed batch, and reports observations", async () => {

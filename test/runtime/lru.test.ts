@@ -1,7 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LruCache } from "../../services/runtime/lru.js";
 
 describe("LruCache", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("keeps what is read and evicts what is not, within capacity", () => {
     const cache = new LruCache<number>(100, 60_000);
     for (let i = 0; i < 100; i++) cache.set(`k${i}`, i);
@@ -19,12 +23,22 @@ describe("LruCache", () => {
     expect(kept).toBeLessThanOrEqual(100);
   });
 
-  it("expires entries after the time-to-live and keeps nothing with a zero one", async () => {
+  it("expires entries after the time-to-live and keeps nothing with a zero one", () => {
+    // The time-to-live is read on vitest's fake clock (Date.now), so a slow machine cannot age an entry.
+    vi.useFakeTimers();
     const cache = new LruCache<string>(10, 20);
     cache.set("a", "x");
     expect(cache.get("a")).toBe("x");
-    await new Promise((r) => setTimeout(r, 40));
+    vi.advanceTimersByTime(19);
+    expect(cache.get("a")).toBe("x");
+    vi.advanceTimersByTime(2);
     expect(cache.get("a")).toBeUndefined();
+    // Rewriting a key starts its time-to-live again.
+    cache.set("b", "y");
+    vi.advanceTimersByTime(15);
+    cache.set("b", "z");
+    vi.advanceTimersByTime(15);
+    expect(cache.get("b")).toBe("z");
     const off = new LruCache<string>(10, 0);
     off.set("a", "x");
     expect(off.get("a")).toBeUndefined();
