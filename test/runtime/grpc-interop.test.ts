@@ -1,10 +1,12 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http2 from "node:http2";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
-import { slowForecastArea } from "../fixtures/slow-forecast-area.js";
+import { holdCalls, releaseHeldCalls, slowForecastArea, whenHeld } from "../fixtures/slow-forecast-area.js";
 import { RawGrpcClient } from "../support/grpc-client.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
 import type { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
@@ -26,6 +28,8 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
     client?.close();
     await mesh?.shutdown();
   });
+  // A test that holds calls and fails must not leave the next ones held.
+  afterEach(releaseHeldCalls);
 
   it("answers health without a key", async () => {
     const { response } = await client.unary(Health.method.check, { service: "" });
@@ -49,20 +53,28 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
     expect(span?.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
   });
 
-  it("honours an expiring deadline", async () => {
-    const started = Date.now();
+  it("honours an expiring deadline: the server answers DEADLINE_EXCEEDED and stops the handler", async () => {
+    // Held calls never finish by themselves: only the deadline can end them, however slow the machine.
+    holdCalls();
     await expect(
       client.unary(forecast, { productId: "slow", horizonDays: 300 }, { metadata: auth, deadlineMs: 60 }),
     ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
-    expect(Date.now() - started).toBeLessThan(250);
+    await whenHeld(0);
+    // grpc-js gives up at its own deadline; a bare HTTP/2 client that never does shows the server's deadline at work.
+    const status = await callWithGrpcTimeout(forecast, { productId: "slow", horizonDays: 300 }, "100m");
+    expect(status).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+    await whenHeld(0);
   });
 
   it("stops the handler when the client cancels", async () => {
+    holdCalls();
     const before = await counter("CANCELLED");
+    // Cancelled once the server holds the call, not after a fixed time.
     await expect(
-      client.unary(forecast, { productId: "cancel-me", horizonDays: 300 }, { metadata: auth, onCall: (call) => setTimeout(() => call.cancel(), 40) }),
+      client.unary(forecast, { productId: "cancel-me", horizonDays: 300 }, { metadata: auth, onCall: (call) => void whenHeld(1).then(() => call.cancel()) }),
     ).rejects.toMatchObject({ code: grpc.status.CANCELLED });
-    await expect.poll(() => counter("CANCELLED"), { timeout: 2000 }).toBe(before + 1);
+    await whenHeld(0);
+    await expect.poll(() => counter("CANCELLED"), { timeout: 30_000 }).toBe(before + 1);
   });
 
   it("rejects a request that breaks a contract rule, naming the field and rule", async () => {
@@ -111,6 +123,36 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
     const errors = await mesh.metrics.registry.getSingleMetricAsString("mlmesh_rpc_errors_total");
     expect(errors).toMatch(/code="UNAUTHENTICATED"/);
   });
+
+  /** One call over a bare HTTP/2 stream that sends grpc-timeout and never cancels; resolves with the grpc-status the server ends it with. */
+  function callWithGrpcTimeout(method: typeof forecast, request: MessageInitShape<typeof forecast.input>, timeout: string): Promise<string | undefined> {
+    const message = toBinary(method.input, create(method.input, request));
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1);
+    frame.set(message, 5);
+    return new Promise((resolve, reject) => {
+      const session = http2.connect(`http://127.0.0.1:${mesh.ports.grpc}`);
+      session.on("error", reject);
+      const req = session.request({
+        ":method": "POST",
+        ":path": `/${method.parent.typeName}/${method.name}`,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": timeout,
+        ...auth,
+      });
+      let status: string | undefined;
+      req.on("response", (headers) => headers["grpc-status"] !== undefined && (status = String(headers["grpc-status"])));
+      req.on("trailers", (trailers) => (status = String(trailers["grpc-status"])));
+      req.on("data", () => undefined);
+      req.on("error", reject);
+      req.on("close", () => {
+        session.close();
+        resolve(status);
+      });
+      req.end(frame);
+    });
+  }
 
   async function counter(code: string): Promise<number> {
     const metric = await mesh.metrics.rpcRequests.get();
