@@ -24,9 +24,9 @@ const sectionsDir = process.argv.includes("--sections") ? process.argv[process.a
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const apiKey = BENCH_API_KEY;
 
-const config = benchConfig({ DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)), LOG_LEVEL: "warn" });
 // Every ScoreMatch runs the model (through the batcher) instead of hitting the prediction cache.
 process.env.MATCH_PREDICTION_CACHE_TTL_MS = "0";
+const config = benchConfig({ DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)), LOG_LEVEL: "warn" });
 const mesh = await startMesh(config, { areas });
 try {
   // Areas that train at start (recommendation) report ready when their model is in.

@@ -16,7 +16,10 @@ REST gateway (GATEWAY_PORT, 8000) and admin (ADMIN_PORT, 9464).
 Configuration comes from the environment: MLMESH_API_KEYS (or
 MLMESH_AUTH_DISABLED=true, local only), DATABASE_URL (embedded PGlite under
 MLMESH_DATA_DIR when unset), REDIS_URL, LOG_LEVEL, MLMESH_MAX_MESSAGE_BYTES,
-MLMESH_SHUTDOWN_GRACE_MS. SIGTERM drains in-flight calls, then exits 0.
+MLMESH_SHUTDOWN_GRACE_MS, FORECAST_WORKERS, FORECAST_QUEUE_DEPTH,
+MATCH_BATCH_MAX, MATCH_BATCH_WAIT_MS, MATCH_PREDICTION_CACHE_TTL_MS,
+MLMESH_MODEL_KEEP_VERSIONS (each checked at start: a bad value refuses to
+start, naming it). SIGTERM drains in-flight calls, then exits 0.
 
 Options:
   --worker   also run a job worker in this process (what \`make dev\` does:

@@ -29,11 +29,11 @@ const MODEL_LABEL = "match";
  * has been loaded and warmed; requests in flight finish on the old one.
  */
 export const matchArea: AreaFactory = async (deps) => {
-  const env = process.env;
+  const { matchBatchMax, matchBatchWaitMs, matchPredictionCacheTtlMs } = deps.config;
   let model: LoadedModel = await loadServingModel(deps.db.sql, deps.metrics);
   const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000, redisPrefix: deps.config.redisPrefix });
-  const predictions = new LruCache<Prediction>(100_000, Number(env.MATCH_PREDICTION_CACHE_TTL_MS ?? 5 * 60_000));
+  const predictions = new LruCache<Prediction>(100_000, matchPredictionCacheTtlMs);
   const m = deps.metrics;
   // Metric children looked up once, not per request.
   const executions = m.modelExecutions.labels(MODEL_LABEL);
@@ -46,8 +46,8 @@ export const matchArea: AreaFactory = async (deps) => {
     let b = batchers.get(model);
     if (!b) {
       b = new DynamicBatcher<Pair, ScoredPair>({
-        maxBatch: Number(env.MATCH_BATCH_MAX ?? 256),
-        maxWaitMs: Number(env.MATCH_BATCH_WAIT_MS ?? 1),
+        maxBatch: matchBatchMax,
+        maxWaitMs: matchBatchWaitMs,
         // Features are written straight into the batch's input: one typed array per batch, not per request.
         run: async (pairs) => {
           const x = new Float32Array(pairs.length * FEATURE_COUNT);

@@ -1,3 +1,4 @@
+import { intSetting, NUMERIC_SETTINGS } from "../runtime/config.js";
 import type { Sql } from "../runtime/storage/database.js";
 
 export interface ModelVersion {
@@ -12,9 +13,6 @@ export interface ModelVersion {
   rolledBackAt: Date | null;
 }
 
-/** Versions kept per model; older ones are pruned unless they serve (MLMESH_MODEL_KEEP_VERSIONS). */
-const DEFAULT_KEEP_VERSIONS = 5;
-
 /**
  * The model registry: versions of each model with artefact, metrics and data
  * summary. The serving version of a model is the most recently promoted one.
@@ -22,7 +20,8 @@ const DEFAULT_KEEP_VERSIONS = 5;
 export class ModelRegistry {
   constructor(
     private readonly sql: Sql,
-    private readonly keepVersions = Number(process.env.MLMESH_MODEL_KEEP_VERSIONS ?? DEFAULT_KEEP_VERSIONS),
+    /** Versions kept per model; older ones are pruned unless they serve (MLMESH_MODEL_KEEP_VERSIONS, checked at start). */
+    private readonly keepVersions = intSetting(NUMERIC_SETTINGS.modelKeepVersions),
   ) {}
 
   async save(entry: {

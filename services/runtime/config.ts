@@ -17,6 +17,18 @@ export interface MeshConfig {
   shutdownGraceMs: number;
   /** MLMESH_MODEL_AB_WEIGHTS as given (JSON, checked here); each model reads its own split. */
   modelAbWeights: string | undefined;
+  /** MLMESH_MODEL_KEEP_VERSIONS: versions the registry keeps per model (besides serving and rollback target). */
+  modelKeepVersions: number;
+  /** MATCH_BATCH_MAX: pairs scored in one model run at most. */
+  matchBatchMax: number;
+  /** MATCH_BATCH_WAIT_MS: how long a pair may wait for others to fill its batch (0: no wait). */
+  matchBatchWaitMs: number;
+  /** MATCH_PREDICTION_CACHE_TTL_MS: how long a ScoreMatch answer is kept in process (0: not cached). */
+  matchPredictionCacheTtlMs: number;
+  /** FORECAST_WORKERS: worker threads fitting forecasts. */
+  forecastWorkers: number;
+  /** FORECAST_QUEUE_DEPTH: fits that may wait for a worker; past it a forecast is refused RESOURCE_EXHAUSTED (0: none wait). */
+  forecastQueueDepth: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -25,6 +37,49 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
   }
+}
+
+/**
+ * A numeric setting: an integer from `min` to `max`, or `fallback` when unset.
+ * Every numeric setting is checked here, at start, so a bad value refuses to
+ * start with its name and rule instead of surfacing later as NaN.
+ */
+export interface IntSetting {
+  readonly name: string;
+  readonly fallback: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The numeric settings read by the service areas and the model registry, with their bounds. */
+export const NUMERIC_SETTINGS = {
+  modelKeepVersions: { name: "MLMESH_MODEL_KEEP_VERSIONS", fallback: 5, min: 1, max: 1000 },
+  matchBatchMax: { name: "MATCH_BATCH_MAX", fallback: 256, min: 1, max: 65_536 },
+  matchBatchWaitMs: { name: "MATCH_BATCH_WAIT_MS", fallback: 1, min: 0, max: 1000 },
+  matchPredictionCacheTtlMs: { name: "MATCH_PREDICTION_CACHE_TTL_MS", fallback: 5 * 60_000, min: 0, max: 24 * 3_600_000 },
+  forecastWorkers: { name: "FORECAST_WORKERS", fallback: 1, min: 1, max: 256 },
+  forecastQueueDepth: { name: "FORECAST_QUEUE_DEPTH", fallback: 64, min: 0, max: 100_000 },
+} as const satisfies Record<string, IntSetting>;
+
+/** Reads one numeric setting; a problem (naming the variable and its rule) goes to `problems`, and the fallback is returned. */
+export function readInt(env: NodeJS.ProcessEnv, setting: IntSetting, problems: string[]): number {
+  const raw = env[setting.name]?.trim();
+  if (raw === undefined || raw === "") return setting.fallback;
+  const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < setting.min || n > setting.max) {
+    const rule = setting.min === 0 ? "a non-negative integer" : setting.min === 1 ? "a positive integer" : `an integer of at least ${setting.min}`;
+    problems.push(`${setting.name}=${JSON.stringify(env[setting.name])}: must be ${rule}, at most ${setting.max}`);
+    return setting.fallback;
+  }
+  return n;
+}
+
+/** One numeric setting, checked on its own (for code that runs without the mesh's config: CLI commands, jobs). */
+export function intSetting(setting: IntSetting, env: NodeJS.ProcessEnv = process.env): number {
+  const problems: string[] = [];
+  const n = readInt(env, setting, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return n;
 }
 
 /** Reads and checks the configuration; every bad value is named at once. */
@@ -109,6 +164,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     maxMessageBytes: positiveInt("MLMESH_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
     shutdownGraceMs: positiveInt("MLMESH_SHUTDOWN_GRACE_MS", 10_000),
     modelAbWeights,
+    modelKeepVersions: readInt(env, NUMERIC_SETTINGS.modelKeepVersions, problems),
+    matchBatchMax: readInt(env, NUMERIC_SETTINGS.matchBatchMax, problems),
+    matchBatchWaitMs: readInt(env, NUMERIC_SETTINGS.matchBatchWaitMs, problems),
+    matchPredictionCacheTtlMs: readInt(env, NUMERIC_SETTINGS.matchPredictionCacheTtlMs, problems),
+    forecastWorkers: readInt(env, NUMERIC_SETTINGS.forecastWorkers, problems),
+    forecastQueueDepth: readInt(env, NUMERIC_SETTINGS.forecastQueueDepth, problems),
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);
