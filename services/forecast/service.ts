@@ -23,16 +23,40 @@ import { PredictionCache, type PredictionKind } from "./prediction-cache.js";
 
 const MODEL = "forecast";
 
-export const forecastArea: AreaFactory = async (deps) => {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  const pool = new WorkerPool(new URL(`./compute.${ext}`, import.meta.url), Number(process.env.FORECAST_WORKERS ?? 1));
-  const cache = new PredictionCache(deps.db.sql);
-  return {
-    service: ForecastService,
-    impl: forecastService(deps, pool, cache),
-    close: () => pool.close(),
+export const forecastArea: AreaFactory = (deps) =>
+  forecastAreaWith(new URL(`./compute.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url))(deps);
+
+/**
+ * The Forecast API fitting with the given module's `forecast` and `stockout`
+ * (compute.ts; tests give a stand-in whose fits they control). Fits run on
+ * FORECAST_WORKERS threads behind a queue of FORECAST_QUEUE_DEPTH: past it a
+ * call answers RESOURCE_EXHAUSTED, and a call that is cancelled or expires
+ * drops its waiting fit or stops its running one.
+ */
+export function forecastAreaWith(computeModule: URL): AreaFactory {
+  return async (deps) => {
+    const tasks = deps.metrics.workerPoolTasks;
+    const queued = deps.metrics.workerPoolQueued.labels(MODEL);
+    const running = deps.metrics.workerPoolRunning.labels(MODEL);
+    const pool = new WorkerPool(computeModule, deps.config.forecastWorkers, {
+      name: "forecast",
+      maxQueued: deps.config.forecastQueueDepth,
+      observe: {
+        outcome: (outcome) => tasks.labels(MODEL, outcome).inc(),
+        depth: (q, r) => {
+          queued.set(q);
+          running.set(r);
+        },
+      },
+    });
+    const cache = new PredictionCache(deps.db.sql);
+    return {
+      service: ForecastService,
+      impl: forecastService(deps, pool, cache),
+      close: () => pool.close(),
+    };
   };
-};
+}
 
 interface Common {
   productId: string;
@@ -84,8 +108,8 @@ function forecastService(deps: AreaDeps, pool: WorkerPool, cache: PredictionCach
     metrics.inferenceRequests.labels(MODEL).inc();
     const timer = metrics.inferenceDuration.labels(MODEL).startTimer();
     try {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      return await pool.run<T>(fn, ...args);
+      // A call that is cancelled or expires drops its waiting fit, or stops its running one.
+      return await pool.runWith<T>({ signal: ctx.signal }, fn, ...args);
     } catch (err) {
       throw toMeshError(err, metrics.inferenceErrors.labels(MODEL));
     } finally {

@@ -127,6 +127,27 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
+  readonly workerPoolTasks = new FastCounter({
+    name: "mlmesh_worker_pool_tasks_total",
+    help: "Tasks (forecast fits) by pool and outcome: completed, failed, rejected (queue full), dropped (caller gone while it waited), stopped (caller gone while it ran: its thread was recycled).",
+    labelNames: ["pool", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerPoolQueued = new Gauge({
+    name: "mlmesh_worker_pool_queued",
+    help: "Tasks waiting for a worker thread, by pool.",
+    labelNames: ["pool"] as const,
+    registers: [this.registry],
+  });
+
+  readonly workerPoolRunning = new Gauge({
+    name: "mlmesh_worker_pool_running",
+    help: "Tasks running on a worker thread, by pool.",
+    labelNames: ["pool"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

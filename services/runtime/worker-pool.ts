@@ -33,16 +33,42 @@ interface Task {
   args: unknown[];
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Stops listening to the caller's signal once the task has settled. */
+  detach?: () => void;
+}
+
+/** How a task ended, for metrics. */
+export type TaskOutcome = "completed" | "failed" | "rejected" | "dropped" | "stopped";
+
+export interface WorkerPoolOptions {
+  /** Names the pool in messages ("the forecast queue is full") and metrics. */
+  name?: string;
+  /**
+   * Tasks that may wait for a busy worker; past it run() rejects with
+   * RESOURCE_EXHAUSTED instead of queueing. Unbounded when not given.
+   */
+  maxQueued?: number;
+  /** Told of every task's outcome and every change in the queue and in the running tasks. */
+  observe?: {
+    outcome(outcome: TaskOutcome): void;
+    depth(queued: number, running: number): void;
+  };
 }
 
 /**
  * Runs CPU-heavy domain functions (model fitting) on worker threads, so one
  * long fit does not stall every other call on the event loop. The worker
- * module exports plain functions; tasks queue when every worker is busy.
+ * module exports plain functions; tasks queue when every worker is busy, up to
+ * `maxQueued`. A task whose caller's signal fires is dropped from the queue,
+ * or, if it is running, stopped by terminating its worker thread (a fit cannot
+ * be interrupted otherwise), which a fresh thread then replaces: an abandoned
+ * call never keeps a CPU busy.
  */
 export class WorkerPool {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Task>();
+  /** Workers terminated on purpose: their late events mean nothing. */
+  private readonly retired = new WeakSet<Worker>();
   private readonly queue: Task[] = [];
   private nextId = 0;
   private closed = false;
@@ -50,22 +76,84 @@ export class WorkerPool {
   constructor(
     private readonly moduleUrl: URL,
     readonly size = Math.max(1, availableParallelism() - 1),
+    private readonly options: WorkerPoolOptions = {},
   ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
   run<T>(fn: string, ...args: unknown[]): Promise<T> {
+    return this.runWith<T>({}, fn, ...args);
+  }
+
+  /** Runs fn(...args) on a worker; when `signal` fires first, the task is dropped or stopped and rejects with the signal's reason. */
+  runWith<T>(options: { signal?: AbortSignal }, fn: string, ...args: unknown[]): Promise<T> {
     if (this.closed) return Promise.reject(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const max = this.options.maxQueued ?? Infinity;
+    if (this.idle.length === 0 && this.queue.length >= max) {
+      this.options.observe?.outcome("rejected");
+      const name = this.options.name ?? "worker";
+      return Promise.reject(
+        new MeshError(
+          Status.RESOURCE_EXHAUSTED,
+          `the ${name} queue is full (${this.queue.length} waiting for ${this.size} worker thread${this.size === 1 ? "" : "s"}): retry later`,
+        ),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, fn, args, resolve: resolve as (v: unknown) => void, reject });
+      const task: Task = { id: this.nextId++, fn, args, resolve: resolve as (v: unknown) => void, reject };
+      if (signal) {
+        const onAbort = () => this.abandon(task, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        task.detach = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.queue.push(task);
       this.dispatch();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0)) t.reject(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
-    await Promise.all([...this.idle, ...this.busy.keys()].map((w) => w.terminate()));
+    const stopped = () => new MeshError(Status.UNAVAILABLE, "the server is shutting down");
+    for (const t of this.queue.splice(0)) this.settle(t, undefined, false, stopped());
+    const workers = [...this.idle, ...this.busy.keys()];
+    for (const w of workers) this.retired.add(w);
+    for (const t of this.busy.values()) this.settle(t, undefined, false, stopped());
+    this.busy.clear();
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  /** The caller gave up: drop the task if it waits, stop its worker if it runs. */
+  private abandon(task: Task, reason: unknown): void {
+    const i = this.queue.indexOf(task);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.settle(task, "dropped", false, reason);
+      this.changed();
+      return;
+    }
+    for (const [worker, running] of this.busy) {
+      if (running !== task) continue;
+      this.busy.delete(worker);
+      this.retired.add(worker);
+      worker.terminate().catch(() => undefined);
+      if (!this.closed) this.idle.push(this.spawn());
+      this.settle(task, "stopped", false, reason);
+      this.dispatch();
+      return;
+    }
+  }
+
+  private settle(task: Task, outcome: TaskOutcome | undefined, ok: boolean, result: unknown): void {
+    task.detach?.();
+    if (outcome) this.options.observe?.outcome(outcome);
+    if (ok) task.resolve(result);
+    else task.reject(result);
+  }
+
+  private changed(): void {
+    this.options.observe?.depth(this.queue.length, this.busy.size);
   }
 
   private spawn(): Worker {
@@ -75,18 +163,22 @@ export class WorkerPool {
       if (!task || task.id !== msg.id) return;
       this.busy.delete(worker);
       this.idle.push(worker);
-      if (msg.ok) task.resolve(msg.value);
+      if (msg.ok) this.settle(task, "completed", true, msg.value);
       else {
         const err = Object.assign(new Error(msg.error!.message), msg.error!.props);
         err.name = msg.error!.name;
-        task.reject(err);
+        this.settle(task, "failed", false, err);
       }
       this.dispatch();
     });
     worker.on("error", (err) => {
+      if (this.retired.has(worker)) return;
+      this.retired.add(worker);
+      const idle = this.idle.indexOf(worker);
+      if (idle >= 0) this.idle.splice(idle, 1);
       const task = this.busy.get(worker);
       this.busy.delete(worker);
-      task?.reject(err);
+      if (task) this.settle(task, "failed", false, err);
       if (!this.closed) {
         this.idle.push(this.spawn());
         this.dispatch();
@@ -103,5 +195,6 @@ export class WorkerPool {
       this.busy.set(worker, task);
       worker.postMessage({ id: task.id, fn: task.fn, args: task.args });
     }
+    this.changed();
   }
 }
