@@ -1,6 +1,7 @@
 import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { clientSafeMessage } from "../runtime/errors.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { extractTraceContext } from "../runtime/tracing.js";
@@ -194,7 +195,10 @@ export class JobWorker {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const message = err instanceof Error ? err.message : String(err);
+      // Clients read the job's error (GetJob, ListJobs, WatchJob, the queue dashboard): they get a message
+      // without SQL, paths or stacks; the full error goes to the log and the span.
+      const full = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      const message = clientSafeMessage(err, `the job failed with an internal error (the worker's log has the details for job ${jobId})`);
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       const last = err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
@@ -202,19 +206,28 @@ export class JobWorker {
         await this.o.queues.deadLetter(record, message).catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
         await store.deadLetter(jobId, message);
         stopTimer({ outcome: "dead_lettered" });
-        log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: message });
-        throw err instanceof UnrecoverableError ? err : new UnrecoverableError(message);
+        log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: full });
+        throw forQueue(new UnrecoverableError(message));
       }
       await store.attemptFailed(jobId, message);
       stopTimer({ outcome: "retried" });
-      log.info("job attempt failed: it will be retried", { jobId, attempt, error: message });
-      throw err;
+      log.info("job attempt failed: it will be retried", { jobId, attempt, error: full });
+      throw BULLMQ_CONTROL.has((err as Error)?.name) ? err : forQueue(new Error(message));
     } finally {
       this.running.delete(jobId);
       span.end();
       events.updated(jobId);
     }
   }
+}
+
+/** Errors that steer BullMQ rather than report a failure; they pass through as thrown. */
+const BULLMQ_CONTROL = new Set(["DelayedError", "WaitingError", "WaitingChildrenError", "RateLimitError"]);
+
+/** What BullMQ records of a failure (its reason and "stack", shown on the queue dashboard): the client-safe message only. */
+function forQueue<E extends Error>(err: E): E {
+  err.stack = `${err.name}: ${err.message}`;
+  return err;
 }
 
 function delay(ms: number): Promise<void> {

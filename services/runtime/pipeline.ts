@@ -176,6 +176,9 @@ export class Pipeline {
       const mesh = toMeshError(err);
       if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
         log.error("handler failed", { rpc: spanName, error: err instanceof Error ? err.stack : String(err) });
+      } else if (mesh.code === Status.UNAVAILABLE && !(err instanceof MeshError) && outageLogDue(mesh.message)) {
+        // A storage outage fails every call that needs it: say so, not once per call.
+        log.warn("call failed: storage unavailable (logged once per 10 s)", { rpc: spanName, answer: mesh.message, error: String(err) });
       }
       span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
       span.setAttribute("rpc.grpc.status_code", mesh.code);
@@ -322,4 +325,15 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+const outageLoggedAt = new Map<string, number>();
+
+/** Whether an outage answered with this message is due another log line (at most one per 10 s each). */
+function outageLogDue(message: string): boolean {
+  const now = Date.now();
+  if (now - (outageLoggedAt.get(message) ?? -Infinity) < OUTAGE_LOG_INTERVAL_MS) return false;
+  outageLoggedAt.set(message, now);
+  return true;
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
+import { noteDatabasePort } from "../errors.js";
 import { log } from "../log.js";
 
 export type Sql = postgres.Sql;
@@ -37,6 +38,8 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   if (options.url) {
     const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
     const url = new URL(options.url);
+    // A refused or reset connection to this port is the database being down (UNAVAILABLE, errors.ts).
+    noteDatabasePort(Number(url.port || 5432));
     const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
       // postgres.js can lose the error of a COPY that PostgreSQL rejects after
       // the last row was sent (it reports success with nothing loaded), so the
