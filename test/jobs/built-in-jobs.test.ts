@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
@@ -79,7 +80,7 @@ describe("the built-in jobs", () => {
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(job.result).toMatchObject({ model: "match", promoted: true });
     const version = (job.result as { version: number }).version;
-    await expect.poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 10_000 }).toBe(`match-v1.${version}`);
+    await expect.poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 30_000 }).toBe(`match-v1.${version}`);
     stop = true;
     await load;
     expect(requests).toBeGreaterThan(10);
@@ -105,13 +106,15 @@ describe("the built-in jobs", () => {
     const jobs = createClient(JobQueueService, transport);
     const recommend = createClient(RecommendationService, transport);
     const [{ user_id: userId }] = await mesh.db.sql<{ user_id: string }[]>`select user_id::text from destination_interactions order by 1 limit 1`;
+    // The first model is fitted after the mesh starts listening: wait until it serves, not for the tests before this to take long enough.
+    await expect.poll(() => mesh.health.get(""), { timeout: 100_000, interval: 100 }).toBe(HealthCheckResponse_ServingStatus.SERVING);
     const before = (await recommend.recommendDestinations({ userId }, { headers })).modelVersion;
     const trained = await finished((await jobs.submitTrainingJob({ model: ModelKind.RECOMMEND, forcePromote: true }, { headers })).job!.jobId);
     expect(trained.status).toBe(JobStatus.COMPLETED);
     expect(trained.result).toMatchObject({ model: "recommend", promoted: true });
     const version = `mf-als.${(trained.result as { version: number }).version}`;
     expect(version).not.toBe(before);
-    await expect.poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 10_000 }).toBe(version);
+    await expect.poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 30_000 }).toBe(version);
 
     await clearMeshCaches(scope.redisPrefix, "recommend:");
     const precomputed = await finished(

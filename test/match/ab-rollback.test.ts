@@ -65,7 +65,7 @@ describe("match A/B split and rollback", () => {
     const outcome = await rollbackModel(db.sql, redis, "match", scope.redisPrefix);
     redis.disconnect();
     expect(outcome).toEqual({ from: 2, to: 1 });
-    await expect.poll(async () => new Set(await Promise.all(ids.slice(0, 30).map(versionFor))), { timeout: 10_000 }).toEqual(new Set(["match-v1.1"]));
+    await expect.poll(async () => new Set(await Promise.all(ids.slice(0, 30).map(versionFor))), { timeout: 30_000 }).toEqual(new Set(["match-v1.1"]));
     const versions = await new ModelRegistry(db.sql).versions("match");
     expect(versions.find((v) => v.version === 2)?.rolledBackAt).toBeInstanceOf(Date);
   });

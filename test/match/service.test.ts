@@ -132,7 +132,7 @@ describe("MatchScoringService", () => {
     })();
     await pub.publish(modelsChannel(scope.redisPrefix), `match:${outcome.version}`);
     await expect
-      .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 10_000 })
+      .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 30_000 })
       .toBe(`match-v1.${outcome.version}`);
     stop = true;
     await load;
@@ -187,7 +187,7 @@ describe("profile invalidation", () => {
       // A plain UPDATE, as another service would write it: no call to the mesh.
       await db.sql`update travellers set latitude = -45, longitude = 170, age = 30, updated_at = now() where id = ${b.id}`;
       await expect
-        .poll(async () => (await client.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).factors!.age, { timeout: 5000 })
+        .poll(async () => (await client.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).factors!.age, { timeout: 30_000 })
         .toBeGreaterThan(before.factors!.age);
     } finally {
       await db.close();

@@ -79,16 +79,30 @@ describe("the grpcurl path: reflection and health", () => {
       (b: Buffer) => b,
       Buffer.from(toBinary(Health.method.watch.input, create(Health.method.watch.input, { service: "mlmesh.forecast.v1.ForecastService" }))),
     );
+    // Each update is awaited as it arrives, however long that takes; the test's timeout is the bound.
     const seen: HealthCheckResponse_ServingStatus[] = [];
-    call.on("data", (b: Buffer) => seen.push(fromBinary(Health.method.watch.output, b).status));
+    const waiters = new Set<() => void>();
+    const received = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => seen.length >= n && (waiters.delete(check), resolve());
+        waiters.add(check);
+        check();
+      });
+    call.on("data", (b: Buffer) => {
+      seen.push(fromBinary(Health.method.watch.output, b).status);
+      waiters.forEach((check) => check());
+    });
     call.on("error", () => undefined);
-    await expect.poll(() => seen.length).toBe(1);
-    expect(seen[0]).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    mesh.health.set("mlmesh.forecast.v1.ForecastService", HealthCheckResponse_ServingStatus.NOT_SERVING);
-    await expect.poll(() => seen.length).toBe(2);
-    expect(seen[1]).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
-    mesh.health.set("mlmesh.forecast.v1.ForecastService", HealthCheckResponse_ServingStatus.SERVING);
-    call.cancel();
+    try {
+      await received(1);
+      expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
+      mesh.health.set("mlmesh.forecast.v1.ForecastService", HealthCheckResponse_ServingStatus.NOT_SERVING);
+      await received(2);
+      expect(seen).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    } finally {
+      mesh.health.set("mlmesh.forecast.v1.ForecastService", HealthCheckResponse_ServingStatus.SERVING);
+      call.cancel();
+    }
   });
 
   it("reports SERVICE_UNKNOWN on Watch for an unknown service", async () => {
