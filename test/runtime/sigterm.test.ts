@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -7,40 +6,36 @@ import { RawGrpcClient } from "../support/grpc-client.js";
 import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe("mlmesh serve and SIGTERM", () => {
   it("under load: every call it accepted completes, later ones are refused cleanly, and it exits 0", async () => {
-    const [grpcPort, connectPort, adminPort, gatewayPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const scope = await testScope();
+    // The server binds ports of its choosing (0) and reports them in its "mesh started" line.
     const child = spawn("node_modules/.bin/tsx", ["cli/main.ts", "serve"], {
       env: {
         ...process.env,
-        GRPC_PORT: String(grpcPort),
-        CONNECT_PORT: String(connectPort),
-        ADMIN_PORT: String(adminPort),
-        GATEWAY_PORT: String(gatewayPort),
+        GRPC_PORT: "0",
+        CONNECT_PORT: "0",
+        ADMIN_PORT: "0",
+        GATEWAY_PORT: "0",
         MLMESH_HOST: "127.0.0.1",
         MLMESH_API_KEYS: TEST_KEY,
         ...scope.env,
-        LOG_LEVEL: "warn",
+        LOG_LEVEL: "info",
       },
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const client = new RawGrpcClient(`127.0.0.1:${grpcPort}`);
+    const started = () => stderr.split("\n").find((line) => line.includes('"msg":"mesh started"'));
+    let client: RawGrpcClient | undefined;
     try {
+      await expect.poll(() => started() !== undefined || child.exitCode !== null, { timeout: 150_000, interval: 50 }).toBe(true);
+      expect(started(), stderr).toBeDefined();
+      const grpcPort = (JSON.parse(started()!) as { ports: { grpc: number } }).ports.grpc;
+      const rpc = (client = new RawGrpcClient(`127.0.0.1:${grpcPort}`));
       await expect
-        .poll(async () => (await client.unary(Health.method.check, { service: "" }, { deadlineMs: 500 }).catch(() => undefined))?.response.status, {
+        .poll(async () => (await rpc.unary(Health.method.check, { service: "" }, { deadlineMs: 500 }).catch(() => undefined))?.response.status, {
           // Until it serves, however long a busy machine takes to start it: the test's own timeout is the bound.
           timeout: 150_000,
           interval: 200,
@@ -53,7 +48,7 @@ describe("mlmesh serve and SIGTERM", () => {
       const loop = async () => {
         while (!stop) {
           try {
-            await client.unary(Health.method.check, { service: "" }, { deadlineMs: 60_000 });
+            await rpc.unary(Health.method.check, { service: "" }, { deadlineMs: 60_000 });
             outcomes.push("ok");
           } catch (err) {
             outcomes.push((err as grpc.ServiceError).code);
@@ -74,7 +69,7 @@ describe("mlmesh serve and SIGTERM", () => {
       const others = outcomes.filter((o) => o !== "ok" && o !== grpc.status.UNAVAILABLE);
       expect(others).toEqual([]);
     } finally {
-      client.close();
+      client?.close();
       if (child.exitCode === null) child.kill("SIGKILL");
     }
   }, 300_000);
