@@ -6,6 +6,7 @@ import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { parseArgs } from "./args.js";
+import { installLastResort } from "./last-resort.js";
 import { CliUsageError } from "./exit.js";
 import { untilSignal } from "./signals.js";
 
@@ -36,9 +37,11 @@ export async function serve(args: string[]): Promise<number> {
   const worker = options.worker
     ? await startJobWorker({ config, jobs, db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false })
     : undefined;
-  return untilSignal(async () => {
+  const stop = async () => {
     // Jobs first: they need the database the mesh closes last.
     await worker?.shutdown();
     await mesh.shutdown();
-  });
+  };
+  installLastResort(stop);
+  return untilSignal(stop);
 }

@@ -8,6 +8,7 @@ import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
 import { installTracing } from "../services/runtime/tracing.js";
 import { parseArgs } from "./args.js";
+import { installLastResort } from "./last-resort.js";
 import { CliUsageError } from "./exit.js";
 import { untilSignal } from "./signals.js";
 
@@ -41,8 +42,10 @@ export async function worker(args: string[]): Promise<number> {
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
   const running = await startJobWorker({ config, jobs, db, handlers: builtInHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
-  return untilSignal(async () => {
+  const stop = async () => {
     await running.shutdown();
     await db.close();
-  });
+  };
+  installLastResort(stop);
+  return untilSignal(stop);
 }

@@ -1,4 +1,5 @@
 import type { Tracer } from "@opentelemetry/api";
+import { listenerLimits } from "../runtime/transports/listener-limits.js";
 import { AdminServer } from "../runtime/admin.js";
 import { ApiKeyAuth } from "../runtime/auth.js";
 import type { MeshConfig } from "../runtime/config.js";
@@ -65,6 +66,7 @@ export async function startJobWorker(options: {
   if (options.openAdmin) {
     const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
     admin = new AdminServer(
+      listenerLimits(config),
       options.metrics,
       async () => [...((await db.ping()) ? [] : [`database unreachable (${db.kind})`]), ...(await worker.problems())],
       (headers) => {

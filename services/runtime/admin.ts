@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { MeshMetrics } from "./metrics.js";
+import { guardHttp1, http1Options, type ListenerLimits } from "./transports/listener-limits.js";
 
 /** What /readyz reports: ready, or the reasons it is not. */
 export type ReadinessCheck = () => Promise<string[]>;
@@ -16,11 +17,13 @@ export class AdminServer {
   private readonly mounts: Mount[] = [];
 
   constructor(
+    private readonly limits: ListenerLimits,
     private readonly metrics: MeshMetrics,
     private readonly readiness: ReadinessCheck,
     private readonly authorize: (headers: Headers) => boolean,
   ) {
-    this.server = http.createServer((req, res) => void this.route(req, res));
+    this.server = http.createServer(http1Options(limits), (req, res) => void this.route(req, res));
+    guardHttp1(this.server, "admin");
   }
 
   /** Serves `handler` under `prefix`; with auth, only for a valid API key. */
@@ -43,6 +46,11 @@ export class AdminServer {
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
     try {
+      // Nothing here takes a large body: refuse a declared one before anything reads it.
+      if (Number(req.headers["content-length"] ?? 0) > this.limits.maxBodyBytes) {
+        res.writeHead(413, { "content-type": "text/plain", connection: "close" }).end("request body too large\n");
+        return;
+      }
       if (path === "/metrics") {
         const body = await this.metrics.registry.metrics();
         res.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(body);

@@ -29,6 +29,18 @@ export interface MeshConfig {
   forecastWorkers: number;
   /** FORECAST_QUEUE_DEPTH: fits that may wait for a worker; past it a forecast is refused RESOURCE_EXHAUSTED (0: none wait). */
   forecastQueueDepth: number;
+  /** MLMESH_MAX_STREAMS_PER_CONNECTION: concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxStreamsPerConnection: number;
+  /** MLMESH_MAX_WATCHES_PER_CONNECTION: open long-lived streams (Health.Watch, WatchJob, reflection) per connection. */
+  maxWatchesPerConnection: number;
+  /** MLMESH_MAX_WATCHES: open long-lived streams on the whole server. */
+  maxWatches: number;
+  /** MLMESH_HEADERS_TIMEOUT_MS: a request's headers (and a new connection's first bytes) must arrive within this. */
+  headersTimeoutMs: number;
+  /** MLMESH_REQUEST_TIMEOUT_MS: a whole HTTP/1.1 request, body included, must arrive within this. */
+  requestTimeoutMs: number;
+  /** MLMESH_IDLE_TIMEOUT_MS: a connection with nothing in flight is closed after this. */
+  idleTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -59,6 +71,12 @@ export const NUMERIC_SETTINGS = {
   matchPredictionCacheTtlMs: { name: "MATCH_PREDICTION_CACHE_TTL_MS", fallback: 5 * 60_000, min: 0, max: 24 * 3_600_000 },
   forecastWorkers: { name: "FORECAST_WORKERS", fallback: 1, min: 1, max: 256 },
   forecastQueueDepth: { name: "FORECAST_QUEUE_DEPTH", fallback: 64, min: 0, max: 100_000 },
+  maxStreamsPerConnection: { name: "MLMESH_MAX_STREAMS_PER_CONNECTION", fallback: 100, min: 1, max: 10_000 },
+  maxWatchesPerConnection: { name: "MLMESH_MAX_WATCHES_PER_CONNECTION", fallback: 16, min: 1, max: 10_000 },
+  maxWatches: { name: "MLMESH_MAX_WATCHES", fallback: 10_000, min: 1, max: 1_000_000 },
+  headersTimeoutMs: { name: "MLMESH_HEADERS_TIMEOUT_MS", fallback: 10_000, min: 100, max: 600_000 },
+  requestTimeoutMs: { name: "MLMESH_REQUEST_TIMEOUT_MS", fallback: 60_000, min: 100, max: 3_600_000 },
+  idleTimeoutMs: { name: "MLMESH_IDLE_TIMEOUT_MS", fallback: 120_000, min: 100, max: 86_400_000 },
 } as const satisfies Record<string, IntSetting>;
 
 /** Reads one numeric setting; a problem (naming the variable and its rule) goes to `problems`, and the fallback is returned. */
@@ -170,6 +188,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     matchPredictionCacheTtlMs: readInt(env, NUMERIC_SETTINGS.matchPredictionCacheTtlMs, problems),
     forecastWorkers: readInt(env, NUMERIC_SETTINGS.forecastWorkers, problems),
     forecastQueueDepth: readInt(env, NUMERIC_SETTINGS.forecastQueueDepth, problems),
+    maxStreamsPerConnection: readInt(env, NUMERIC_SETTINGS.maxStreamsPerConnection, problems),
+    maxWatchesPerConnection: readInt(env, NUMERIC_SETTINGS.maxWatchesPerConnection, problems),
+    maxWatches: readInt(env, NUMERIC_SETTINGS.maxWatches, problems),
+    headersTimeoutMs: readInt(env, NUMERIC_SETTINGS.headersTimeoutMs, problems),
+    requestTimeoutMs: readInt(env, NUMERIC_SETTINGS.requestTimeoutMs, problems),
+    idleTimeoutMs: readInt(env, NUMERIC_SETTINGS.idleTimeoutMs, problems),
     logLevel,
   };
   if (problems.length) throw new ConfigError(problems);

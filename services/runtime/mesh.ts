@@ -23,6 +23,8 @@ import { addToGrpcServer } from "./transports/grpc.js";
 import { addReflectionToGrpcServer } from "./transports/grpc-reflection.js";
 import { H2cOrHttp1Server } from "./transports/h2c-or-http1.js";
 import { RestGateway } from "./transports/rest.js";
+import { StreamLimits } from "./stream-limits.js";
+import { guardHttp1, http1Options, listenerLimits } from "./transports/listener-limits.js";
 import { RequestValidator } from "./validation.js";
 
 /** The REST surface's OpenAPI document, written by `make openapi`. */
@@ -74,7 +76,9 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics }));
 
   const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
-  const pipeline = new Pipeline({ auth, validator: new RequestValidator(), metrics, tracer });
+  const limits = listenerLimits(config);
+  const streams = new StreamLimits(config.maxWatchesPerConnection, config.maxWatches);
+  const pipeline = new Pipeline({ auth, validator: new RequestValidator(), metrics, tracer, streams });
   const health = new HealthState(areas.map((a) => a.service.typeName));
   const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl));
   const healthBound = pipeline.bind(Health, healthService(health), { open: true });
@@ -83,20 +87,26 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     "grpc.max_receive_message_length": config.maxMessageBytes,
     "grpc.max_send_message_length": config.maxMessageBytes,
     "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_concurrent_streams": limits.maxStreamsPerConnection,
+    "grpc.max_connection_idle_ms": limits.idleTimeoutMs,
+    // grpc-js disables Node's per-session memory cap by default; a client that never reads would grow it without bound.
+    "grpc-node.max_session_memory": 64,
+    "grpc.max_metadata_size": limits.maxHeaderBytes,
   });
   for (const b of [...bound, healthBound]) addToGrpcServer(grpcServer, b);
-  addReflectionToGrpcServer(grpcServer, new ReflectionIndex([...areas.map((a) => a.service), Health]));
+  addReflectionToGrpcServer(grpcServer, new ReflectionIndex([...areas.map((a) => a.service), Health]), streams);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${config.host}:${config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
       err ? reject(err) : resolve(port),
     ),
   );
 
-  const connect = new H2cOrHttp1Server(connectHandler([...bound, healthBound], { readMaxBytes: config.maxMessageBytes }));
+  const connect = new H2cOrHttp1Server(connectHandler([...bound, healthBound], { readMaxBytes: config.maxMessageBytes }), limits);
   const connectPort = await connect.listen(config.connectPort, config.host);
 
   const gateway = new RestGateway(bound, { maxBodyBytes: config.maxMessageBytes });
-  const gatewayServer = http.createServer(gateway.handle);
+  const gatewayServer = http.createServer(http1Options(limits), gateway.handle);
+  guardHttp1(gatewayServer, "rest");
   const gatewayPort = await new Promise<number>((resolve, reject) => {
     gatewayServer.once("error", reject);
     gatewayServer.listen(config.gatewayPort, config.host, () => resolve((gatewayServer.address() as { port: number }).port));
@@ -109,7 +119,7 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     if (health.get("") !== ServingStatus.SERVING) problems.push("not serving (starting or shutting down)");
     return problems;
   };
-  const admin = new AdminServer(metrics, notReady, (headers) => {
+  const admin = new AdminServer(limits, metrics, notReady, (headers) => {
     try {
       auth.authenticate(headers);
       return true;

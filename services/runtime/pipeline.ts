@@ -9,6 +9,7 @@ import { log } from "./log.js";
 import type { MeshMetrics } from "./metrics.js";
 import { Status, statusName } from "./status.js";
 import { extractTraceContext, injectTraceContext } from "./tracing.js";
+import type { StreamLimits } from "./stream-limits.js";
 import type { RequestValidator } from "./validation.js";
 
 /** What a transport knows about an incoming call before the pipeline runs. */
@@ -21,6 +22,8 @@ export interface IncomingCall {
   readonly transport: Transport;
   /** Filled by the pipeline: trace context and anything handlers add. */
   readonly responseHeaders: ResponseMetadata;
+  /** The connection the call came on (remote address and port), for per-connection caps. */
+  readonly peer?: string;
 }
 
 /** A request, or a thunk that decodes it (so decode failures are counted like any other). */
@@ -31,6 +34,11 @@ export interface BoundMethod {
   readonly method: DescMethod;
   /** No API key needed (health, reflection). */
   readonly open: boolean;
+  /**
+   * Checks the API key alone (UNAUTHENTICATED without one), for a transport
+   * that must refuse a caller before it reads the body. The call itself checks again.
+   */
+  admit(headers: Metadata): void;
   unary(request: RequestSource, call: IncomingCall): Promise<Message>;
   stream(request: RequestSource, call: IncomingCall): AsyncIterable<Message>;
 }
@@ -45,6 +53,8 @@ export interface PipelineDeps {
   validator: RequestValidator;
   metrics: MeshMetrics;
   tracer: Tracer;
+  /** Caps on open server-streaming calls, per connection and in total. */
+  streams: StreamLimits;
 }
 
 /**
@@ -99,7 +109,7 @@ export class Pipeline {
     const handler = (impl as Record<string, unknown>)[method.localName] as
       | ((req: Message, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>)
       | undefined;
-    const { auth, validator, metrics, tracer } = this.deps;
+    const { auth, validator, metrics, tracer, streams } = this.deps;
     const spanName = `${service.typeName}/${method.name}`;
     const pipeline = this;
     const children = new Map<Transport, { duration: ReturnType<typeof metrics.rpcDuration.labels> }>();
@@ -192,6 +202,9 @@ export class Pipeline {
       service,
       method,
       open,
+      admit(headers) {
+        if (!open) auth.authenticate(headers);
+      },
       async unary(request, call) {
         const started = performance.now();
         pipeline.enter();
@@ -220,9 +233,11 @@ export class Pipeline {
         const span = startSpan(call);
         let code = Status.OK;
         let signal: CallSignal | undefined;
+        let release: (() => void) | undefined;
         try {
           const prepared = prepare(request, call, span);
           signal = prepared.signal;
+          release = streams.acquire(call.peer, spanName);
           // A stream lives long: always watch for cancellation and shutdown.
           void prepared.ctx.signal;
           const iterable = handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>;
@@ -241,6 +256,7 @@ export class Pipeline {
           code = mesh.code;
           throw mesh;
         } finally {
+          release?.();
           signal?.dispose();
           span.end();
           record(call.transport, code, (performance.now() - started) / 1000);

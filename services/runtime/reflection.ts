@@ -33,8 +33,21 @@ export class ReflectionIndex {
     return this.serviceNames;
   }
 
+  /**
+   * The answer to one request, whatever it holds: an unknown name is
+   * NOT_FOUND, a request with nothing in it INVALID_ARGUMENT. Never throws: a
+   * throw here would end the stream for every later request on it.
+   */
   answer(request: ServerReflectionRequest): ServerReflectionResponse {
     const base = { validHost: request.host, originalRequest: request };
+    try {
+      return this.lookup(request, base);
+    } catch {
+      return this.error(base, Status.INVALID_ARGUMENT, "malformed reflection request");
+    }
+  }
+
+  private lookup(request: ServerReflectionRequest, base: object): ServerReflectionResponse {
     const r = request.messageRequest;
     switch (r.case) {
       case "listServices":
@@ -47,24 +60,23 @@ export class ReflectionIndex {
         });
       case "fileByFilename": {
         const file = this.files.get(r.value);
-        return file ? this.fileResponse(base, file) : this.error(base, Status.NOT_FOUND, `file not found: ${r.value}`);
+        return file ? this.fileResponse(base, file) : this.error(base, Status.NOT_FOUND, `file not found: ${shown(r.value)}`);
       }
       case "fileContainingSymbol": {
         const file = this.fileOfSymbol(r.value);
-        return file ? this.fileResponse(base, file) : this.error(base, Status.NOT_FOUND, `symbol not found: ${r.value}`);
+        return file ? this.fileResponse(base, file) : this.error(base, Status.NOT_FOUND, `symbol not found: ${shown(r.value)}`);
       }
       case "fileContainingExtension": {
-        const ext = this.registry.getExtensionFor(
-          this.registry.getMessage(r.value.containingType)!,
-          r.value.extensionNumber,
-        );
+        const containing = this.registry.getMessage(r.value.containingType);
+        if (!containing) return this.error(base, Status.NOT_FOUND, `type not found: ${shown(r.value.containingType)}`);
+        const ext = this.registry.getExtensionFor(containing, r.value.extensionNumber);
         return ext
           ? this.fileResponse(base, ext.file)
-          : this.error(base, Status.NOT_FOUND, `extension ${r.value.extensionNumber} of ${r.value.containingType} not found`);
+          : this.error(base, Status.NOT_FOUND, `extension ${r.value.extensionNumber} of ${shown(r.value.containingType)} not found`);
       }
       case "allExtensionNumbersOfType": {
         const message = this.registry.getMessage(r.value);
-        if (!message) return this.error(base, Status.NOT_FOUND, `type not found: ${r.value}`);
+        if (!message) return this.error(base, Status.NOT_FOUND, `type not found: ${shown(r.value)}`);
         const numbers: number[] = [];
         for (const file of this.files.values()) {
           for (const ext of file.extensions) if (ext.extendee.typeName === r.value) numbers.push(ext.number);
@@ -116,4 +128,9 @@ export class ReflectionIndex {
       messageResponse: { case: "errorResponse", value: { errorCode: code, errorMessage: message } },
     });
   }
+}
+
+/** A client's name as an error message shows it: short, so a huge name cannot make a huge answer. */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
 }

@@ -8,8 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 export class RawGrpcClient {
   readonly client: grpc.Client;
 
-  constructor(address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
+  constructor(address: string, options: grpc.ClientOptions = {}) {
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
   }
 
   unary<I extends DescMessage, O extends DescMessage>(

@@ -1,8 +1,11 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { MeshError } from "../errors.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
+
+/** The connection a call came on, for the pipeline's per-connection stream caps. */
+const peerKey = createContextKey<string | undefined>(undefined, { description: "remote address and port" });
 
 /**
  * Serves bound services with connect-node: the Connect protocol, gRPC-Web and
@@ -16,6 +19,7 @@ export function connectHandler(services: readonly BoundService[], options: { rea
     connect: true,
     readMaxBytes: options.readMaxBytes,
     writeMaxBytes: options.readMaxBytes,
+    contextValues: (req) => createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
     routes(router: ConnectRouter) {
       for (const bound of services) {
         for (const m of bound.methods) router.rpc(m.method as DescMethod, methodImpl(m) as never);
@@ -51,6 +55,7 @@ function incomingCall(ctx: HandlerContext): IncomingCall {
     deadline: timeout === undefined ? undefined : Date.now() + timeout,
     transport: "connect",
     responseHeaders: ctx.responseHeader,
+    peer: ctx.values.get(peerKey),
   };
 }
 

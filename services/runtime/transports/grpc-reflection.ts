@@ -6,14 +6,16 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
+import { MeshError } from "../errors.js";
 import type { ReflectionIndex } from "../reflection.js";
+import type { StreamLimits } from "../stream-limits.js";
 
 /**
  * Serves reflection v1 and v1alpha (grpcurl tries v1 first, older tools only
  * know v1alpha). The two versions have the same messages field for field, so
  * one set of schemas encodes both.
  */
-export function addReflectionToGrpcServer(server: grpc.Server, index: ReflectionIndex): void {
+export function addReflectionToGrpcServer(server: grpc.Server, index: ReflectionIndex, streams: StreamLimits): void {
   for (const pkg of ["grpc.reflection.v1", "grpc.reflection.v1alpha"]) {
     const definition: grpc.ServiceDefinition = {
       ServerReflectionInfo: {
@@ -28,18 +30,35 @@ export function addReflectionToGrpcServer(server: grpc.Server, index: Reflection
       },
     };
     const handler: grpc.handleBidiStreamingCall<Buffer, ServerReflectionResponse> = (call) => {
+      call.on("error", () => undefined);
+      let release: () => void;
+      try {
+        release = streams.acquire(call.getPeer(), "reflection");
+      } catch (err) {
+        call.emit("error", { code: (err as MeshError).code, details: (err as MeshError).message });
+        return;
+      }
+      call.once("close", release);
+      call.once("cancelled", release);
       call.on("data", (bytes: Buffer) => {
         let request: ServerReflectionRequest;
         try {
           request = fromBinary(ServerReflectionRequestSchema, bytes);
         } catch {
+          release();
           call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "malformed reflection request" });
           return;
         }
-        call.write(index.answer(request));
+        // Backpressure: a client that sends requests but does not read answers stops being read.
+        if (!call.write(index.answer(request))) {
+          call.pause();
+          call.once("drain", () => call.resume());
+        }
       });
-      call.on("end", () => call.end());
-      call.on("error", () => undefined);
+      call.on("end", () => {
+        release();
+        call.end();
+      });
     };
     server.addService(definition, { ServerReflectionInfo: handler });
   }

@@ -109,6 +109,9 @@ function incomingCall(call: grpc.ServerUnaryCall<Buffer, Message> | grpc.ServerW
     deadline: Number.isFinite(ms) ? ms : undefined,
     transport: "grpc",
     responseHeaders: new Map<string, string>(),
+    get peer() {
+      return call.getPeer();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { guardHttp1, guardHttp2, guardSocket, http1Options, http2Options, type ListenerLimits } from "./listener-limits.js";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -18,14 +19,18 @@ export class H2cOrHttp1Server {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
 
-  constructor(handler: Handler) {
-    this.h1 = http.createServer(handler as http.RequestListener);
-    this.h2 = http2.createServer(handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  constructor(handler: Handler, limits: ListenerLimits) {
+    this.h1 = http.createServer(http1Options(limits), handler as http.RequestListener);
+    this.h2 = http2.createServer(http2Options(limits), handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    guardHttp1(this.h1, "connect");
+    guardHttp2(this.h2, "connect", limits);
     this.h2.on("session", (session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
     });
     this.tcp = net.createServer((socket) => {
+      // Before anything else: a client that resets the connection before its first byte emits 'error' here.
+      guardSocket(socket, limits.headersTimeoutMs);
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
       socket.once("data", (chunk: Buffer) => {

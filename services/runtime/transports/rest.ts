@@ -43,16 +43,23 @@ export class RestGateway {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://gateway");
-    const path = decodeURIComponent(url.pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      throw new MeshError(Status.INVALID_ARGUMENT, "the request path is not valid percent-encoded UTF-8");
+    }
     let pathMatched = false;
     for (const { route, bound } of this.routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
       pathMatched = true;
       if (route.verb !== req.method) continue;
+      const call = incomingCall(req, res);
+      // Before the body: a client without a key must not make us buffer megabytes.
+      bound.admit(call.headers);
       const json = await this.requestJson(route, m, url, req);
       const input = route.method.input;
-      const call = incomingCall(req);
       const decode = () => fromJson(input, json as JsonValue);
       if (route.method.methodKind === "server_streaming") {
         await streamJson(res, route, bound.stream(decode, call), call);
@@ -95,29 +102,34 @@ export class RestGateway {
   }
 }
 
-function incomingCall(req: http.IncomingMessage): IncomingCall {
+function incomingCall(req: http.IncomingMessage, res: http.ServerResponse): IncomingCall {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
   }
   const controller = new AbortController();
-  req.once("close", () => {
-    if (!req.complete || req.destroyed) controller.abort();
+  // The client went away: the response closed before it was finished (a request's own 'close'
+  // only says that its body has been read).
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
   });
-  req.socket.once("close", () => controller.abort());
   const timeout = headers.get("grpc-timeout");
   return {
     headers,
     signal: controller.signal,
-    deadline: timeout ? Date.now() + parseGrpcTimeout(timeout) : undefined,
+    deadline: timeout === null ? undefined : Date.now() + parseGrpcTimeout(timeout),
     transport: "rest",
     responseHeaders: new Headers(),
+    peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
   };
 }
 
+/** A grpc-timeout header (gRPC's TimeoutValue TimeoutUnit: 1 to 8 digits, then H, M, S, m, u or n) in ms. */
 function parseGrpcTimeout(value: string): number {
   const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) return Infinity;
+  if (!m) {
+    throw new MeshError(Status.INVALID_ARGUMENT, "grpc-timeout header: must be 1 to 8 digits followed by one of H, M, S, m, u, n");
+  }
   const n = Number(m[1]);
   const unit = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 }[m[2] as "H"];
   return n * unit;
@@ -180,8 +192,10 @@ async function streamJson(res: http.ServerResponse, route: HttpRoute, stream: As
         res.writeHead(200, { "content-type": "application/json", ...headerObject(call.responseHeaders) });
         res.write("[");
       }
-      res.write((first ? "" : ",") + JSON.stringify(printResponse(route, message)));
+      const more = res.write((first ? "" : ",") + JSON.stringify(printResponse(route, message)));
       first = false;
+      // Backpressure: a client that does not read stops the stream instead of growing our buffer.
+      if (!more) await drained(res, call.signal);
     }
     if (first) res.writeHead(200, { "content-type": "application/json", ...headerObject(call.responseHeaders) }).write("[");
     res.end("]");
@@ -193,15 +207,41 @@ async function streamJson(res: http.ServerResponse, route: HttpRoute, stream: As
   }
 }
 
+function drained(res: http.ServerResponse, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A request body too large for the limit: RESOURCE_EXHAUSTED, sent as HTTP 413. */
+class BodyTooLarge extends MeshError {
+  constructor(max: number) {
+    super(Status.RESOURCE_EXHAUSTED, `request body larger than ${max} bytes`);
+  }
+}
+
 function readBody(req: http.IncomingMessage, max: number): Promise<string> {
+  // A declared length past the limit is refused before a byte of it is read.
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > max) return Promise.reject(new BodyTooLarge(max));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
-        reject(new MeshError(Status.RESOURCE_EXHAUSTED, `request body larger than ${max} bytes`));
-        req.destroy();
+        reject(new BodyTooLarge(max));
+        // Stop reading; the 413 goes out with `connection: close`, which ends the socket after it.
+        req.removeAllListeners("data");
+        req.pause();
         return;
       }
       chunks.push(chunk);
@@ -244,7 +284,9 @@ export function httpStatusOf(code: Status): number {
   }
 }
 
-function sendError(res: http.ServerResponse, err: MeshError, httpStatus = httpStatusOf(err.code)): void {
+function sendError(res: http.ServerResponse, err: MeshError, httpStatus = err instanceof BodyTooLarge ? 413 : httpStatusOf(err.code)): void {
+  // The rest of an oversize body stays unread, so this connection cannot carry another request.
+  if (err instanceof BodyTooLarge) res.setHeader("connection", "close");
   sendJson(res, httpStatus, { code: err.code, message: err.message, details: [] }, new Headers());
 }
 
