@@ -23,6 +23,9 @@ export class H2cOrHttp1Server {
     this.h1 = http.createServer(http1Options(limits), handler as http.RequestListener);
     this.h2 = http2.createServer(http2Options(limits), handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     guardHttp1(this.h1, "connect");
+    // Node checks headersTimeout and requestTimeout from a timer it starts on 'listening'; this
+    // server never listens (it is handed sockets), so without this a slow client is never cut off.
+    this.h1.emit("listening");
     guardHttp2(this.h2, "connect", limits);
     this.h2.on("session", (session) => {
       this.sessions.add(session);
@@ -60,6 +63,8 @@ export class H2cOrHttp1Server {
 
   /** Drops whatever is still open after the grace period. */
   destroy(): void {
+    // Stops the timeout checks started in the constructor.
+    this.h1.close(() => undefined);
     for (const s of this.sessions) s.destroy();
     for (const socket of this.sockets) socket.destroy();
   }
