@@ -1,3 +1,4 @@
+import { fnv1a } from "../numeric/hash.js";
 import { ConfigError } from "../runtime/config.js";
 import type { LoadedModel } from "./serving-model.js";
 
@@ -34,16 +35,6 @@ export function abSplit(model: string, raw: string | undefined): ArmSpec[] | und
   return arms;
 }
 
-/** FNV-1a: cheap, stable across processes and restarts, and well spread over ids. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /**
  * Which loaded model answers for a user. Without a split, the serving model.
  * With one, a user always lands on the same arm (every replica agrees), so a
@@ -58,6 +49,7 @@ export class ModelRouter {
   pick(userKey: string | undefined): LoadedModel {
     if (this.arms.length === 0 || userKey === undefined) return this.serving();
     const total = this.arms.reduce((a, s) => a + s.weight, 0);
+    // FNV-1a: cheap, stable across processes and restarts, and well spread over ids.
     let u = (fnv1a(userKey) / 2 ** 32) * total;
     for (const arm of this.arms) {
       if (u < arm.weight) return arm.model === "serving" ? this.serving() : arm.model;

@@ -1,5 +1,5 @@
 import { FEATURE_COUNT, FEATURE_NAMES, personalityFactor, type ProfileFeatures } from "./features/pair-features.js";
-import { haversineKm } from "./features/haversine.js";
+import { haversineKm } from "../numeric/geography.js";
 import { INTERESTS } from "./population/interests.js";
 import { NEEDS, TRAVEL_STYLES } from "./population/vocabulary.js";
 

@@ -7,7 +7,7 @@ import { log } from "../runtime/log.js";
 import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { subscribe } from "../runtime/storage/subscriber.js";
 import { DynamicBatcher } from "../runtime/batcher.js";
-import { haversineKm } from "./features/haversine.js";
+import { haversineKm } from "../numeric/geography.js";
 import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
 import { TEXT_BUCKETS, vectorize } from "./features/text-vectors.js";
 import { LruCache } from "../runtime/lru.js";

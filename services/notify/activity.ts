@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { fnv1a } from "../numeric/hash.js";
 import { Random } from "../numeric/random.js";
 import type { Traveller } from "../match/population/generate.js";
 import { CHANNELS, NOTIFICATION_TYPES, type ActivityEvent, type ChannelName, type NotificationTypeName, type UserPrefs } from "./model/engagement.js";
@@ -49,7 +50,7 @@ export function routineOf(t: Traveller, seed: number, index: number): Routine {
 
 /** Events of one routine between two instants, by rejection sampling of local hours. */
 export function activityOf(routine: Routine, from: number, to: number, seed: number): ActivityEvent[] {
-  const r = new Random((seed ^ hashString(routine.userId)) >>> 0);
+  const r = new Random((seed ^ fnv1a(routine.userId)) >>> 0);
   const weeks = (to - from) / (7 * 86_400_000);
   const count = Math.round(routine.eventsPerWeek * weeks * (0.7 + 0.6 * r.next()));
   const events: ActivityEvent[] = [];
@@ -70,10 +71,4 @@ export function activityOf(routine: Routine, from: number, to: number, seed: num
     }
   }
   return events.sort((a, b) => a.at - b.at);
-}
-
-function hashString(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
 }

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { INTERESTS, type Interest } from "../match/population/interests.js";
 import { Random } from "../numeric/random.js";
-import { hashOf } from "./hash.js";
+import { seededHash } from "../numeric/hash.js";
 import { goodMonthsOf } from "./seasons.js";
 
 /** 1 = low, 2 = medium, 3 = high: the same order as the Budget enum. */
@@ -82,7 +82,7 @@ export function buildCatalogue(size: number): Destination[] {
     const base = all[k % all.length];
     const district = DISTRICTS[Math.floor(k / all.length) % DISTRICTS.length];
     const round = Math.floor(k / (all.length * DISTRICTS.length));
-    const r = new Random(hashOf(CATALOGUE_SEED, `${base.city}|${district}|${round}`));
+    const r = new Random(seededHash(CATALOGUE_SEED, `${base.city}|${district}|${round}`));
     const lat = Math.max(-89.9, Math.min(89.9, base.lat + 0.05 * r.gaussian()));
     const lng = ((((base.lng + 0.05 * r.gaussian() + 180) % 360) + 360) % 360) - 180;
     const name = `${base.city} ${district}${round ? ` ${round + 1}` : ""}`;
@@ -92,7 +92,7 @@ export function buildCatalogue(size: number): Destination[] {
 }
 
 function describe(c: City, name: string, id: string, islandLike: Set<string>, latitude: number, longitude: number): Destination {
-  const r = new Random(hashOf(CATALOGUE_SEED, id));
+  const r = new Random(seededHash(CATALOGUE_SEED, id));
   const abs = Math.abs(latitude);
   const pop = c.pop ?? 0;
   const big = pop > 2_000_000;
@@ -152,7 +152,7 @@ function costOf(iso2: string, continent: string, pop: number, r: Random): CostLe
 }
 
 function countryDraw(iso2: string, what: string): number {
-  return hashOf(CATALOGUE_SEED, `${iso2}:${what}`) / 4294967296;
+  return seededHash(CATALOGUE_SEED, `${iso2}:${what}`) / 4294967296;
 }
 
 /** Countries whose cities all lie within a few degrees of each other: islands and small coastal states, mostly. */

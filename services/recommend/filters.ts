@@ -1,4 +1,4 @@
-import { haversineKm } from "../match/features/haversine.js";
+import { haversineKm } from "../numeric/geography.js";
 import type { CostLevel, Destination } from "./catalogue.js";
 import { inSeason } from "./seasons.js";
 

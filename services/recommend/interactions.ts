@@ -2,7 +2,7 @@ import { INTERESTS } from "../match/population/interests.js";
 import { POPULATION_EPOCH_DAY, type PopulationMember } from "../match/population/generate.js";
 import { Random } from "../numeric/random.js";
 import type { Destination } from "./catalogue.js";
-import { hashOf } from "./hash.js";
+import { seededHash } from "../numeric/hash.js";
 
 export const INTERACTION_KINDS = ["viewed", "saved", "booked"] as const;
 export type InteractionKind = (typeof INTERACTION_KINDS)[number];
@@ -33,7 +33,7 @@ export function* generateDestinationInteractions(
   options: { seed: number },
 ): Generator<DestinationInteraction> {
   const world = worldOf(catalogue, options.seed);
-  for (let i = 0; i < members.length; i++) yield* travellerEvents(members[i], world, new Random(hashOf(options.seed, members[i].traveller.id)));
+  for (let i = 0; i < members.length; i++) yield* travellerEvents(members[i], world, new Random(seededHash(options.seed, members[i].traveller.id)));
 }
 
 interface World {
@@ -60,7 +60,7 @@ function worldOf(catalogue: readonly Destination[], seed: number): World {
       tagVectors[i * p + k] = w;
       byTag[k].push(i);
     }
-    const buzz = new Random(hashOf(seed, `buzz:${d.id}`)).gaussian();
+    const buzz = new Random(seededHash(seed, `buzz:${d.id}`)).gaussian();
     appeal[i] = 0.5 * Math.log10(10 + d.population) + 0.6 * buzz;
     total += Math.exp(appeal[i]);
     cumulative[i] = total;

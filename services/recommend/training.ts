@@ -4,7 +4,7 @@ import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { Destination } from "./catalogue.js";
 import { scoreAll, trainFactorisation, userVector, type Factorisation, type Observations, type TrainingData } from "./factorisation.js";
-import { hashOf } from "./hash.js";
+import { seededHash } from "../numeric/hash.js";
 import { popularityScores, rankingMetrics, type RankingMetrics } from "./holdout.js";
 import { STRENGTH } from "./interactions.js";
 import { decodeFactorisation, encodeFactorisation, type ArtefactMetadata } from "./model-artefact.js";
@@ -122,7 +122,7 @@ function holdOut(catalogue: readonly Destination[], matrix: InteractionMatrix, i
   const users: TrainingData["users"][number][] = [];
   for (const [id, row] of matrix.byUser) {
     const strong = [...row].filter(([, s]) => s >= STRENGTH.saved).map(([i]) => i);
-    const target = strong.length >= 2 ? strong[hashOf(7, id) % strong.length] : undefined;
+    const target = strong.length >= 2 ? strong[seededHash(7, id) % strong.length] : undefined;
     heldOut.push(target);
     const kept = [...row].filter(([i]) => i !== target);
     const observed: Observations = { index: Int32Array.from(kept, ([i]) => i), strength: Float32Array.from(kept, ([, s]) => s) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundingBox, haversineKm } from "../../services/match/features/haversine.js";
+import { boundingBox, haversineKm } from "../../services/numeric/geography.js";
 import { FEATURE_COUNT, pairFeatures, profileFeatures, textVectorsOf } from "../../services/match/features/pair-features.js";
 import { decodeTextFeatures, encodeTextFeatures } from "../../services/match/features/text-features.js";
 import { cosine, fitIdf, vectorize } from "../../services/match/features/text-vectors.js";

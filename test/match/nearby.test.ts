@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { haversineKm } from "../../services/match/features/haversine.js";
+import { haversineKm } from "../../services/numeric/geography.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { cellRanges, geoCell } from "../../services/match/store/geo-cells.js";
 import { nearbyTravellers } from "../../services/match/store/profiles.js";

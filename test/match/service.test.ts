@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
-import { haversineKm } from "../../services/match/features/haversine.js";
+import { haversineKm } from "../../services/numeric/geography.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
 import { modelsChannel } from "../../services/registry/channels.js";

@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
-import { haversineKm } from "../../services/match/features/haversine.js";
+import { haversineKm } from "../../services/numeric/geography.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { seedDestinations } from "../../services/recommend/seed.js";
 import { recommendArea } from "../../services/recommend/service.js";

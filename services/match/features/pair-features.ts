@@ -1,6 +1,6 @@
 import { INTERESTS } from "../population/interests.js";
 import { NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../population/vocabulary.js";
-import { haversineKm } from "./haversine.js";
+import { haversineKm } from "../../numeric/geography.js";
 import { cosine, vectorize, type SparseVector } from "./text-vectors.js";
 
 /** Who and where a traveller is, and whom they accept: the same in a profile and in its features. */

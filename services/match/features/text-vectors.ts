@@ -1,3 +1,5 @@
+import { fnv1a } from "../../numeric/hash.js";
+
 /**
  * Text similarity for bios and prompts: hashed word unigrams and bigrams
  * weighted by TF-IDF, L2-normalised, compared by cosine. Hashing keeps the
@@ -22,9 +24,7 @@ export function tokens(text: string): string[] {
 }
 
 function bucket(term: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < term.length; i++) h = Math.imul(h ^ term.charCodeAt(i), 16777619);
-  return (h >>> 0) % TEXT_BUCKETS;
+  return fnv1a(term) % TEXT_BUCKETS;
 }
 
 function termBuckets(text: string): number[] {

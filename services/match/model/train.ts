@@ -1,3 +1,4 @@
+import { fnv1a } from "../../numeric/hash.js";
 import { FEATURE_COUNT, FEATURE_NAMES, pairFeatures, type ProfileFeatures } from "../features/pair-features.js";
 import type { LabelledPair } from "../population/interactions.js";
 import { auc, logLoss } from "./metrics.js";
@@ -34,10 +35,7 @@ export function dataset(pairs: readonly LabelledPair[], profiles: ReadonlyMap<st
 
 /** Held out by a hash of the pair, so the split is stable across runs and machines. */
 export function isHeldOut(p: LabelledPair): boolean {
-  let h = 2166136261;
-  const key = `${p.a}|${p.b}`;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
-  return (h >>> 0) % 5 === 0;
+  return fnv1a(`${p.a}|${p.b}`) % 5 === 0;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { INTERESTS, type Interest } from "./interests.js";
+import { seedAt } from "../../numeric/hash.js";
 import { Random } from "../../numeric/random.js";
 import {
   DESTINATIONS,
@@ -85,7 +86,7 @@ export const POPULATION_EPOCH_DAY = Math.floor(Date.UTC(2026, 0, 1) / 86_400_000
 export function* generatePopulation(options: { count: number; seed: number }): Generator<PopulationMember> {
   const cities = homeCities();
   const cityWeights = cities.map((c) => c.weight);
-  for (let i = 0; i < options.count; i++) yield generateMember(new Random(hash(options.seed, i)), i, cities, cityWeights);
+  for (let i = 0; i < options.count; i++) yield generateMember(new Random(seedAt(options.seed, i)), i, cities, cityWeights);
 }
 
 function generateMember(r: Random, serial: number, cities: City[], cityWeights: number[]): PopulationMember {
@@ -154,13 +155,6 @@ function weightedIndex(r: Random, weights: number[]): number {
   let x = r.next() * total;
   for (let i = 0; i < weights.length; i++) if ((x -= weights[i]) <= 0) return i;
   return weights.length - 1;
-}
-
-function hash(seed: number, i: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ i, 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));

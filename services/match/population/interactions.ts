@@ -1,4 +1,4 @@
-import { haversineKm } from "../features/haversine.js";
+import { haversineKm } from "../../numeric/geography.js";
 import { Random } from "../../numeric/random.js";
 import type { PopulationMember, Traveller } from "./generate.js";
 import { POPULATION_EPOCH_DAY } from "./generate.js";

@@ -1,5 +1,5 @@
 import type { Sql } from "../../runtime/storage/database.js";
-import { boundingBox, EARTH_RADIUS_KM } from "../features/haversine.js";
+import { boundingBox, EARTH_RADIUS_KM } from "../../numeric/geography.js";
 import { assembleProfile, type ProfileFeatures } from "../features/pair-features.js";
 import { decodeTextFeatures } from "../features/text-features.js";
 import { cellRanges } from "./geo-cells.js";

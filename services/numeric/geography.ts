@@ -1,3 +1,6 @@
+// Distances on the Earth's surface: matching, search and recommendation all measure in great-circle kilometres.
+
+/** Mean Earth radius (IUGG), in kilometres. */
 export const EARTH_RADIUS_KM = 6371.0088;
 
 /** Great-circle distance in kilometres. */
