@@ -4,7 +4,7 @@ import { encodeTextFeatures } from "./features/text-features.js";
 import { fitIdf } from "./features/text-vectors.js";
 import { generatePopulation, type PopulationMember } from "./population/generate.js";
 import { generateInteractions } from "./population/interactions.js";
-import { copyArray, copyBytea, copyField } from "./store/copy-format.js";
+import { copyArray, copyBytea, copyField } from "../runtime/storage/copy-format.js";
 
 export interface SeedOptions {
   count: number;

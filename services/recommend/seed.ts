@@ -1,5 +1,5 @@
 import { generatePopulation } from "../match/population/generate.js";
-import { copyArray, copyField } from "../match/store/copy-format.js";
+import { copyArray, copyField } from "../runtime/storage/copy-format.js";
 import type { Database } from "../runtime/storage/database.js";
 import { buildCatalogue } from "./catalogue.js";
 import { generateDestinationInteractions } from "./interactions.js";
