@@ -1,7 +1,6 @@
 import { FEATURE_COUNT, FEATURE_NAMES, personalityFactor, type ProfileFeatures } from "./features/pair-features.js";
 import { haversineKm } from "../numeric/geography.js";
-import { INTERESTS } from "./population/interests.js";
-import { NEEDS, TRAVEL_STYLES } from "./population/vocabulary.js";
+import { INTERESTS, NEEDS, TRAVEL_STYLES } from "../travellers/index.js";
 
 const STYLE_FIRST = FEATURE_NAMES.indexOf("same_style") + 1;
 const STYLE_LAST = STYLE_FIRST + (TRAVEL_STYLES.length * (TRAVEL_STYLES.length + 1)) / 2 - 1;

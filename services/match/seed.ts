@@ -2,8 +2,8 @@ import type { Database } from "../runtime/storage/database.js";
 import { textVectorsOf } from "./features/pair-features.js";
 import { encodeTextFeatures } from "./features/text-features.js";
 import { fitIdf } from "./features/text-vectors.js";
-import { generatePopulation, type PopulationMember } from "./population/generate.js";
-import { generateInteractions } from "./population/interactions.js";
+import { generatePopulation, type PopulationMember } from "../travellers/index.js";
+import { generateInteractions } from "./interactions.js";
 import { copyArray, copyBytea, copyField } from "../runtime/storage/copy-format.js";
 
 export interface SeedOptions {

@@ -1,7 +1,7 @@
 import type { Sql } from "../runtime/storage/database.js";
 import { ModelRegistry } from "../registry/registry.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
-import { labelledPairs, type Interaction } from "./population/interactions.js";
+import { labelledPairs, type Interaction } from "./interactions.js";
 import { loadTravellers, toProfile } from "./store/profiles.js";
 import { trainMatchModel } from "./model/train.js";
 

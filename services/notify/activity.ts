@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { fnv1a } from "../numeric/hash.js";
 import { Random } from "../numeric/random.js";
-import type { Traveller } from "../match/population/generate.js";
+import type { Traveller } from "../travellers/index.js";
 import { CHANNELS, NOTIFICATION_TYPES, type ActivityEvent, type ChannelName, type NotificationTypeName, type UserPrefs } from "./model/engagement.js";
 import { hourOfWeek } from "./model/local-time.js";
 

@@ -1,5 +1,5 @@
 import type { Database } from "../runtime/storage/database.js";
-import { generatePopulation } from "../match/population/generate.js";
+import { generatePopulation } from "../travellers/index.js";
 import { activityOf, routineOf } from "./activity.js";
 
 /**

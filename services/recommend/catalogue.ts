@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { INTERESTS, type Interest } from "../match/population/interests.js";
+import { INTERESTS, type Interest } from "../travellers/index.js";
 import { Random } from "../numeric/random.js";
 import { seededHash } from "../numeric/hash.js";
 import { goodMonthsOf } from "./seasons.js";

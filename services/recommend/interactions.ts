@@ -1,5 +1,4 @@
-import { INTERESTS } from "../match/population/interests.js";
-import { POPULATION_EPOCH_DAY, type PopulationMember } from "../match/population/generate.js";
+import { INTERESTS, POPULATION_EPOCH_DAY, type PopulationMember } from "../travellers/index.js";
 import { Random } from "../numeric/random.js";
 import type { Destination } from "./catalogue.js";
 import { seededHash } from "../numeric/hash.js";

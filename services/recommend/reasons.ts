@@ -1,4 +1,4 @@
-import { INTERESTS, type Interest } from "../match/population/interests.js";
+import { INTERESTS, type Interest } from "../travellers/index.js";
 import type { Factorisation } from "./factorisation.js";
 
 /**

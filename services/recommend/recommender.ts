@@ -1,4 +1,4 @@
-import { INTERESTS } from "../match/population/interests.js";
+import { INTERESTS } from "../travellers/index.js";
 import type { Destination } from "./catalogue.js";
 import { scoreAll, userVector, type Factorisation } from "./factorisation.js";
 import { admits, type TripFilters } from "./filters.js";

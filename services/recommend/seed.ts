@@ -1,4 +1,4 @@
-import { generatePopulation } from "../match/population/generate.js";
+import { generatePopulation } from "../travellers/index.js";
 import { copyArray, copyField } from "../runtime/storage/copy-format.js";
 import type { Database } from "../runtime/storage/database.js";
 import { buildCatalogue } from "./catalogue.js";

@@ -1,4 +1,4 @@
-import { INTERESTS, type Interest } from "../match/population/interests.js";
+import { INTERESTS, type Interest } from "../travellers/index.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { CostLevel, Destination } from "./catalogue.js";
 import type { InteractionKind } from "./interactions.js";

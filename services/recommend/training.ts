@@ -1,4 +1,4 @@
-import { INTERESTS } from "../match/population/interests.js";
+import { INTERESTS } from "../travellers/index.js";
 import { ModelRegistry } from "../registry/registry.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";

@@ -3,8 +3,8 @@ import { boundingBox, haversineKm } from "../../services/numeric/geography.js";
 import { FEATURE_COUNT, pairFeatures, profileFeatures, textVectorsOf } from "../../services/match/features/pair-features.js";
 import { decodeTextFeatures, encodeTextFeatures } from "../../services/match/features/text-features.js";
 import { cosine, fitIdf, vectorize } from "../../services/match/features/text-vectors.js";
-import { generatePopulation } from "../../services/match/population/generate.js";
-import { generateInteractions, labelledPairs } from "../../services/match/population/interactions.js";
+import { generatePopulation } from "../../services/travellers/population.js";
+import { generateInteractions, labelledPairs } from "../../services/match/interactions.js";
 
 const members = [...generatePopulation({ count: 400, seed: 7 })];
 const idf = fitIdf(members.map((m) => m.traveller.bio));

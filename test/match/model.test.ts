@@ -5,8 +5,8 @@ import { predictLogistic } from "../../services/match/model/logistic.js";
 import { auc, logLoss } from "../../services/match/model/metrics.js";
 import { OnnxScorer } from "../../services/match/model/onnx-scorer.js";
 import { dataset, trainMatchModel } from "../../services/match/model/train.js";
-import { generatePopulation } from "../../services/match/population/generate.js";
-import { generateInteractions, labelledPairs } from "../../services/match/population/interactions.js";
+import { generatePopulation } from "../../services/travellers/population.js";
+import { generateInteractions, labelledPairs } from "../../services/match/interactions.js";
 
 describe("match model", () => {
   it("computes AUC and log-loss correctly on known cases", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { generatePopulation } from "../../services/match/population/generate.js";
-import { INTERESTS } from "../../services/match/population/interests.js";
+import { generatePopulation } from "../../services/travellers/population.js";
+import { INTERESTS } from "../../services/travellers/interests.js";
 import { buildCatalogue } from "../../services/recommend/catalogue.js";
 import { mapped, scoreAll, trainFactorisation, userVector } from "../../services/recommend/factorisation.js";
 import { admits } from "../../services/recommend/filters.js";

@@ -1,7 +1,7 @@
 import { profileFeatures, type ProfileFeatures } from "../features/pair-features.js";
 import { fitIdf } from "../features/text-vectors.js";
-import { generatePopulation } from "../population/generate.js";
-import { generateInteractions, labelledPairs } from "../population/interactions.js";
+import { generatePopulation } from "../../travellers/index.js";
+import { generateInteractions, labelledPairs } from "../interactions.js";
 import { trainMatchModel } from "../model/train.js";
 
 /**

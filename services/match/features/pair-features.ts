@@ -1,5 +1,4 @@
-import { INTERESTS } from "../population/interests.js";
-import { NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../population/vocabulary.js";
+import { INTERESTS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../../travellers/index.js";
 import { haversineKm } from "../../numeric/geography.js";
 import { cosine, vectorize, type SparseVector } from "./text-vectors.js";
 

@@ -1,6 +1,6 @@
 import { fnv1a } from "../../numeric/hash.js";
 import { FEATURE_COUNT, FEATURE_NAMES, pairFeatures, type ProfileFeatures } from "../features/pair-features.js";
-import type { LabelledPair } from "../population/interactions.js";
+import type { LabelledPair } from "../interactions.js";
 import { auc, logLoss } from "./metrics.js";
 import { calibrate, fitLogistic, predictLogistic, type LogisticModel } from "./logistic.js";
 import { exportLogisticOnnx } from "./onnx-export.js";

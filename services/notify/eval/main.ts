@@ -1,4 +1,4 @@
-import { generatePopulation } from "../../match/population/generate.js";
+import { generatePopulation } from "../../travellers/index.js";
 import { Random } from "../../numeric/random.js";
 import { activityOf, routineOf } from "../activity.js";
 import { decide, isQuiet } from "../model/decide.js";

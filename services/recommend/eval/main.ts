@@ -1,5 +1,4 @@
-import { generatePopulation } from "../../match/population/generate.js";
-import { INTERESTS } from "../../match/population/interests.js";
+import { generatePopulation, INTERESTS } from "../../travellers/index.js";
 import { buildCatalogue } from "../catalogue.js";
 import { mapped, scoreAll, trainFactorisation } from "../factorisation.js";
 import { popularityScores, rankingMetrics, type RankingMetrics } from "../holdout.js";

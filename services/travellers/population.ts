@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
+import { seedAt } from "../numeric/hash.js";
+import { Random } from "../numeric/random.js";
 import { INTERESTS, type Interest } from "./interests.js";
-import { seedAt } from "../../numeric/hash.js";
-import { Random } from "../../numeric/random.js";
+import type { Traveller, Trip } from "./profile.js";
 import {
   DESTINATIONS,
   INTEREST_WORDS,
@@ -10,33 +11,7 @@ import {
   RESERVED_WORDS,
   STYLE_WORDS,
   TRAVEL_STYLES,
-  type TravelStyle,
 } from "./vocabulary.js";
-
-export interface Trip {
-  destination: string;
-  /** Day numbers (days since 1970-01-01). */
-  startDay: number;
-  endDay: number;
-}
-
-/** A traveller as the app stores it: only what a user declares or the app knows. */
-export interface Traveller {
-  id: string;
-  displayName: string;
-  age: number;
-  minAcceptedAge: number;
-  maxAcceptedAge: number;
-  latitude: number;
-  longitude: number;
-  city: string;
-  interests: Interest[];
-  needs: string[];
-  travelStyle: TravelStyle;
-  bio: string;
-  promptAnswers: string[];
-  trips: Trip[];
-}
 
 /**
  * The hidden side of a traveller that drives who they like. The app never

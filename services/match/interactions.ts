@@ -1,8 +1,9 @@
-import { haversineKm } from "../../numeric/geography.js";
-import { Random } from "../../numeric/random.js";
-import type { PopulationMember, Traveller } from "./generate.js";
-import { POPULATION_EPOCH_DAY } from "./generate.js";
-import { TRAVEL_STYLES } from "./vocabulary.js";
+import { haversineKm } from "../numeric/geography.js";
+import { Random } from "../numeric/random.js";
+import { POPULATION_EPOCH_DAY, TRAVEL_STYLES, type PopulationMember, type Traveller } from "../travellers/index.js";
+
+// Who liked whom among the synthetic travellers: match's training data (the
+// traveller_interactions table), as recommend/interactions.ts is recommend's.
 
 export type InteractionKind = "like" | "pass" | "match" | "message";
 
