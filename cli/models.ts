@@ -1,5 +1,4 @@
-import { ModelRegistry } from "../services/registry/registry.js";
-import { rollbackModel } from "../services/registry/rollback.js";
+import { ModelRegistry, rollbackModel } from "../services/registry/index.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { migrate } from "../services/runtime/storage/migrations.js";

@@ -4,7 +4,7 @@ import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
 import { connectRedis } from "../services/runtime/storage/redis.js";
 import { migrate } from "../services/runtime/storage/migrations.js";
-import { modelsChannel } from "../services/registry/channels.js";
+import { announcePromotion, isModelName, MODELS } from "../services/registry/index.js";
 import { parseArgs } from "./args.js";
 import { CliUsageError, ExitCode } from "./exit.js";
 
@@ -18,7 +18,7 @@ it in. Models: match, recommend. Exit code 0 when trained (promoted or not).`;
 export async function train(args: string[]): Promise<number> {
   const { options, positional } = parseArgs(args, { force: "boolean" });
   const [model] = positional;
-  if (model !== "match" && model !== "recommend") throw new CliUsageError(`train: unknown or unbuilt model '${model ?? ""}' (built: match, recommend)`);
+  if (!isModelName(model)) throw new CliUsageError(`train: unknown or unbuilt model '${model ?? ""}' (built: ${Object.values(MODELS).join(", ")})`);
   const config = loadConfig({ ...process.env, MLMESH_AUTH_DISABLED: "true" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, max: 2 });
   const progress = (p: number, m: string) => process.stderr.write(`[${String(p).padStart(3)}%] ${m}\n`);
@@ -27,7 +27,7 @@ export async function train(args: string[]): Promise<number> {
     await migrate(db.sql);
     let version: number;
     let promoted: boolean;
-    if (model === "match") {
+    if (model === MODELS.match) {
       const outcome = await trainFromDatabase(db.sql, { force, progress });
       const { v0, v1 } = outcome.metrics;
       ({ version, promoted } = outcome);
@@ -46,7 +46,7 @@ export async function train(args: string[]): Promise<number> {
     }
     if (promoted) {
       const redis = connectRedis(config.redisUrl, "train");
-      await redis.publish(modelsChannel(config.redisPrefix), `${model}:${version}`).catch(() => undefined);
+      await announcePromotion(redis, config.redisPrefix, model, version).catch(() => undefined);
       redis.disconnect();
     }
     return ExitCode.OK;

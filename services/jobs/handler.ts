@@ -15,7 +15,7 @@ export interface JobRunContext {
   progress(percent: number, message: string): Promise<void>;
   /** Redis, for jobs whose results the serving path reads from it. */
   readonly redis: Redis;
-  /** MLMESH_REDIS_PREFIX: the first part of the Redis keys and channels the serving path reads (see registry/channels.ts). */
+  /** MLMESH_REDIS_PREFIX: the first part of the Redis keys and channels the serving path reads (see registry/promotions.ts). */
   readonly redisPrefix: string;
   /** Announces on Redis (model promotions); best effort. */
   publish(channel: string, message: string): Promise<void>;

@@ -1,11 +1,10 @@
 import { MatchScoringService, type MatchContext } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import type { AreaDeps, AreaFactory } from "../runtime/area.js";
-import { modelsChannel } from "../registry/channels.js";
+import { MODELS, ServingSlot } from "../registry/index.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
 import { onRowChanges } from "../runtime/storage/row-changes.js";
-import { subscribe } from "../runtime/storage/subscriber.js";
 import { DynamicBatcher } from "../runtime/batcher.js";
 import { haversineKm } from "../numeric/geography.js";
 import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
@@ -19,7 +18,7 @@ import { loadPinnedModel, loadServingModel, type LoadedModel } from "./serving-m
 import { bestOf } from "./best-of.js";
 import { loadIdf, nearbyTravellers, toProfile } from "./store/profiles.js";
 
-const MODEL_LABEL = "match";
+const MODEL_LABEL = MODELS.match;
 
 /**
  * MatchScoring: profiles from PostgreSQL through two cache levels, features
@@ -29,7 +28,14 @@ const MODEL_LABEL = "match";
  */
 export const matchArea: AreaFactory = async (deps) => {
   const { matchBatchMax, matchBatchWaitMs, matchPredictionCacheTtlMs } = deps.config;
-  let model: LoadedModel = await loadServingModel(deps.db.sql, deps.metrics);
+  // Never empty: with no promoted version in the registry it serves v0.
+  const serving = await ServingSlot.open<LoadedModel>({
+    model: MODELS.match,
+    title: "match",
+    load: () => loadServingModel(deps.db.sql, deps.metrics),
+    redisUrl: deps.config.redisUrl,
+    redisPrefix: deps.config.redisPrefix,
+  });
   const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
   const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000, redisPrefix: deps.config.redisPrefix });
   const predictions = new LruCache<Prediction>(100_000, matchPredictionCacheTtlMs);
@@ -83,23 +89,10 @@ export const matchArea: AreaFactory = async (deps) => {
     arms.push({ model: loaded, weight: arm.weight });
   }
   if (arms.length) log.info("match A/B split", { arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })) });
-  const router = new ModelRouter(() => model, arms);
+  const router = new ModelRouter(() => serving.current!, arms);
 
-  // Changed profiles are announced by PostgreSQL, promotions on Redis pub/sub; neither is needed to serve.
+  // Changed profiles are announced by PostgreSQL (promotions on Redis, see ServingSlot); neither is needed to serve.
   const changes = await onRowChanges(deps.db, "travellers", (id) => profiles.forget(id));
-  const subscription = subscribe(deps.config.redisUrl, [modelsChannel(deps.config.redisPrefix)], (_channel, message) => {
-    if (message.startsWith(`${MODEL_LABEL}:`)) {
-      void loadServingModel(deps.db.sql, deps.metrics).then(
-        (next) => {
-          const previous = model;
-          model = next; // one assignment: later batches use the new version, running ones keep theirs
-          log.info("match model swapped", { from: previous.version, to: next.version });
-          setTimeout(() => void previous.release(), 10_000).unref();
-        },
-        (err) => log.error("could not load the promoted match model", { error: String(err) }),
-      );
-    }
-  }, "match model promotions will not arrive until it returns");
 
   const impl = matchService(deps, {
     router,
@@ -112,9 +105,8 @@ export const matchArea: AreaFactory = async (deps) => {
     service: MatchScoringService,
     impl,
     close: async () => {
-      subscription.close();
+      await serving.close();
       await changes.close();
-      await model.release();
       for (const p of pinned) await p.release();
     },
   };

@@ -1,11 +1,10 @@
 import type { MeshMetrics } from "../runtime/metrics.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
-import { ModelRegistry, type ModelVersion } from "../registry/registry.js";
+import { ModelRegistry, MODELS, type ModelVersion } from "../registry/index.js";
 import { FEATURE_COUNT, FEATURE_NAMES } from "./features/pair-features.js";
 import { OnnxScorer } from "./model/onnx-scorer.js";
 import { PREDECESSOR_WEIGHTS, weightedSum } from "./model/weighted-sum.js";
-import { MATCH_MODEL } from "./training.js";
 
 /** One loaded, warmed model: v1 from the registry, or the v0 weighted sum. */
 export interface LoadedModel {
@@ -41,7 +40,7 @@ export function weightedSumModel(): LoadedModel {
  * onnxruntime's lazy initialisation). Falls back to v0 when there is none.
  */
 export async function loadServingModel(sql: Sql, metrics: MeshMetrics): Promise<LoadedModel> {
-  const entry = await new ModelRegistry(sql).serving(MATCH_MODEL);
+  const entry = await new ModelRegistry(sql).serving(MODELS.match);
   if (!entry) {
     log.warn("no promoted match model in the registry: serving v0 (predecessor weights) until one is trained (mlmesh train match)");
     return weightedSumModel();
@@ -51,7 +50,7 @@ export async function loadServingModel(sql: Sql, metrics: MeshMetrics): Promise<
 
 /** A given registry version, for an A/B arm; undefined when the registry no longer has it. */
 export async function loadPinnedModel(sql: Sql, metrics: MeshMetrics, version: number): Promise<LoadedModel | undefined> {
-  const entry = await new ModelRegistry(sql).get(MATCH_MODEL, version);
+  const entry = await new ModelRegistry(sql).get(MODELS.match, version);
   return entry ? loadEntry(entry, metrics) : undefined;
 }
 
@@ -65,8 +64,8 @@ async function loadEntry(entry: ModelVersion, metrics: MeshMetrics): Promise<Loa
   const scorer = await OnnxScorer.load(entry.artefact, FEATURE_COUNT);
   for (const rows of [1, 8, 64, 256]) await scorer.score(new Float32Array(rows * FEATURE_COUNT), rows);
   const version = `match-v1.${entry.version}`;
-  metrics.modelLoadSeconds.labels(MATCH_MODEL).set((performance.now() - started) / 1000);
-  metrics.modelMemory.labels(MATCH_MODEL, version).set(entry.artefact.byteLength);
+  metrics.modelLoadSeconds.labels(MODELS.match).set((performance.now() - started) / 1000);
+  metrics.modelMemory.labels(MODELS.match, version).set(entry.artefact.byteLength);
   log.info("match model loaded and warmed", { version, ms: Math.round(performance.now() - started) });
   return {
     version,

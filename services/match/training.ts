@@ -1,11 +1,9 @@
 import type { Sql } from "../runtime/storage/database.js";
-import { ModelRegistry } from "../registry/registry.js";
+import { ModelRegistry, MODELS } from "../registry/index.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
 import { labelledPairs, type Interaction } from "./interactions.js";
 import { loadTravellers, toProfile } from "./store/profiles.js";
 import { trainMatchModel } from "./model/train.js";
-
-export const MATCH_MODEL = "match";
 
 export interface TrainingOutcome {
   version: number;
@@ -37,7 +35,7 @@ export async function trainFromDatabase(sql: Sql, options: { force?: boolean; si
   const trained = await trainMatchModel(pairs, profiles, { version: new Date().toISOString() });
   progress(85, "storing");
   const version = await registry.save({
-    model: MATCH_MODEL,
+    model: MODELS.match,
     artefact: trained.onnx,
     metadata: {
       kind: "logistic-regression",
@@ -49,7 +47,7 @@ export async function trainFromDatabase(sql: Sql, options: { force?: boolean; si
     metrics: trained.metrics,
     dataSummary: { pairs: pairs.length, travellers: profiles.size, interactions: rows.length },
   });
-  const current = await registry.serving(MATCH_MODEL);
+  const current = await registry.serving(MODELS.match);
   const currentAuc = (current?.metrics as { v1?: { auc?: number } } | undefined)?.v1?.auc ?? -Infinity;
   let promoted = false;
   let reason: string;
@@ -64,7 +62,7 @@ export async function trainFromDatabase(sql: Sql, options: { force?: boolean; si
     promoted = true;
     reason = current ? `AUC ${trained.metrics.v1.auc.toFixed(4)} beats version ${current.version} (${currentAuc.toFixed(4)})` : "first version";
   }
-  if (promoted) await registry.promote(MATCH_MODEL, version);
+  if (promoted) await registry.promote(MODELS.match, version);
   progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);
   return { version, promoted, metrics: trained.metrics, reason };
 }

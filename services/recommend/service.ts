@@ -1,18 +1,17 @@
 import { Budget, RecommendationService, TripDuration } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
-import { modelsChannel } from "../registry/channels.js";
+import { MODELS, ServingSlot } from "../registry/index.js";
 import type { AreaFactory } from "../runtime/area.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
 import { onRowChanges } from "../runtime/storage/row-changes.js";
-import { subscribe } from "../runtime/storage/subscriber.js";
 import { Status } from "../runtime/status.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
 import type { CostLevel } from "./catalogue.js";
 import type { Factorisation, TrainingData } from "./factorisation.js";
 import { monthOfDate, type TripFilters, type TripLength } from "./filters.js";
 import type { Recommender } from "./recommender.js";
-import { loadRecommender, RECOMMEND_MODEL, trainRecommendModel } from "./training.js";
+import { loadRecommender, trainRecommendModel } from "./training.js";
 import { UserStateStore } from "./user-state.js";
 
 const DEFAULT_LIMIT = 10;
@@ -40,10 +39,16 @@ const MAX_COST: Record<Budget, CostLevel | undefined> = {
  */
 export const recommendArea: AreaFactory = async (deps) => {
   const { sql } = deps.db;
-  let recommender: Recommender | undefined = await loadRecommender(sql);
+  const serving = await ServingSlot.open<Recommender>({
+    model: MODELS.recommend,
+    title: "recommendation",
+    load: () => loadRecommender(sql),
+    redisUrl: deps.config.redisUrl,
+    redisPrefix: deps.config.redisPrefix,
+  });
   let failure: string | undefined;
   let training: Promise<void> | undefined;
-  if (!recommender) training = fitFirstModel();
+  if (!serving.current) training = fitFirstModel();
 
   async function fitFirstModel(): Promise<void> {
     const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
@@ -51,7 +56,10 @@ export const recommendArea: AreaFactory = async (deps) => {
     try {
       const outcome = await trainRecommendModel(sql, { fit: (data: TrainingData) => pool.run<Factorisation>("fit", data) });
       // Not promoted (it did not beat popularity) is logged by training; it still answers better than nothing.
-      recommender ??= await loadRecommender(sql, outcome.version);
+      if (!serving.current) {
+        const fitted = await loadRecommender(sql, outcome.version);
+        if (fitted) serving.fill(fitted);
+      }
     } catch (err) {
       failure = (err as Error).message;
       log.error("could not train the recommendation model", { error: failure });
@@ -60,33 +68,21 @@ export const recommendArea: AreaFactory = async (deps) => {
     }
   }
 
-  const subscription = subscribe(deps.config.redisUrl, [modelsChannel(deps.config.redisPrefix)], (_channel, message) => {
-    if (!message.startsWith(`${RECOMMEND_MODEL}:`)) return;
-    void loadRecommender(sql).then(
-      (next) => {
-        if (!next) return;
-        log.info("recommendation model swapped", { from: recommender?.version, to: next.version });
-        recommender = next; // one assignment: requests in flight finish on the model they started with
-      },
-      (err) => log.error("could not load the promoted recommendation model", { error: String(err) }),
-    );
-  }, "recommendation model promotions will not arrive until it returns");
-
   const store = new UserStateStore(sql, deps.redis, deps.config.redisPrefix, deps.metrics);
   // New views, saves and bookings, written by anyone, drop the traveller's cached state.
-  const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(recommender, id));
-  const requests = deps.metrics.inferenceRequests.labels(RECOMMEND_MODEL);
+  const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(serving.current, id));
+  const requests = deps.metrics.inferenceRequests.labels(MODELS.recommend);
   const impl: ServiceImpl<typeof RecommendationService> = {
     async recommendDestinations(req) {
       requests.inc();
-      const model = recommender;
+      const model = serving.current;
       if (!model) {
         if (failure) throw new MeshError(Status.FAILED_PRECONDITION, `no recommendation model: ${failure}`);
         throw MeshError.unavailable("the recommendation model is being trained; retry shortly");
       }
       const state = await store.get(model, req.userId);
       if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
-      deps.metrics.modelVersionRequests.labels(RECOMMEND_MODEL, model.version).inc();
+      deps.metrics.modelVersionRequests.labels(MODELS.recommend, model.version).inc();
       const f = req.filters;
       const filters: TripFilters = {
         maxCost: f ? MAX_COST[f.budget] : undefined,
@@ -116,9 +112,9 @@ export const recommendArea: AreaFactory = async (deps) => {
     service: RecommendationService,
     impl,
     // A failed first fit (no destinations seeded) is reported by the RPC, not by readiness: the other services still serve.
-    notReady: async () => (recommender || failure ? [] : ["recommendation model training"]),
+    notReady: async () => (serving.current || failure ? [] : ["recommendation model training"]),
     close: async () => {
-      subscription.close();
+      await serving.close();
       await changes.close();
       await training;
     },

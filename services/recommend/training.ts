@@ -1,5 +1,5 @@
 import { INTERESTS } from "../travellers/index.js";
-import { ModelRegistry } from "../registry/registry.js";
+import { ModelRegistry, MODELS } from "../registry/index.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { Destination } from "./catalogue.js";
@@ -10,8 +10,6 @@ import { STRENGTH } from "./interactions.js";
 import { decodeFactorisation, encodeFactorisation, type ArtefactMetadata } from "./model-artefact.js";
 import { interestIndices, InteractionMatrix, Recommender } from "./recommender.js";
 import { loadCatalogue, loadInteractions, loadInterests } from "./store.js";
-
-export const RECOMMEND_MODEL = "recommend";
 
 /** Fits the factorisation; the server passes one that runs on a worker thread. */
 export type Fit = (data: TrainingData) => Promise<Factorisation>;
@@ -62,13 +60,13 @@ export async function trainRecommendModel(
   const registry = new ModelRegistry(sql);
   const { artefact, metadata } = encodeFactorisation(model, catalogue.map((d) => d.id));
   const version = await registry.save({
-    model: RECOMMEND_MODEL,
+    model: MODELS.recommend,
     artefact,
     metadata: metadata as unknown as Record<string, unknown>,
     metrics,
     dataSummary: { destinations: catalogue.length, travellers: matrix.byUser.size, interactions: matrix.count, fitSeconds: (performance.now() - started) / 1000 },
   });
-  const current = await registry.serving(RECOMMEND_MODEL);
+  const current = await registry.serving(MODELS.recommend);
   const currentRecall = (current?.metrics as { model?: RankingMetrics } | undefined)?.model?.recallAt10 ?? -Infinity;
   let promoted = false;
   let reason: string;
@@ -84,7 +82,7 @@ export async function trainRecommendModel(
     promoted = true;
     reason = current ? `recall@10 ${r(ours.recallAt10)} beats version ${current.version} (${r(currentRecall)})` : "first version";
   }
-  if (promoted) await registry.promote(RECOMMEND_MODEL, version);
+  if (promoted) await registry.promote(MODELS.recommend, version);
   progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);
   log.info("recommendation model trained", { version, promoted, reason, ...metrics.model, popularity: metrics.popularity });
   return { version, promoted, reason, metrics };
@@ -96,7 +94,7 @@ export async function trainRecommendModel(
  */
 export async function loadRecommender(sql: Sql, version?: number): Promise<Recommender | undefined> {
   const registry = new ModelRegistry(sql);
-  const entry = version === undefined ? await registry.serving(RECOMMEND_MODEL) : await registry.get(RECOMMEND_MODEL, version);
+  const entry = version === undefined ? await registry.serving(MODELS.recommend) : await registry.get(MODELS.recommend, version);
   if (!entry) return undefined;
   const meta = entry.metadata as unknown as ArtefactMetadata;
   const byId = new Map((await loadCatalogue(sql)).map((d) => [d.id, d]));

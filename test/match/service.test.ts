@@ -6,7 +6,7 @@ import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_ser
 import { haversineKm } from "../../services/numeric/geography.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
-import { modelsChannel } from "../../services/registry/channels.js";
+import { announcePromotion } from "../../services/registry/index.js";
 import { trainFromDatabase } from "../../services/match/training.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
@@ -130,7 +130,7 @@ describe("MatchScoringService", () => {
         await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[2].id }, { headers }).catch(() => failures++);
       }
     })();
-    await pub.publish(modelsChannel(scope.redisPrefix), `match:${outcome.version}`);
+    await announcePromotion(pub, scope.redisPrefix, "match", outcome.version);
     await expect
       .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 30_000 })
       .toBe(`match-v1.${outcome.version}`);

@@ -1,5 +1,5 @@
-import { modelsChannel } from "../../registry/channels.js";
-import { MATCH_MODEL, trainFromDatabase } from "../../match/training.js";
+import { trainFromDatabase } from "../../match/training.js";
+import { announcePromotion, MODELS } from "../../registry/index.js";
 import type { JobHandler } from "../handler.js";
 import { noParameters } from "./parameters.js";
 
@@ -14,9 +14,9 @@ export const trainMatch: JobHandler = {
       signal: ctx.signal,
       progress: (p, m) => void ctx.progress(p, m),
     });
-    if (outcome.promoted) await ctx.publish(modelsChannel(ctx.redisPrefix), `${MATCH_MODEL}:${outcome.version}`);
+    if (outcome.promoted) await announcePromotion(ctx, ctx.redisPrefix, MODELS.match, outcome.version);
     return {
-      model: MATCH_MODEL,
+      model: MODELS.match,
       version: outcome.version,
       promoted: outcome.promoted,
       reason: outcome.reason,

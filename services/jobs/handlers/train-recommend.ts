@@ -1,5 +1,5 @@
-import { modelsChannel } from "../../registry/channels.js";
-import { RECOMMEND_MODEL, trainRecommendModel } from "../../recommend/training.js";
+import { trainRecommendModel } from "../../recommend/training.js";
+import { announcePromotion, MODELS } from "../../registry/index.js";
 import type { JobHandler } from "../handler.js";
 import { noParameters } from "./parameters.js";
 
@@ -10,9 +10,9 @@ export const trainRecommend: JobHandler = {
   checkParameters: noParameters,
   async run(ctx) {
     const outcome = await trainRecommendModel(ctx.sql, { force: ctx.job.forcePromote, signal: ctx.signal, progress: (p, m) => void ctx.progress(p, m) });
-    if (outcome.promoted) await ctx.publish(modelsChannel(ctx.redisPrefix), `${RECOMMEND_MODEL}:${outcome.version}`);
+    if (outcome.promoted) await announcePromotion(ctx, ctx.redisPrefix, MODELS.recommend, outcome.version);
     return {
-      model: RECOMMEND_MODEL,
+      model: MODELS.recommend,
       version: outcome.version,
       promoted: outcome.promoted,
       reason: outcome.reason,
