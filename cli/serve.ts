@@ -1,8 +1,8 @@
 import { areas } from "../services/areas.js";
+import { jobHandlers } from "../services/job-handlers.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { setLogLevel } from "../services/runtime/log.js";
 import { startMesh } from "../services/runtime/mesh.js";
-import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { parseArgs } from "./args.js";
@@ -35,7 +35,7 @@ export async function serve(args: string[]): Promise<number> {
   const jobs = loadJobsConfig();
   const mesh = await startMesh(config, { areas });
   const worker = options.worker
-    ? await startJobWorker({ config, jobs, db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false })
+    ? await startJobWorker({ config, jobs, db: mesh.db, handlers: jobHandlers, metrics: mesh.metrics, openAdmin: false })
     : undefined;
   const stop = async () => {
     // Jobs first: they need the database the mesh closes last.

@@ -1,4 +1,4 @@
-import { builtInHandlers } from "../services/jobs/handlers/built-in.js";
+import { jobHandlers } from "../services/job-handlers.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { ConfigError, loadConfig } from "../services/runtime/config.js";
@@ -41,7 +41,7 @@ export async function worker(args: string[]): Promise<number> {
   const tracer = installTracing();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
-  const running = await startJobWorker({ config, jobs, db, handlers: builtInHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
+  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
   const stop = async () => {
     await running.shutdown();
     await db.close();

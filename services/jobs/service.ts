@@ -11,7 +11,6 @@ import { queueDashboard } from "./dashboard.js";
 import { loadJobsConfig, type JobsConfig } from "./config.js";
 import { JobEvents } from "./events.js";
 import { handlerKey, type JobHandlers } from "./handler.js";
-import { builtInHandlers } from "./handlers/built-in.js";
 import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStatus } from "./job-message.js";
 import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
@@ -25,9 +24,10 @@ const WATCH_POLL_MS = 2000;
 // CancelJob waits this long for the worker holding a running job to confirm, so the usual answer is CANCELLED.
 const CANCEL_CONFIRM_MS = 3000;
 
-/** The JobQueue API with the jobs that are built; `jobsAreaWith` serves other handlers (tests, extensions). */
-export const jobsArea: AreaFactory = (deps) => jobsAreaWith(builtInHandlers)(deps);
-
+/**
+ * The JobQueue API over the given jobs: services/job-handlers.ts gathers the
+ * ones the areas build; tests and benchmarks give their own.
+ */
 export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
   return async (deps) => {
     const config = loadJobsConfig();

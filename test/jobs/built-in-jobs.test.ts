@@ -10,8 +10,8 @@ import { RecommendationService } from "../../gen/mlmesh/recommend/v1/recommendat
 import { forecastArea } from "../../services/forecast/service.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
-import { builtInHandlers } from "../../services/jobs/handlers/built-in.js";
-import { jobsArea } from "../../services/jobs/service.js";
+import { jobHandlers } from "../../services/job-handlers.js";
+import { jobsAreaWith } from "../../services/jobs/service.js";
 import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
@@ -42,9 +42,9 @@ beforeAll(async () => {
   await seedTravellers(seeding, { count: 3000, seed: 21 });
   await seedDestinations(seeding, { destinations: 600, users: 1500, seed: 21 });
   await seeding.close();
-  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsArea], scope.env));
+  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsAreaWith(jobHandlers)], scope.env));
   await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
-  worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: builtInHandlers, metrics: mesh.metrics, openAdmin: false });
+  worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: jobHandlers, metrics: mesh.metrics, openAdmin: false });
   transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
 }, 120_000);
 

@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceTask, JobQueueService } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
-import { jobsArea } from "../../services/jobs/service.js";
+import { jobHandlers } from "../../services/job-handlers.js";
+import { jobsAreaWith } from "../../services/jobs/service.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
 import { testScope, type TestScope } from "../support/scope.js";
@@ -31,7 +32,7 @@ function mlmesh(args: string[], env: Record<string, string | undefined>) {
 beforeAll(async () => {
   scope = await testScope();
   url = scope.databaseUrl;
-  ({ mesh } = await startTestMesh([jobsArea], scope.env));
+  ({ mesh } = await startTestMesh([jobsAreaWith(jobHandlers)], scope.env));
 }, 60_000);
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
 import { handlerMap, type JobHandler } from "../../services/jobs/handler.js";
-import { checkKnown } from "../../services/jobs/handlers/parameters.js";
+import { checkKnown } from "../../services/jobs/parameters.js";
 import { jobsAreaWith } from "../../services/jobs/service.js";
 import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import type { Mesh } from "../../services/runtime/mesh.js";

@@ -1,11 +1,10 @@
 import { toBinary } from "@bufbuild/protobuf";
-import { ForecastDemandResponseSchema } from "../../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
-import { forecast } from "../../forecast/compute.js";
-import { computeOptions, demandCacheKey, demandResponse } from "../../forecast/demand-response.js";
-import { loadHistory } from "../../forecast/history.js";
-import { PredictionCache } from "../../forecast/prediction-cache.js";
-import type { JobHandler } from "../handler.js";
-import { checkKnown } from "./parameters.js";
+import { ForecastDemandResponseSchema } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
+import { checkKnown, type JobHandler } from "../jobs/index.js";
+import { forecast } from "./compute.js";
+import { computeOptions, demandCacheKey, demandResponse } from "./demand-response.js";
+import { loadHistory } from "./history.js";
+import { PredictionCache } from "./prediction-cache.js";
 
 const DEFAULT_HORIZON_DAYS = 30;
 // The RPC's default interval level: a ForecastDemand call with defaults then hits what this job wrote.
@@ -53,3 +52,6 @@ export const forecastAllProducts: JobHandler = {
     return { products: products.length, forecasted, skipped: skipped.length, skipped_products: skipped.slice(0, 20), horizon_days: horizonDays };
   },
 };
+
+/** Forecast's jobs: forecasting every product ahead of the calls that ask. */
+export const forecastJobs: readonly JobHandler[] = [forecastAllProducts];

@@ -1,9 +1,27 @@
-import { loadRecommender } from "../../recommend/training.js";
-import { UserStateStore } from "../../recommend/user-state.js";
-import type { JobHandler } from "../handler.js";
-import { isUuid } from "../uuid.js";
-import { checkKnown } from "./parameters.js";
+import { announcePromotion, MODELS } from "../registry/index.js";
+import { checkKnown, isUuid, noParameters, type JobHandler } from "../jobs/index.js";
+import { loadRecommender, trainRecommendModel } from "./training.js";
+import { UserStateStore } from "./user-state.js";
 
+/** Trains the recommendation model on the interactions in PostgreSQL; a promotion reaches every server through Redis. */
+export const trainRecommend: JobHandler = {
+  jobType: "training",
+  kind: "recommend",
+  checkParameters: noParameters,
+  async run(ctx) {
+    const outcome = await trainRecommendModel(ctx.sql, { force: ctx.job.forcePromote, signal: ctx.signal, progress: (p, m) => void ctx.progress(p, m) });
+    if (outcome.promoted) await announcePromotion(ctx, ctx.redisPrefix, MODELS.recommend, outcome.version);
+    return {
+      model: MODELS.recommend,
+      version: outcome.version,
+      promoted: outcome.promoted,
+      reason: outcome.reason,
+      recall_at_10: outcome.metrics.model.recallAt10,
+      ndcg_at_10: outcome.metrics.model.ndcgAt10,
+      baseline_recall_at_10: outcome.metrics.popularity.recallAt10,
+    };
+  },
+};
 
 /**
  * Computes travellers' recommendation state (their vector folded in against
@@ -37,3 +55,6 @@ export const precomputeRecommendations: JobHandler = {
     return { travellers: ids.length, written, missing: missing.length, missing_ids: missing.slice(0, 20), model_version: recommender.version };
   },
 };
+
+/** Recommend's jobs: training the model, and precomputing travellers' state for the serving path. */
+export const recommendJobs: readonly JobHandler[] = [trainRecommend, precomputeRecommendations];

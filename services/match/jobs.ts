@@ -1,7 +1,6 @@
-import { trainFromDatabase } from "../../match/training.js";
-import { announcePromotion, MODELS } from "../../registry/index.js";
-import type { JobHandler } from "../handler.js";
-import { noParameters } from "./parameters.js";
+import { announcePromotion, MODELS } from "../registry/index.js";
+import { noParameters, type JobHandler } from "../jobs/index.js";
+import { trainFromDatabase } from "./training.js";
 
 /** Trains the match model on the interactions in PostgreSQL; a promotion reaches every server through Redis. */
 export const trainMatch: JobHandler = {
@@ -26,3 +25,6 @@ export const trainMatch: JobHandler = {
     };
   },
 };
+
+/** Match's jobs: training the model. */
+export const matchJobs: readonly JobHandler[] = [trainMatch];
