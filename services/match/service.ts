@@ -37,7 +37,7 @@ export const matchArea: AreaFactory = async (deps) => {
     redisPrefix: deps.config.redisPrefix,
   });
   const idf = (await loadIdf(deps.db.sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
-  const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, { maxEntries: 200_000, ttlMs: 10 * 60_000, redisPrefix: deps.config.redisPrefix });
+  const profiles = new ProfileCache(deps.db.sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   const predictions = new LruCache<Prediction>(100_000, matchPredictionCacheTtlMs);
   const m = deps.metrics;
   // Metric children looked up once, not per request.

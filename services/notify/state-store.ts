@@ -25,19 +25,19 @@ export class StateStore {
     redis: Redis,
     metrics: MeshMetrics,
     /** MLMESH_REDIS_PREFIX (see key). */
-    private readonly redisPrefix: string,
+    redisPrefix: string,
   ) {
-    this.cache = new TieredCache(redis, metrics, "notify_state");
+    this.cache = new TieredCache(redis, metrics, "notify_state", { redisKeyPrefix: statePrefix(redisPrefix) });
   }
 
   /** Drops a traveller's state here and in Redis (their events or preferences changed). */
   forget(userId: string): void {
-    this.cache.forget(key(this.redisPrefix, userId));
+    this.cache.forget(userId);
   }
 
   /** The state, or undefined when no such traveller exists. */
   get(userId: string, now: number): Promise<UserState | undefined> {
-    return this.cache.get(key(this.redisPrefix, userId), () => this.compute(userId, now));
+    return this.cache.get(userId, () => this.compute(userId, now));
   }
 
   /**
@@ -87,5 +87,9 @@ export async function recordActivity(sql: Sql, userId: string, event: ActivityEv
 
 /** Where a traveller's state is cached in Redis; `redisPrefix` is MLMESH_REDIS_PREFIX. */
 export function key(redisPrefix: string, userId: string): string {
-  return `${redisPrefix}:notify:state:${userId}`;
+  return statePrefix(redisPrefix) + userId;
+}
+
+function statePrefix(redisPrefix: string): string {
+  return `${redisPrefix}:notify:state:`;
 }

@@ -20,14 +20,14 @@ export class UserStateStore {
     private readonly sql: Sql,
     redis: Redis,
     /** MLMESH_REDIS_PREFIX: states live under `<prefix>:recommend:<model version>:user:<id>`. */
-    private readonly redisPrefix: string,
+    redisPrefix: string,
     metrics?: MeshMetrics,
   ) {
-    this.cache = new TieredCache(redis, metrics, "recommend_user");
+    this.cache = new TieredCache(redis, metrics, "recommend_user", { redisKeyPrefix: `${redisPrefix}:recommend:` });
   }
 
   private key(recommender: Recommender, userId: string): string {
-    return `${this.redisPrefix}:recommend:${recommender.version}:user:${userId}`;
+    return `${recommender.version}:user:${userId}`;
   }
 
   /** Computes and stores a traveller's state (batch precomputation); false when no such traveller exists. Throws if Redis does. */
