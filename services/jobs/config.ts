@@ -1,8 +1,8 @@
-import { ConfigError } from "../runtime/config.js";
+import { ConfigError, readInt, readPrefix, type IntSetting } from "../runtime/config.js";
 
 /** Queue settings shared by the API (producers) and `mlmesh worker` (consumers). */
 export interface JobsConfig {
-  /** BullMQ key prefix; deployments sharing one Redis keep apart by it. */
+  /** BullMQ key prefix (MLMESH_QUEUE_PREFIX); deployments sharing one Redis keep apart by it. */
   prefix: string;
   /** Attempts before a job is dead-lettered. */
   attempts: number;
@@ -18,28 +18,27 @@ export interface JobsConfig {
   reconcileIntervalMs: number;
 }
 
+/** The queues' numeric settings, read and checked as the mesh's own are (runtime/config.ts). */
+export const JOB_SETTINGS = {
+  attempts: { name: "MLMESH_JOB_ATTEMPTS", fallback: 3, min: 1 },
+  backoffMs: { name: "MLMESH_JOB_BACKOFF_MS", fallback: 1000, min: 0 },
+  lockMs: { name: "MLMESH_JOB_LOCK_MS", fallback: 10_000, min: 1000 },
+  stalledIntervalMs: { name: "MLMESH_JOB_STALLED_INTERVAL_MS", fallback: 5000, min: 500 },
+  concurrency: { name: "MLMESH_WORKER_CONCURRENCY", fallback: 2, min: 1 },
+  reconcileIntervalMs: { name: "MLMESH_JOB_RECONCILE_INTERVAL_MS", fallback: 60_000, min: 100 },
+} as const satisfies Record<string, IntSetting>;
+
+/** Reads and checks the queue settings; every bad value is named at once. */
 export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      problems.push(`${name}=${JSON.stringify(raw)}: must be an integer of at least ${min}`);
-      return fallback;
-    }
-    return n;
-  };
-  const prefix = env.MLMESH_QUEUE_PREFIX?.trim() || "mlmesh";
-  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) problems.push(`MLMESH_QUEUE_PREFIX=${JSON.stringify(prefix)}: letters, digits, - and _ only`);
   const config: JobsConfig = {
-    prefix,
-    attempts: int("MLMESH_JOB_ATTEMPTS", 3, 1),
-    backoffMs: int("MLMESH_JOB_BACKOFF_MS", 1000, 0),
-    lockMs: int("MLMESH_JOB_LOCK_MS", 10_000, 1000),
-    stalledIntervalMs: int("MLMESH_JOB_STALLED_INTERVAL_MS", 5000, 500),
-    concurrency: int("MLMESH_WORKER_CONCURRENCY", 2, 1),
-    reconcileIntervalMs: int("MLMESH_JOB_RECONCILE_INTERVAL_MS", 60_000, 100),
+    prefix: readPrefix(env, "MLMESH_QUEUE_PREFIX", problems),
+    attempts: readInt(env, JOB_SETTINGS.attempts, problems),
+    backoffMs: readInt(env, JOB_SETTINGS.backoffMs, problems),
+    lockMs: readInt(env, JOB_SETTINGS.lockMs, problems),
+    stalledIntervalMs: readInt(env, JOB_SETTINGS.stalledIntervalMs, problems),
+    concurrency: readInt(env, JOB_SETTINGS.concurrency, problems),
+    reconcileIntervalMs: readInt(env, JOB_SETTINGS.reconcileIntervalMs, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -52,7 +52,7 @@ export class ConfigError extends Error {
 }
 
 /**
- * A numeric setting: an integer from `min` to `max`, or `fallback` when unset.
+ * A numeric setting: an integer from `min` to `max` (if it has one), or `fallback` when unset.
  * Every numeric setting is checked here, at start, so a bad value refuses to
  * start with its name and rule instead of surfacing later as NaN.
  */
@@ -60,7 +60,7 @@ export interface IntSetting {
   readonly name: string;
   readonly fallback: number;
   readonly min: number;
-  readonly max: number;
+  readonly max?: number;
 }
 
 /** The numeric settings read by the service areas and the model registry, with their bounds. */
@@ -84,12 +84,23 @@ export function readInt(env: NodeJS.ProcessEnv, setting: IntSetting, problems: s
   const raw = env[setting.name]?.trim();
   if (raw === undefined || raw === "") return setting.fallback;
   const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < setting.min || n > setting.max) {
+  if (!Number.isSafeInteger(n) || n < setting.min || (setting.max !== undefined && n > setting.max)) {
     const rule = setting.min === 0 ? "a non-negative integer" : setting.min === 1 ? "a positive integer" : `an integer of at least ${setting.min}`;
-    problems.push(`${setting.name}=${JSON.stringify(env[setting.name])}: must be ${rule}, at most ${setting.max}`);
+    problems.push(`${setting.name}=${JSON.stringify(env[setting.name])}: must be ${rule}${setting.max === undefined ? "" : `, at most ${setting.max}`}`);
     return setting.fallback;
   }
   return n;
+}
+
+/**
+ * A prefix that keeps deployments sharing one Redis apart (MLMESH_REDIS_PREFIX,
+ * MLMESH_QUEUE_PREFIX): "mlmesh" when unset; letters, digits, - and _, so it
+ * cannot break the keys and channels it starts.
+ */
+export function readPrefix(env: NodeJS.ProcessEnv, name: string, problems: string[]): string {
+  const prefix = env[name]?.trim() || "mlmesh";
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) problems.push(`${name}=${JSON.stringify(prefix)}: letters, digits, - and _ only`);
+  return prefix;
 }
 
 /** One numeric setting, checked on its own (for code that runs without the mesh's config: CLI commands, jobs). */
@@ -149,8 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
   }
   const redisUrl = env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
   if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss://`);
-  const redisPrefix = env.MLMESH_REDIS_PREFIX?.trim() || "mlmesh";
-  if (!/^[A-Za-z0-9_-]+$/.test(redisPrefix)) problems.push(`MLMESH_REDIS_PREFIX=${JSON.stringify(redisPrefix)}: letters, digits, - and _ only`);
+  const redisPrefix = readPrefix(env, "MLMESH_REDIS_PREFIX", problems);
 
   const logLevel = (env.LOG_LEVEL ?? "info") as MeshConfig["logLevel"];
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
