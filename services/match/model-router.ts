@@ -1,6 +1,10 @@
 import { fnv1a } from "../numeric/hash.js";
+import { MODELS } from "../registry/index.js";
 import { ConfigError } from "../runtime/config.js";
-import type { LoadedModel } from "./serving-model.js";
+import { log } from "../runtime/log.js";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import type { Sql } from "../runtime/storage/database.js";
+import { loadPinnedModel, type LoadedModel } from "./serving-model.js";
 
 /** One side of an A/B split: a registry version, or whatever version is promoted ("serving"). */
 export interface ArmSpec {
@@ -46,6 +50,30 @@ export class ModelRouter {
     private readonly arms: readonly { model: LoadedModel | "serving"; weight: number }[] = [],
   ) {}
 
+  /**
+   * The router for the match split in MLMESH_MODEL_AB_WEIGHTS (none: every
+   * user gets the serving model), with each pinned registry version loaded
+   * and warmed. An arm whose version the registry no longer has is dropped,
+   * its share going to the other arms.
+   */
+  static async load(sql: Sql, metrics: MeshMetrics, abWeights: string | undefined, serving: () => LoadedModel): Promise<ModelRouter> {
+    const arms: { model: LoadedModel | "serving"; weight: number }[] = [];
+    for (const arm of abSplit(MODELS.match, abWeights) ?? []) {
+      if (arm.version === "serving") {
+        arms.push({ model: "serving", weight: arm.weight });
+        continue;
+      }
+      const loaded = await loadPinnedModel(sql, metrics, arm.version);
+      if (!loaded) {
+        log.error("A/B arm names a match version the registry does not have: its share goes to the other arms", { version: arm.version });
+        continue;
+      }
+      arms.push({ model: loaded, weight: arm.weight });
+    }
+    if (arms.length) log.info("match A/B split", { arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })) });
+    return new ModelRouter(serving, arms);
+  }
+
   pick(userKey: string | undefined): LoadedModel {
     if (this.arms.length === 0 || userKey === undefined) return this.serving();
     const total = this.arms.reduce((a, s) => a + s.weight, 0);
@@ -57,5 +85,10 @@ export class ModelRouter {
     }
     const last = this.arms[this.arms.length - 1].model;
     return last === "serving" ? this.serving() : last;
+  }
+
+  /** Releases the pinned versions (the serving one is its slot's). */
+  async release(): Promise<void> {
+    for (const arm of this.arms) if (arm.model !== "serving") await arm.model.release();
   }
 }
