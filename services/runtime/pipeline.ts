@@ -2,12 +2,14 @@ import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
 import type { ApiKeyAuth } from "./auth.js";
+import { CallSignal } from "./call-signal.js";
 import type { CallContext, Metadata, ResponseMetadata, Transport } from "./context.js";
 import { MeshError, toMeshError } from "./errors.js";
 import type { ServiceImpl } from "./handler.js";
 import { log } from "./log.js";
+import { MethodMetrics } from "./method-metrics.js";
 import type { MeshMetrics } from "./metrics.js";
-import { Status, statusName } from "./status.js";
+import { Status } from "./status.js";
 import { extractTraceContext, injectTraceContext } from "./tracing.js";
 import type { StreamLimits } from "./stream-limits.js";
 import type { RequestValidator } from "./validation.js";
@@ -64,8 +66,7 @@ export interface PipelineDeps {
  * call `unary`/`stream` and encode.
  */
 export class Pipeline {
-  private inFlight = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly calls = new InFlight();
   private readonly stopping = new AbortController();
 
   constructor(private readonly deps: PipelineDeps) {
@@ -74,11 +75,11 @@ export class Pipeline {
   }
 
   get activeCalls(): number {
-    return this.inFlight;
+    return this.calls.count;
   }
 
   bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean } = {}): BoundService {
-    const methods = service.methods.map((method) => this.bindMethod(service, method, impl, options.open ?? false));
+    const methods = service.methods.map((method) => new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false));
     return { service, methods };
   }
 
@@ -89,258 +90,186 @@ export class Pipeline {
 
   /** Resolves once no call is in flight. */
   idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.calls.idle();
+  }
+}
+
+/** How many calls are in flight, and who waits for there to be none. */
+class InFlight {
+  count = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  enter(): void {
+    this.count++;
   }
 
-  private enter(): void {
-    this.inFlight++;
-  }
-
-  private leave(): void {
-    if (--this.inFlight === 0) {
+  leave(): void {
+    if (--this.count === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
   }
 
-  private bindMethod(service: DescService, method: DescMethod, impl: object, open: boolean): BoundMethod {
-    const handler = (impl as Record<string, unknown>)[method.localName] as
-      | ((req: Message, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>)
-      | undefined;
-    const { auth, validator, metrics, tracer, streams } = this.deps;
-    const spanName = `${service.typeName}/${method.name}`;
-    const pipeline = this;
-    const children = new Map<Transport, { duration: ReturnType<typeof metrics.rpcDuration.labels> }>();
-    const durationFor = (transport: Transport) => {
-      let c = children.get(transport);
-      if (!c) {
-        c = { duration: metrics.rpcDuration.labels(service.typeName, method.name, transport) };
-        children.set(transport, c);
-      }
-      return c.duration;
-    };
-    // Label lookups hash their values on every call; keep the children instead.
-    const counters = new Map<string, { requests: { inc(): void }; errors: { inc(): void } }>();
-    const record = (transport: Transport, code: Status, seconds: number) => {
-      const key = `${transport}:${code}`;
-      let c = counters.get(key);
-      if (!c) {
-        const name = statusName(code);
-        c = {
-          requests: metrics.rpcRequests.labels(service.typeName, method.name, name, transport),
-          errors: metrics.rpcErrors.labels(service.typeName, method.name, name, transport),
-        };
-        counters.set(key, c);
-      }
-      c.requests.inc();
-      if (code !== Status.OK) c.errors.inc();
-      durationFor(transport).observe(seconds);
-    };
-
-    const prepare = (request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } => {
-      const principal = open ? undefined : auth.authenticate(call.headers);
-      let message: Message;
-      if (typeof request === "function") {
-        try {
-          message = request();
-        } catch (err) {
-          throw new MeshError(Status.INVALID_ARGUMENT, `request is not a valid ${method.input.typeName}: ${(err as Error).message}`);
-        }
-      } else {
-        message = request;
-      }
-      validator.check(method.input, message);
-      if (!handler) throw MeshError.unimplemented(spanName);
-      const signal = new CallSignal(call, pipeline.stopping.signal);
-      const ctx: CallContext = {
-        headers: call.headers,
-        get signal() {
-          return signal.signal;
-        },
-        deadline: call.deadline,
-        principal,
-        span,
-        transport: call.transport,
-        responseHeaders: call.responseHeaders,
-      };
-      return { message, ctx, signal };
-    };
-
-    const startSpan = (call: IncomingCall): Span => {
-      const parent = extractTraceContext(call.headers);
-      const span = tracer.startSpan(
-        spanName,
-        {
-          kind: SpanKind.SERVER,
-          attributes: { "rpc.system": "grpc", "rpc.service": service.typeName, "rpc.method": method.name, "mlmesh.transport": call.transport },
-        },
-        parent,
-      );
-      injectTraceContext(trace.setSpan(parent, span), call.responseHeaders);
-      return span;
-    };
-
-    const fail = (err: unknown, span: Span): MeshError => {
-      const mesh = toMeshError(err);
-      if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
-        log.error("handler failed", { rpc: spanName, error: err instanceof Error ? err.stack : String(err) });
-      } else if (mesh.code === Status.UNAVAILABLE && !(err instanceof MeshError) && outageLogDue(mesh.message)) {
-        // A storage outage fails every call that needs it: say so, not once per call.
-        log.warn("call failed: storage unavailable (logged once per 10 s)", { rpc: spanName, answer: mesh.message, error: String(err) });
-      }
-      span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
-      span.setAttribute("rpc.grpc.status_code", mesh.code);
-      return mesh;
-    };
-
-    const toOutput = (value: unknown): Message =>
-      isMessage(value, method.output) ? value : create(method.output, value as never);
-
-    return {
-      service,
-      method,
-      open,
-      admit(headers) {
-        if (!open) auth.authenticate(headers);
-      },
-      async unary(request, call) {
-        const started = performance.now();
-        pipeline.enter();
-        const span = startSpan(call);
-        let code = Status.OK;
-        let signal: CallSignal | undefined;
-        try {
-          const prepared = prepare(request, call, span);
-          signal = prepared.signal;
-          const result = handler!(prepared.message, prepared.ctx) as Promise<unknown>;
-          return toOutput(await signal.race(result));
-        } catch (err) {
-          const mesh = fail(err, span);
-          code = mesh.code;
-          throw mesh;
-        } finally {
-          signal?.dispose();
-          span.end();
-          record(call.transport, code, (performance.now() - started) / 1000);
-          pipeline.leave();
-        }
-      },
-      async *stream(request, call) {
-        const started = performance.now();
-        pipeline.enter();
-        const span = startSpan(call);
-        let code = Status.OK;
-        let signal: CallSignal | undefined;
-        let release: (() => void) | undefined;
-        try {
-          const prepared = prepare(request, call, span);
-          signal = prepared.signal;
-          release = streams.acquire(call.peer, spanName);
-          // A stream lives long: always watch for cancellation and shutdown.
-          void prepared.ctx.signal;
-          const iterable = handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>;
-          const iterator = iterable[Symbol.asyncIterator]();
-          try {
-            for (;;) {
-              const next = await signal.race(iterator.next());
-              if (next.done) break;
-              yield toOutput(next.value);
-            }
-          } finally {
-            await iterator.return?.();
-          }
-        } catch (err) {
-          const mesh = fail(err, span);
-          code = mesh.code;
-          throw mesh;
-        } finally {
-          release?.();
-          signal?.dispose();
-          span.end();
-          record(call.transport, code, (performance.now() - started) / 1000);
-          pipeline.leave();
-        }
-      },
-    };
+  idle(): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }
+
+type Handler = (req: Message, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
 
 /**
- * The signal a handler sees: aborted when the client cancels, the deadline
- * passes, or the server gives up waiting at shutdown, with the status to
- * report. Built on first use (or at once when a deadline is set): most small
- * calls never look at it, and an AbortController per call shows in profiles.
+ * One method of a service, bound to the pipeline. A call goes through the
+ * same steps whether it is unary or streaming: start its span, prepare it
+ * (authenticate, decode, validate), run the handler under the call's signal,
+ * map a failure to a status, and finish (end the span, record the metrics).
  */
-class CallSignal {
-  private controller: AbortController | undefined;
-  private readonly cleanups: (() => void)[] = [];
+class MethodBinding implements BoundMethod {
+  private readonly handler: Handler | undefined;
+  private readonly spanName: string;
+  private readonly metrics: MethodMetrics;
 
   constructor(
-    private readonly call: IncomingCall,
+    private readonly deps: PipelineDeps,
+    private readonly calls: InFlight,
     private readonly stopping: AbortSignal,
+    readonly service: DescService,
+    readonly method: DescMethod,
+    impl: object,
+    readonly open: boolean,
   ) {
-    if (call.deadline !== undefined) void this.signal;
+    this.handler = (impl as Record<string, unknown>)[method.localName] as Handler | undefined;
+    this.spanName = `${service.typeName}/${method.name}`;
+    this.metrics = new MethodMetrics(deps.metrics, service, method);
   }
 
-  get signal(): AbortSignal {
-    if (this.controller) return this.controller.signal;
-    const controller = (this.controller = new AbortController());
-    const link = (source: AbortSignal, reason: () => MeshError) => {
-      if (source.aborted) {
-        controller.abort(reason());
-        return;
-      }
-      const onAbort = () => controller.abort(reason());
-      source.addEventListener("abort", onAbort, { once: true });
-      this.cleanups.push(() => source.removeEventListener("abort", onAbort));
-    };
-    if (this.call.signal) link(this.call.signal, () => new MeshError(Status.CANCELLED, "the client cancelled the call"));
-    link(this.stopping, () => new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
-    const deadline = this.call.deadline;
-    if (deadline !== undefined) {
-      const expired = () => new MeshError(Status.DEADLINE_EXCEEDED, "the deadline expired before the call finished");
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) controller.abort(expired());
-      else {
-        const timer = setTimeout(() => controller.abort(expired()), remaining);
-        this.cleanups.push(() => clearTimeout(timer));
-      }
+  admit(headers: Metadata): void {
+    if (!this.open) this.deps.auth.authenticate(headers);
+  }
+
+  async unary(request: RequestSource, call: IncomingCall): Promise<Message> {
+    const started = performance.now();
+    this.calls.enter();
+    const span = this.startSpan(call);
+    let code = Status.OK;
+    let signal: CallSignal | undefined;
+    try {
+      const prepared = this.prepare(request, call, span);
+      signal = prepared.signal;
+      const result = this.handler!(prepared.message, prepared.ctx) as Promise<unknown>;
+      return this.toOutput(await signal.race(result));
+    } catch (err) {
+      const mesh = this.fail(err, span);
+      code = mesh.code;
+      throw mesh;
+    } finally {
+      this.finish(call, started, span, code, signal);
     }
-    return controller.signal;
   }
 
-  /** Settles with the handler, or sooner with the abort reason once a signal exists and fires. */
-  race<T>(promise: Promise<T>): Promise<T> {
-    return this.controller ? untilAborted(promise, this.controller.signal) : promise;
+  async *stream(request: RequestSource, call: IncomingCall): AsyncIterable<Message> {
+    const started = performance.now();
+    this.calls.enter();
+    const span = this.startSpan(call);
+    let code = Status.OK;
+    let signal: CallSignal | undefined;
+    let release: (() => void) | undefined;
+    try {
+      const prepared = this.prepare(request, call, span);
+      signal = prepared.signal;
+      release = this.deps.streams.acquire(call.peer, this.spanName);
+      // A stream lives long: always watch for cancellation and shutdown.
+      void prepared.ctx.signal;
+      const iterator = (this.handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const next = await signal.race(iterator.next());
+          if (next.done) break;
+          yield this.toOutput(next.value);
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    } catch (err) {
+      const mesh = this.fail(err, span);
+      code = mesh.code;
+      throw mesh;
+    } finally {
+      this.finish(call, started, span, code, signal, release);
+    }
   }
 
-  dispose(): void {
-    for (const c of this.cleanups) c();
-  }
-}
-
-/** Settles with the promise, or rejects with the abort reason as soon as the signal fires. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
+  private startSpan(call: IncomingCall): Span {
+    const parent = extractTraceContext(call.headers);
+    const span = this.deps.tracer.startSpan(
+      this.spanName,
+      {
+        kind: SpanKind.SERVER,
+        attributes: { "rpc.system": "grpc", "rpc.service": this.service.typeName, "rpc.method": this.method.name, "mlmesh.transport": call.transport },
       },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
+      parent,
     );
-  });
+    injectTraceContext(trace.setSpan(parent, span), call.responseHeaders);
+    return span;
+  }
+
+  /** Authenticates, decodes and validates the request, and builds what the handler sees. */
+  private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
+    const principal = this.open ? undefined : this.deps.auth.authenticate(call.headers);
+    let message: Message;
+    if (typeof request === "function") {
+      try {
+        message = request();
+      } catch (err) {
+        throw new MeshError(Status.INVALID_ARGUMENT, `request is not a valid ${this.method.input.typeName}: ${(err as Error).message}`);
+      }
+    } else {
+      message = request;
+    }
+    this.deps.validator.check(this.method.input, message);
+    if (!this.handler) throw MeshError.unimplemented(this.spanName);
+    const signal = new CallSignal(call, this.stopping);
+    const ctx: CallContext = {
+      headers: call.headers,
+      get signal() {
+        return signal.signal;
+      },
+      deadline: call.deadline,
+      principal,
+      span,
+      transport: call.transport,
+      responseHeaders: call.responseHeaders,
+    };
+    return { message, ctx, signal };
+  }
+
+  private toOutput(value: unknown): Message {
+    return isMessage(value, this.method.output) ? value : create(this.method.output, value as never);
+  }
+
+  /** The status a failure answers with, marked on the span; a bug or an outage is logged. */
+  private fail(err: unknown, span: Span): MeshError {
+    const mesh = toMeshError(err);
+    if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
+      log.error("handler failed", { rpc: this.spanName, error: err instanceof Error ? err.stack : String(err) });
+    } else if (mesh.code === Status.UNAVAILABLE && !(err instanceof MeshError) && outageLogDue(mesh.message)) {
+      // A storage outage fails every call that needs it: say so, not once per call.
+      log.warn("call failed: storage unavailable (logged once per 10 s)", { rpc: this.spanName, answer: mesh.message, error: String(err) });
+    }
+    span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
+    span.setAttribute("rpc.grpc.status_code", mesh.code);
+    return mesh;
+  }
+
+  /** The clean-up every call ends with, unary or streaming, whatever its outcome. */
+  private finish(call: IncomingCall, started: number, span: Span, code: Status, signal: CallSignal | undefined, release?: () => void): void {
+    release?.();
+    signal?.dispose();
+    span.end();
+    this.metrics.record(call.transport, code, (performance.now() - started) / 1000);
+    this.calls.leave();
+  }
 }
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
