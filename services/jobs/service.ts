@@ -35,9 +35,10 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
     const events = new JobEvents(deps.config.redisUrl, config.prefix, queues.connection);
     registerQueueDepth(deps.metrics.registry, queues);
     void checkRedisForQueues(queues.connection, () => queues.ready(5000));
+    const store = new JobStore(deps.db.sql);
     return {
       service: JobQueueService,
-      impl: jobService({ config, store: new JobStore(deps.db.sql), queues, events, handlers }),
+      impl: jobService({ config, store, queues, events, handlers, submitter: new JobSubmitter(store, queues) }),
       admin: [{ prefix: "/queues", handler: queueDashboard("/queues", queues) }],
       close: async () => {
         events.close();
@@ -47,133 +48,140 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
   };
 }
 
+/** What the JobQueue RPCs work with, built once by the area. */
 interface Parts {
   config: JobsConfig;
   store: JobStore;
   queues: JobQueues;
   events: JobEvents;
   handlers: JobHandlers;
+  submitter: JobSubmitter;
 }
 
-function jobService({ config, store, queues, events, handlers }: Parts): ServiceImpl<typeof JobQueueService> {
-  const submitter = new JobSubmitter(store, queues);
-  const built = (type: JobType) =>
-    [...handlers.values()]
-      .filter((h) => h.jobType === type)
-      .map((h) => h.kind)
-      .join(", ");
-
-  async function submit(
-    jobType: JobType,
-    kind: string,
-    req: { parameters?: JsonObject; priority: number; idempotencyKey: string; forcePromote?: boolean },
-    ctx: CallContext,
-  ) {
-    const handler = handlers.get(handlerKey(jobType, kind));
-    if (!handler) throw MeshError.unimplemented(`${jobType} for '${kind}' (built: ${built(jobType) || "none"})`);
-    const parameters = req.parameters ?? {};
-    const violation = handler.checkParameters(parameters);
-    if (violation) throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
-    const carrier: Record<string, string> = {};
-    propagation.inject(trace.setSpan(context.active(), ctx.span), carrier);
-    // No watcher can exist yet (the id is in this response), so a new job needs no notification.
-    const { job } = await submitter.submit({
-      jobType,
-      kind,
-      parameters,
-      forcePromote: req.forcePromote ?? false,
-      priority: req.priority,
-      maxAttempts: config.attempts,
-      idempotencyKey: req.idempotencyKey || undefined,
-      traceParent: carrier.traceparent ?? "",
-    });
-    return { job: jobMessage(job) };
-  }
-
-  async function existing(jobId: string): Promise<JobRecord> {
-    const job = await storage(() => store.get(jobId));
-    if (!job) throw MeshError.notFound(`job ${jobId} not found`);
-    return job;
-  }
-
+/** The JobQueue RPCs, each a named step below. */
+function jobService(p: Parts): ServiceImpl<typeof JobQueueService> {
   return {
-    submitTrainingJob: (req, ctx) => submit("training", modelKindName(req.model), req, ctx),
-
-    submitInferenceJob: (req, ctx) => submit("inference", inferenceTaskName(req.task), req, ctx),
-
-    async getJob(req) {
-      return { job: jobMessage(await existing(req.jobId)) };
-    },
-
-    async listJobs(req) {
-      const page = await storage(() =>
-        store.list({ status: storedStatus(req.status), jobType: storedJobType(req.jobType) }, req.pageSize || DEFAULT_PAGE_SIZE, req.pageToken),
-      );
-      return { jobs: page.jobs.map(jobMessage), nextPageToken: page.nextPageToken };
-    },
-
-    async listDeadLetterJobs(req) {
-      const page = await storage(() => store.list({ deadLettered: true }, req.pageSize || DEFAULT_PAGE_SIZE, req.pageToken));
-      return { jobs: page.jobs.map(jobMessage), nextPageToken: page.nextPageToken };
-    },
-
-    async cancelJob(req, ctx) {
-      const job = await existing(req.jobId);
-      if (job.status === "cancelled") return { job: jobMessage(job) };
-      if (TERMINAL.has(job.status)) {
-        throw new MeshError(Status.FAILED_PRECONDITION, `job ${job.jobId} has already ${job.status === "completed" ? "completed" : "failed"}; only pending or running jobs can be cancelled`);
-      }
-      const marked = await storage(() => store.requestCancel(job.jobId));
-      if (!marked) return { job: jobMessage(await existing(job.jobId)) };
-      events.updated(job.jobId);
-      // A queued job nobody holds is removed here; a held one is stopped by its worker.
-      const removed = marked.status === "pending" && (await queues.removeIfWaiting(marked).catch(() => false));
-      if (removed) {
-        const cancelled = await storage(() => store.cancelled(job.jobId, "cancelled before it started"));
-        events.updated(job.jobId);
-        return { job: jobMessage(cancelled ?? (await existing(job.jobId))) };
-      }
-      // If Redis is down the flag in PostgreSQL still stops the job: at its next progress report, or when a worker takes it.
-      await events.requestCancel(job.jobId).catch((err) => log.warn("cancel not broadcast; the worker will see the flag", { error: String(err) }));
-      const until = Date.now() + CANCEL_CONFIRM_MS;
-      let current = await existing(job.jobId);
-      while (!TERMINAL.has(current.status) && Date.now() < until) {
-        await events.nextUpdate(job.jobId, 250, ctx.signal);
-        current = await existing(job.jobId);
-      }
-      return { job: jobMessage(current) };
-    },
-
-    async *watchJob(req, ctx) {
-      let job = await existing(req.jobId);
-      yield { job: jobMessage(job) };
-      while (!TERMINAL.has(job.status)) {
-        await events.nextUpdate(job.jobId, WATCH_POLL_MS, ctx.signal);
-        const next = await existing(job.jobId);
-        if (next.updatedAt.getTime() !== job.updatedAt.getTime() || next.status !== job.status) yield { job: jobMessage(next) };
-        job = next;
-      }
-    },
-
-    async retryJob(req) {
-      const job = await existing(req.jobId);
-      if (job.status !== "failed") {
-        throw new MeshError(Status.FAILED_PRECONDITION, `job ${job.jobId} is ${job.status}; only failed jobs can be retried`);
-      }
-      // Recorded first, so a worker that takes the new entry at once finds it pending; undone if Redis refuses.
-      const requeued = await storage(() => store.requeue(job.jobId));
-      if (!requeued) return { job: jobMessage(await existing(job.jobId)) };
-      try {
-        await queues.add(requeued);
-      } catch {
-        await store.restore(job).catch((err) => log.error("retry: could not restore the failed job", { jobId: job.jobId, error: String(err) }));
-        throw MeshError.unavailable("the job queue (Redis) is unavailable; the job was not queued again, retry later");
-      }
-      await queues.leaveDeadLetter(job).catch(() => undefined);
-      events.updated(job.jobId);
-      return { job: jobMessage(requeued) };
-    },
+    submitTrainingJob: (req, ctx) => submit(p, "training", modelKindName(req.model), req, ctx),
+    submitInferenceJob: (req, ctx) => submit(p, "inference", inferenceTaskName(req.task), req, ctx),
+    getJob: async (req) => ({ job: jobMessage(await existing(p, req.jobId)) }),
+    listJobs: (req) => page(p, { status: storedStatus(req.status), jobType: storedJobType(req.jobType) }, req),
+    listDeadLetterJobs: (req) => page(p, { deadLettered: true }, req),
+    cancelJob: (req, ctx) => cancel(p, req.jobId, ctx),
+    watchJob: (req, ctx) => watch(p, req.jobId, ctx),
+    retryJob: (req) => retry(p, req.jobId),
   };
+}
+
+/** Checks the job is built and its parameters, then records and queues it (or finds the one its idempotency key made). */
+async function submit(
+  { config, handlers, submitter }: Parts,
+  jobType: JobType,
+  kind: string,
+  req: { parameters?: JsonObject; priority: number; idempotencyKey: string; forcePromote?: boolean },
+  ctx: CallContext,
+) {
+  const handler = handlers.get(handlerKey(jobType, kind));
+  if (!handler) throw MeshError.unimplemented(`${jobType} for '${kind}' (built: ${built(handlers, jobType) || "none"})`);
+  const parameters = req.parameters ?? {};
+  const violation = handler.checkParameters(parameters);
+  if (violation) throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), ctx.span), carrier);
+  // No watcher can exist yet (the id is in this response), so a new job needs no notification.
+  const { job } = await submitter.submit({
+    jobType,
+    kind,
+    parameters,
+    forcePromote: req.forcePromote ?? false,
+    priority: req.priority,
+    maxAttempts: config.attempts,
+    idempotencyKey: req.idempotencyKey || undefined,
+    traceParent: carrier.traceparent ?? "",
+  });
+  return { job: jobMessage(job) };
+}
+
+/** The kinds of a job type that are built, for the message that refuses one that is not. */
+function built(handlers: JobHandlers, type: JobType): string {
+  return [...handlers.values()]
+    .filter((h) => h.jobType === type)
+    .map((h) => h.kind)
+    .join(", ");
+}
+
+async function existing({ store }: Parts, jobId: string): Promise<JobRecord> {
+  const job = await storage(() => store.get(jobId));
+  if (!job) throw MeshError.notFound(`job ${jobId} not found`);
+  return job;
+}
+
+async function page({ store }: Parts, filter: Parameters<JobStore["list"]>[0], req: { pageSize: number; pageToken: string }) {
+  const found = await storage(() => store.list(filter, req.pageSize || DEFAULT_PAGE_SIZE, req.pageToken));
+  return { jobs: found.jobs.map(jobMessage), nextPageToken: found.nextPageToken };
+}
+
+/**
+ * Cancels a pending or running job: a queued one nobody holds is removed at
+ * once; a held one is stopped by its worker, which this waits a moment for.
+ */
+async function cancel(p: Parts, jobId: string, ctx: CallContext) {
+  const { store, queues, events } = p;
+  const job = await existing(p, jobId);
+  if (job.status === "cancelled") return { job: jobMessage(job) };
+  if (TERMINAL.has(job.status)) {
+    throw new MeshError(Status.FAILED_PRECONDITION, `job ${job.jobId} has already ${job.status === "completed" ? "completed" : "failed"}; only pending or running jobs can be cancelled`);
+  }
+  const marked = await storage(() => store.requestCancel(job.jobId));
+  if (!marked) return { job: jobMessage(await existing(p, job.jobId)) };
+  events.updated(job.jobId);
+  const removed = marked.status === "pending" && (await queues.removeIfWaiting(marked).catch(() => false));
+  if (removed) {
+    const cancelled = await storage(() => store.cancelled(job.jobId, "cancelled before it started"));
+    events.updated(job.jobId);
+    return { job: jobMessage(cancelled ?? (await existing(p, job.jobId))) };
+  }
+  // If Redis is down the flag in PostgreSQL still stops the job: at its next progress report, or when a worker takes it.
+  await events.requestCancel(job.jobId).catch((err) => log.warn("cancel not broadcast; the worker will see the flag", { error: String(err) }));
+  const until = Date.now() + CANCEL_CONFIRM_MS;
+  let current = await existing(p, job.jobId);
+  while (!TERMINAL.has(current.status) && Date.now() < until) {
+    await events.nextUpdate(job.jobId, 250, ctx.signal);
+    current = await existing(p, job.jobId);
+  }
+  return { job: jobMessage(current) };
+}
+
+/** The job now, then every change until it ends. */
+async function* watch(p: Parts, jobId: string, ctx: CallContext) {
+  let job = await existing(p, jobId);
+  yield { job: jobMessage(job) };
+  while (!TERMINAL.has(job.status)) {
+    await p.events.nextUpdate(job.jobId, WATCH_POLL_MS, ctx.signal);
+    const next = await existing(p, job.jobId);
+    if (next.updatedAt.getTime() !== job.updatedAt.getTime() || next.status !== job.status) yield { job: jobMessage(next) };
+    job = next;
+  }
+}
+
+/** Queues a failed job again, as a new run; it leaves the dead-letter queue. */
+async function retry(p: Parts, jobId: string) {
+  const { store, queues, events } = p;
+  const job = await existing(p, jobId);
+  if (job.status !== "failed") {
+    throw new MeshError(Status.FAILED_PRECONDITION, `job ${job.jobId} is ${job.status}; only failed jobs can be retried`);
+  }
+  // Recorded first, so a worker that takes the new entry at once finds it pending; undone if Redis refuses.
+  const requeued = await storage(() => store.requeue(job.jobId));
+  if (!requeued) return { job: jobMessage(await existing(p, job.jobId)) };
+  try {
+    await queues.add(requeued);
+  } catch {
+    await store.restore(job).catch((err) => log.error("retry: could not restore the failed job", { jobId: job.jobId, error: String(err) }));
+    throw MeshError.unavailable("the job queue (Redis) is unavailable; the job was not queued again, retry later");
+  }
+  await queues.leaveDeadLetter(job).catch(() => undefined);
+  events.updated(job.jobId);
+  return { job: jobMessage(requeued) };
 }
 
 /** PostgreSQL errors become UNAVAILABLE; the mesh's own errors pass through. */
