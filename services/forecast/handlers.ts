@@ -1,0 +1,147 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  ForecastDemandResponseSchema,
+  HolidayCalendar,
+  PredictStockoutResponseSchema,
+  type ForecastDemandRequest,
+  type ForecastService,
+  type PredictStockoutRequest,
+  type TransactionRecord,
+} from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
+import type { CallContext } from "../runtime/context.js";
+import { MeshError } from "../runtime/errors.js";
+import type { ServiceImpl } from "../runtime/handler.js";
+import { log } from "../runtime/log.js";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import { Status } from "../runtime/status.js";
+import type { Sql } from "../runtime/storage/database.js";
+import type { WorkerPool } from "../runtime/worker-pool.js";
+import { computeOptions, demandCacheKey, demandResponse } from "./demand-response.js";
+import { loadHistory } from "./history.js";
+import type { DailyQuantity } from "./model/daily-series.js";
+import type { ForecastResult } from "./model/forecast.js";
+import type { StockoutResult } from "./model/stockout.js";
+import { PredictionCache, type PredictionKind } from "./prediction-cache.js";
+
+/** How the forecasts are labelled in the metrics. */
+export const MODEL = "forecast";
+
+/** What the Forecast handlers work with, built once by forecastArea. */
+export interface ForecastParts {
+  readonly sql: Sql;
+  readonly pool: WorkerPool;
+  readonly cache: PredictionCache;
+  readonly metrics: MeshMetrics;
+}
+
+/** What both requests share: the product, its data (or none: read it), and how to cache and fit. */
+interface Common {
+  productId: string;
+  horizonDays: number;
+  transactionData: TransactionRecord[];
+  cacheBypass: boolean;
+  holidayCalendar: HolidayCalendar;
+  holidayDates: string[];
+}
+
+export function forecastHandlers(parts: ForecastParts): ServiceImpl<typeof ForecastService> {
+  return {
+    forecastDemand: (req, ctx) => forecastDemand(parts, req, ctx),
+    predictStockout: (req, ctx) => predictStockout(parts, req, ctx),
+  };
+}
+
+async function forecastDemand(parts: ForecastParts, req: ForecastDemandRequest, ctx: CallContext) {
+  const level = req.intervalLevel || 0.95;
+  const { history, options } = await prepare(parts, req, level);
+  const key = demandCacheKey(options, history);
+  const hit = await cached(parts, "demand", req, key);
+  if (hit) return { ...fromBinary(ForecastDemandResponseSchema, hit), cached: true };
+  const result = await compute<ForecastResult>(parts, "forecast", ctx, history, options);
+  const response = demandResponse(req.productId, req.horizonDays, result);
+  await store(parts, "demand", req, key, toBinary(ForecastDemandResponseSchema, response), result.model);
+  return response;
+}
+
+async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest, ctx: CallContext) {
+  const { history, options } = await prepare(parts, req, 0.95);
+  const stockOptions = { ...options, currentStockUnits: req.currentStockUnits };
+  const key = PredictionCache.key({ v: 1, options: stockOptions, history });
+  const hit = await cached(parts, "stockout", req, key);
+  if (hit) return { ...fromBinary(PredictStockoutResponseSchema, hit), cached: true };
+  const result = await compute<StockoutResult>(parts, "stockout", ctx, history, stockOptions);
+  const response = create(PredictStockoutResponseSchema, {
+    productId: req.productId,
+    predictedStockoutDate: result.stockoutDate ?? "",
+    daysUntilStockout: result.daysUntilStockout ?? undefined,
+    confidence: result.confidence,
+    dailyUsageForecast: result.dailyUsageForecast,
+    generatedAt: timestampFromDate(new Date()),
+    model: result.forecast.model,
+    cached: false,
+  });
+  await store(parts, "stockout", req, key, toBinary(PredictStockoutResponseSchema, response), result.forecast.model);
+  return response;
+}
+
+/** History, cache key and options shared by both methods. */
+async function prepare(parts: ForecastParts, req: Common, intervalLevel: number) {
+  const history: DailyQuantity[] = req.transactionData.length
+    ? req.transactionData.map((t) => ({ date: t.date, quantity: t.quantity }))
+    : await loadHistory(parts.sql, req.productId).catch((err) => {
+        log.warn("could not read transactions", { error: String(err) });
+        throw MeshError.unavailable("transactions are unavailable: the database cannot be reached");
+      });
+  const options = computeOptions(req.horizonDays, intervalLevel, req.holidayCalendar === HolidayCalendar.US ? "US" : undefined, req.holidayDates);
+  return { history, options };
+}
+
+/** Serves from ml_predictions unless bypassed; a cache that cannot be reached is skipped, not fatal. */
+async function cached({ cache, metrics }: ForecastParts, kind: PredictionKind, req: Common, key: string): Promise<Uint8Array | undefined> {
+  if (req.cacheBypass) return undefined;
+  try {
+    const hit = await cache.get(req.productId, kind, req.horizonDays, key);
+    (hit ? metrics.cacheHits : metrics.cacheMisses).labels("forecast").inc();
+    return hit;
+  } catch (err) {
+    metrics.cacheMisses.labels("forecast").inc();
+    log.warn("prediction cache unavailable", { error: String(err) });
+    return undefined;
+  }
+}
+
+async function store({ cache }: ForecastParts, kind: PredictionKind, req: Common, key: string, bytes: Uint8Array, model: string): Promise<void> {
+  try {
+    await cache.put(req.productId, kind, req.horizonDays, key, bytes, model);
+  } catch (err) {
+    log.warn("could not write the prediction cache", { error: String(err) });
+  }
+}
+
+/** Fits on a worker thread; a call that is cancelled or expires drops its waiting fit, or stops its running one. */
+async function compute<T>({ pool, metrics }: ForecastParts, fn: "forecast" | "stockout", ctx: CallContext, ...args: unknown[]): Promise<T> {
+  metrics.inferenceRequests.labels(MODEL).inc();
+  const timer = metrics.inferenceDuration.labels(MODEL).startTimer();
+  try {
+    return await pool.runWith<T>({ signal: ctx.signal }, fn, ...args);
+  } catch (err) {
+    throw toMeshError(err, metrics.inferenceErrors.labels(MODEL));
+  } finally {
+    timer();
+  }
+}
+
+/** The model's typed errors, as they arrive from the worker thread (by name), to statuses. */
+function toMeshError(err: unknown, errors: { inc(): void }): unknown {
+  if (err instanceof MeshError) return err;
+  const e = err as { name?: string; message?: string; field?: string; rule?: string };
+  if (e?.name === "InsufficientDataError") return new MeshError(Status.FAILED_PRECONDITION, e.message ?? "insufficient data");
+  if (e?.name === "InvalidForecastInputError") {
+    return new MeshError(Status.INVALID_ARGUMENT, e.message ?? "invalid input", [
+      { field: e.field ?? "", rule: e.rule ?? "", message: e.message ?? "" },
+    ]);
+  }
+  errors.inc();
+  return err;
+}
