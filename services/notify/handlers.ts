@@ -1,0 +1,63 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  Channel,
+  NotificationType,
+  Urgency,
+  type NotificationTimingService,
+  type OptimizeNotificationTimingRequest,
+} from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
+import { MeshError } from "../runtime/errors.js";
+import type { ServiceImpl } from "../runtime/handler.js";
+import type { MeshMetrics } from "../runtime/metrics.js";
+import { decide, type UrgencyName } from "./model/decide.js";
+import type { NotificationTypeName, PopulationPrior } from "./model/engagement.js";
+import type { StateStore } from "./state-store.js";
+
+const MODEL_VERSION = "notify-hour-of-week-v1";
+const TYPES: Record<NotificationType, NotificationTypeName | undefined> = {
+  [NotificationType.UNSPECIFIED]: undefined,
+  [NotificationType.MATCH_FOUND]: "match_found",
+  [NotificationType.MESSAGE]: "message",
+  [NotificationType.REMINDER]: "reminder",
+};
+const URGENCIES: Record<Urgency, UrgencyName | undefined> = {
+  [Urgency.UNSPECIFIED]: undefined,
+  [Urgency.LOW]: "low",
+  [Urgency.MEDIUM]: "medium",
+  [Urgency.HIGH]: "high",
+};
+const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } as const;
+
+/** What the NotificationTiming handler works with, built once by notifyArea. */
+export interface NotifyParts {
+  readonly store: StateStore;
+  /** The population's habits as last learned. */
+  readonly prior: () => PopulationPrior;
+  readonly metrics: MeshMetrics;
+}
+
+export function notifyHandlers(parts: NotifyParts): ServiceImpl<typeof NotificationTimingService> {
+  const requests = parts.metrics.inferenceRequests.labels("notify");
+  return {
+    optimizeNotificationTiming: (req) => {
+      requests.inc();
+      return optimizeNotificationTiming(parts, req);
+    },
+  };
+}
+
+/** When and on which channel to send, from the traveller's habits shrunk toward the population's. */
+async function optimizeNotificationTiming(parts: NotifyParts, req: OptimizeNotificationTimingRequest) {
+  const now = Date.now();
+  const state = await parts.store.get(req.userId, now);
+  if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
+  const d = decide(state, parts.prior(), { type: TYPES[req.notificationType]!, urgency: URGENCIES[req.urgency]! }, now);
+  return {
+    sendAt: timestampFromMs(d.sendAt),
+    channel: CHANNELS[d.channel],
+    confidence: d.confidence,
+    reason: d.reason,
+    coldStart: d.coldStart,
+    modelVersion: MODEL_VERSION,
+  };
+}
