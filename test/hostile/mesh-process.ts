@@ -34,7 +34,7 @@ export class MeshProcess {
   }
 
   static async start(env: Record<string, string>): Promise<MeshProcess> {
-    const child = spawn("node_modules/.bin/tsx", ["cli/main.ts", "serve"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve"], {
       env: {
         ...process.env,
         GRPC_PORT: "0",

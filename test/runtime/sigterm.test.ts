@@ -10,7 +10,7 @@ describe("mlmesh serve and SIGTERM", () => {
   it("under load: every call it accepted completes, later ones are refused cleanly, and it exits 0", async () => {
     const scope = await testScope();
     // The server binds ports of its choosing (0) and reports them in its "mesh started" line.
-    const child = spawn("node_modules/.bin/tsx", ["cli/main.ts", "serve"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve"], {
       env: {
         ...process.env,
         GRPC_PORT: "0",
