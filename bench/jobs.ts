@@ -47,11 +47,14 @@ const mesh = await startMesh(config, { areas: [jobsAreaWith(noopHandlers)] });
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const rawQueue = new Queue("raw", { connection: redis, prefix });
 const client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
-const submit = () => client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES }, { headers: { authorization: `Bearer ${apiKey}` } });
+const submit = () =>
+  client.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES }, { headers: { authorization: `Bearer ${apiKey}` } });
 
 try {
   // 1. Submits per second: gRPC SubmitInferenceJob (h2load, 64 in flight) against BullMQ add (64 in flight).
-  const frame = grpcFrame(toBinary(SubmitInferenceJobRequestSchema, create(SubmitInferenceJobRequestSchema, { task: InferenceTask.SCORE_CANDIDATES })));
+  const frame = grpcFrame(
+    toBinary(SubmitInferenceJobRequestSchema, create(SubmitInferenceJobRequestSchema, { task: InferenceTask.SCORE_CANDIDATES })),
+  );
   const submits = await h2load({
     url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
     frame,
@@ -116,7 +119,11 @@ try {
   const oursDrain = submitted / drainSeconds;
   await rawQueue.addBulk(Array.from({ length: DRAIN_JOBS }, () => ({ name: "noop", data: {}, opts: { removeOnComplete: true } })));
   const rawDrain = await drain(DRAIN_JOBS, async () => {
-    const worker = new Worker("raw", async () => ({}), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency: WORKER_CONCURRENCY });
+    const worker = new Worker("raw", async () => ({}), {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix,
+      concurrency: WORKER_CONCURRENCY,
+    });
     return { stop: () => worker.close(), done: async () => (await rawQueue.getJobCountByTypes("wait", "active", "prioritized")) === 0 };
   });
 
@@ -127,7 +134,9 @@ try {
   while ((await pendingJobs()) > 0) await sleep(100);
   await pacedWorker.stop();
   const ours = (
-    await mesh.db.sql<{ ms: number }[]>`select extract(epoch from (started_at - created_at)) * 1000 as ms from jobs where started_at is not null`
+    await mesh.db.sql<
+      { ms: number }[]
+    >`select extract(epoch from (started_at - created_at)) * 1000 as ms from jobs where started_at is not null`
   )
     .map((r) => Number(r.ms))
     .sort((a, b) => a - b);
@@ -189,7 +198,16 @@ async function pendingJobs(): Promise<number> {
 /** A worker process with the no-op handlers, like \`mlmesh worker\`; resolves once it takes jobs. */
 async function spawnWorker(): Promise<{ stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [new URL("./noop-worker.js", import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, MLMESH_QUEUE_PREFIX: prefix, MLMESH_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY), MLMESH_API_KEYS: apiKey, ADMIN_PORT: "0", LOG_LEVEL: "error" },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      MLMESH_QUEUE_PREFIX: prefix,
+      MLMESH_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      MLMESH_API_KEYS: apiKey,
+      ADMIN_PORT: "0",
+      LOG_LEVEL: "error",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {

@@ -14,7 +14,13 @@ const grpcPort = Number(process.env.BENCH_GRPC_PORT);
 const adminPort = Number(process.env.BENCH_ADMIN_PORT);
 const sql = postgres(process.env.DATABASE_URL!, { max: 2, onnotice: () => undefined });
 try {
-  const target = { grpcPort, adminPort, redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379", redisPrefix: loadConfig({ ...process.env, MLMESH_AUTH_DISABLED: "true" }).redisPrefix, sql };
+  const target = {
+    grpcPort,
+    adminPort,
+    redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    redisPrefix: loadConfig({ ...process.env, MLMESH_AUTH_DISABLED: "true" }).redisPrefix,
+    sql,
+  };
   const serverSide = await serverSideLatencies(target, BENCH_API_KEY);
   const recommend = await recommendLatencies(target, BENCH_API_KEY);
   process.stdout.write([serverSide, recommend].join("\n"));

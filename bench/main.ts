@@ -26,12 +26,16 @@ const apiKey = BENCH_API_KEY;
 
 // Every ScoreMatch runs the model (through the batcher) instead of hitting the prediction cache.
 process.env.MATCH_PREDICTION_CACHE_TTL_MS = "0";
-const config = benchConfig({ DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)), LOG_LEVEL: "warn" });
+const config = benchConfig({
+  DATABASE_URL: await prepareBenchDatabase(Number(process.env.BENCH_TRAVELLERS ?? 1_000_000)),
+  LOG_LEVEL: "warn",
+});
 const mesh = await startMesh(config, { areas });
 try {
   // Areas that train at start (recommendation) report ready when their model is in.
   const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
-  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING) await new Promise((r) => setTimeout(r, 500));
+  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING)
+    await new Promise((r) => setTimeout(r, 500));
   const baseline: MethodCase = {
     name: "empty RPC (grpc.health.v1.Health/Check)",
     service: Health,
@@ -78,7 +82,13 @@ ${commands.join("\n")}
   // Sections other benchmarks wrote in the same `make bench` run (the forecast evaluation...).
   // One call at a time, from a client process of its own.
   const { stdout: latencies } = await promisify(execFile)(process.execPath, [new URL("./latency-client.js", import.meta.url).pathname], {
-    env: { ...process.env, BENCH_GRPC_PORT: String(mesh.ports.grpc), BENCH_ADMIN_PORT: String(mesh.ports.admin), DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl },
+    env: {
+      ...process.env,
+      BENCH_GRPC_PORT: String(mesh.ports.grpc),
+      BENCH_ADMIN_PORT: String(mesh.ports.admin),
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+    },
     maxBuffer: 16 << 20,
   });
   const extra =

@@ -13,7 +13,14 @@ import { noopHandlers } from "./noop-handlers.js";
 const config = loadConfig();
 setLogLevel("error");
 const db = await openDatabase({ url: config.databaseUrl, dataDir: "" });
-const running = await startJobWorker({ config, jobs: loadJobsConfig(), db, handlers: noopHandlers, metrics: new MeshMetrics(), openAdmin: false });
+const running = await startJobWorker({
+  config,
+  jobs: loadJobsConfig(),
+  db,
+  handlers: noopHandlers,
+  metrics: new MeshMetrics(),
+  openAdmin: false,
+});
 process.stdout.write("ready\n");
 process.once("SIGTERM", () => {
   void running

@@ -6,7 +6,6 @@ import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
 
-
 /**
  * RecommendDestinations seen by the client, one call at a time, beside the
  * empty RPC timed the same way in the same run: 500 travellers in turn,
@@ -36,12 +35,16 @@ export async function recommendLatencies(target: LatencyTarget, apiKey: string):
   const plain = await time((i) => recommend.recommendDestinations({ userId: people[i % people.length].id }, { headers }));
   const filtered = await time((i) =>
     recommend.recommendDestinations(
-      { userId: people[i % people.length].id, filters: { budget: Budget.MEDIUM, duration: TripDuration.WEEK, travelStartDate: "2026-07-01" } },
+      {
+        userId: people[i % people.length].id,
+        filters: { budget: Budget.MEDIUM, duration: TripDuration.WEEK, travelStartDate: "2026-07-01" },
+      },
       { headers },
     ),
   );
   const server = bucketDiff(await serverBuckets(target.adminPort, "RecommendDestinations"), before);
-  const row = (name: string, xs: number[]) => `| ${name} | ${xs.length} | ${percentile(xs, 0.5).toFixed(2)} | ${percentile(xs, 0.95).toFixed(2)} | ${percentile(xs, 0.99).toFixed(2)} |`;
+  const row = (name: string, xs: number[]) =>
+    `| ${name} | ${xs.length} | ${percentile(xs, 0.5).toFixed(2)} | ${percentile(xs, 0.95).toFixed(2)} | ${percentile(xs, 0.99).toFixed(2)} |`;
   return `## RecommendDestinations, one call at a time
 
 Seen by the client over gRPC, ${destinations.toLocaleString("en")} destinations, top 10, ${people.length} travellers in turn, each already

@@ -9,7 +9,6 @@ import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
 
-
 /**
  * Latencies as the server reports them (latency_ms: from decoded request to
  * response, excluding the network), one call at a time: ScoreCandidates with
@@ -38,7 +37,14 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   for (let i = 0; i < centres.length; i++) {
     const t = performance.now();
     const res = await client.searchMatches(
-      { prompt: "Looking for hiking and food lovers", latitude: centres[i].latitude, longitude: centres[i].longitude, maxDistanceKm: 50, ageRangeYears: [25, 40], limit: 10 },
+      {
+        prompt: "Looking for hiking and food lovers",
+        latitude: centres[i].latitude,
+        longitude: centres[i].longitude,
+        maxDistanceKm: 50,
+        ageRangeYears: [25, 40],
+        limit: 10,
+      },
       { headers },
     );
     if (i >= 50) {
@@ -72,7 +78,10 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   const notifyBefore = await serverBuckets(target.adminPort, "OptimizeNotificationTiming");
   for (let i = 0; i < 2000 && people.length; i++) {
     const t = performance.now();
-    await notify.optimizeNotificationTiming({ userId: people[i % people.length].user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM }, { headers });
+    await notify.optimizeNotificationTiming(
+      { userId: people[i % people.length].user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM },
+      { headers },
+    );
     const ms = performance.now() - t;
     timing.push(ms);
     (i < people.length ? first : later).push(ms);

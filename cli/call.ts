@@ -1,4 +1,4 @@
-import { fromJson, toJson, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
+import { fromJson, toJson, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
@@ -20,7 +20,7 @@ export async function call(args: string[]): Promise<number> {
   const [target, body = "{}"] = positional;
   if (!target) throw new CliUsageError("call needs SERVICE.METHOD");
   const { service, method } = resolve(target);
-  let request;
+  let request: Message;
   try {
     request = fromJson(method.input, JSON.parse(body) as JsonValue);
   } catch (err) {
@@ -37,7 +37,7 @@ export async function call(args: string[]): Promise<number> {
     timeoutMs: options["timeout-ms"] ? Number(options["timeout-ms"]) : undefined,
   };
   const print = (msg: unknown) =>
-    process.stdout.write(JSON.stringify(toJson(method.output, msg as never, { useProtoFieldName: true }), null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(toJson(method.output, msg as never, { useProtoFieldName: true }), null, 2)}\n`);
   try {
     if (method.methodKind === "server_streaming") {
       for await (const msg of client[method.localName](request, callOptions) as AsyncIterable<unknown>) print(msg);
@@ -68,9 +68,23 @@ function resolve(target: string): { service: DescService; method: DescMethod } {
 }
 
 const codeNames = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
 ];
 export function codeName(code: number): string {
   return codeNames[code] ?? String(code);

@@ -47,7 +47,9 @@ export async function jobs(args: string[]): Promise<number> {
   view.done();
   if (!last) return ExitCode.FAILURE;
   const status = JobStatus[last.status].toLowerCase();
-  process.stdout.write(`${last.jobId} ${status}${last.error ? `: ${last.error}` : ""}${last.result ? ` ${JSON.stringify(last.result)}` : ""}\n`);
+  process.stdout.write(
+    `${last.jobId} ${status}${last.error ? `: ${last.error}` : ""}${last.result ? ` ${JSON.stringify(last.result)}` : ""}\n`,
+  );
   return last.status === JobStatus.COMPLETED ? ExitCode.OK : ExitCode.FAILURE;
 }
 
@@ -62,10 +64,15 @@ function jobView(stream: NodeJS.WriteStream) {
       if (stream.isTTY) {
         const width = 30;
         const filled = Math.round((width * pct) / 100);
-        stream.write(`\r\x1b[2K${status} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(pct).padStart(3)}%${attempt} ${job.progressMessage}`.slice(0, stream.columns || 200));
+        stream.write(
+          `\r\x1b[2K${status} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${String(pct).padStart(3)}%${attempt} ${job.progressMessage}`.slice(
+            0,
+            stream.columns || 200,
+          ),
+        );
       } else {
         const line = `${status.trim()} ${pct}%${attempt} ${job.progressMessage}`;
-        if (line !== lastLine) stream.write(line + "\n");
+        if (line !== lastLine) stream.write(`${line}\n`);
         lastLine = line;
       }
     },

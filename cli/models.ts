@@ -32,15 +32,23 @@ export async function models(args: string[]): Promise<number> {
       const serving = await registry.serving(model);
       for (const v of await registry.versions(model)) {
         const mark = v.version === serving?.version ? "*" : " ";
-        const state = v.rolledBackAt ? `rolled back ${v.rolledBackAt.toISOString()}` : v.promotedAt ? `promoted ${v.promotedAt.toISOString()}` : "not promoted";
-        process.stdout.write(`${mark} ${model} v${v.version}  created ${v.createdAt.toISOString()}  ${state}  ${JSON.stringify(v.metrics)}\n`);
+        const state = v.rolledBackAt
+          ? `rolled back ${v.rolledBackAt.toISOString()}`
+          : v.promotedAt
+            ? `promoted ${v.promotedAt.toISOString()}`
+            : "not promoted";
+        process.stdout.write(
+          `${mark} ${model} v${v.version}  created ${v.createdAt.toISOString()}  ${state}  ${JSON.stringify(v.metrics)}\n`,
+        );
       }
       return ExitCode.OK;
     }
     const redis = connectRedis(config.redisUrl, "models");
     try {
       const { from, to } = await rollbackModel(db.sql, redis, model, config.redisPrefix);
-      process.stdout.write(`${model}: rolled back v${from}; ${to ? `v${to} serves again` : "no promoted version left: servers use their baseline"}\n`);
+      process.stdout.write(
+        `${model}: rolled back v${from}; ${to ? `v${to} serves again` : "no promoted version left: servers use their baseline"}\n`,
+      );
       return ExitCode.OK;
     } catch (err) {
       process.stderr.write(`mlmesh: ${(err as Error).message}\n`);

@@ -22,7 +22,13 @@ Loads deterministic synthetic data into DATABASE_URL (or the embedded PGlite), w
 Replaces earlier synthetic data.`;
 
 export async function seed(args: string[]): Promise<number> {
-  const { options } = parseArgs(args, { sample: "boolean", destinations: "string", products: "string", seed: "string", travellers: "string" });
+  const { options } = parseArgs(args, {
+    sample: "boolean",
+    destinations: "string",
+    products: "string",
+    seed: "string",
+    travellers: "string",
+  });
   const config = loadConfig({ ...process.env, MLMESH_AUTH_DISABLED: "true" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, max: 2 });
   const seedValue = Number(options.seed ?? 42);
@@ -33,10 +39,16 @@ export async function seed(args: string[]): Promise<number> {
     const started = performance.now();
     const t = await seedTravellers(db, { count: travellers, seed: seedValue, onProgress: bar.update });
     bar.done();
-    process.stdout.write(`travellers: ${t.travellers}, interactions: ${t.interactions} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+    process.stdout.write(
+      `travellers: ${t.travellers}, interactions: ${t.interactions} (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
     const events = await seedActivity(db, { users: Math.min(travellers, 50_000), seed: seedValue });
     process.stdout.write(`activity: ${events} events of ${Math.min(travellers, 50_000)} travellers over eight weeks\n`);
-    const dest = await seedDestinations(db, { destinations: Number(options.destinations ?? 2_000), users: Math.min(travellers, 50_000), seed: seedValue });
+    const dest = await seedDestinations(db, {
+      destinations: Number(options.destinations ?? 2_000),
+      users: Math.min(travellers, 50_000),
+      seed: seedValue,
+    });
     process.stdout.write(`destinations: ${dest.destinations}, views/saves/bookings: ${dest.interactions}\n`);
     const products = Number(options.products ?? (options.sample ? 20 : 200));
     const rows = await seedSampleInventory(db, { products, seed: seedValue, endDate: new Date().toISOString().slice(0, 10) });

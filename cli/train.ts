@@ -18,7 +18,8 @@ it in. Models: match, recommend. Exit code 0 when trained (promoted or not).`;
 export async function train(args: string[]): Promise<number> {
   const { options, positional } = parseArgs(args, { force: "boolean" });
   const [model] = positional;
-  if (!isModelName(model)) throw new CliUsageError(`train: unknown or unbuilt model '${model ?? ""}' (built: ${Object.values(MODELS).join(", ")})`);
+  if (!isModelName(model))
+    throw new CliUsageError(`train: unknown or unbuilt model '${model ?? ""}' (built: ${Object.values(MODELS).join(", ")})`);
   const config = loadConfig({ ...process.env, MLMESH_AUTH_DISABLED: "true" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, max: 2 });
   const progress = (p: number, m: string) => process.stderr.write(`[${String(p).padStart(3)}%] ${m}\n`);

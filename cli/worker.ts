@@ -35,9 +35,14 @@ export async function worker(args: string[]): Promise<number> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
   if (!config.databaseUrl) {
-    throw new ConfigError(["DATABASE_URL is not set: workers share PostgreSQL with the mesh (embedded PGlite serves one process; run `mlmesh serve --worker` instead)"]);
+    throw new ConfigError([
+      "DATABASE_URL is not set: workers share PostgreSQL with the mesh (embedded PGlite serves one process; run `mlmesh serve --worker` instead)",
+    ]);
   }
-  const jobs = loadJobsConfig({ ...process.env, ...(options.concurrency ? { MLMESH_WORKER_CONCURRENCY: String(options.concurrency) } : {}) });
+  const jobs = loadJobsConfig({
+    ...process.env,
+    ...(options.concurrency ? { MLMESH_WORKER_CONCURRENCY: String(options.concurrency) } : {}),
+  });
   const tracer = installTracing();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);

@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fromBinary, fromJson, createFileRegistry, type JsonValue, type Registry } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, createFileRegistry, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { anyUnpack, FileDescriptorSetSchema, type Any } from "@bufbuild/protobuf/wkt";
 import { parse } from "yaml";
 
@@ -52,9 +52,24 @@ export function envoyRegistry(): Registry {
     const validate = join(src, "validate/validate.proto");
     let text = readFileSync(validate, "utf8");
     const numbers: Record<string, number> = { StringRules: 26, BytesRules: 14, RepeatedRules: 5, MapRules: 6 };
-    for (const t of ["Float", "Double", "Int32", "Int64", "UInt32", "UInt64", "SInt32", "SInt64", "Fixed32", "Fixed64", "SFixed32", "SFixed64"]) numbers[`${t}Rules`] = 8;
+    for (const t of [
+      "Float",
+      "Double",
+      "Int32",
+      "Int64",
+      "UInt32",
+      "UInt64",
+      "SInt32",
+      "SInt64",
+      "Fixed32",
+      "Fixed64",
+      "SFixed32",
+      "SFixed64",
+    ])
+      numbers[`${t}Rules`] = 8;
     for (const [m, n] of Object.entries(numbers)) {
-      if (!new RegExp(`message ${m} \\{[^}]*ignore_empty`).test(text)) text = text.replace(`message ${m} {`, `message ${m} {\n    optional bool ignore_empty = ${n};`);
+      if (!new RegExp(`message ${m} \\{[^}]*ignore_empty`).test(text))
+        text = text.replace(`message ${m} {`, `message ${m} {\n    optional bool ignore_empty = ${n};`);
     }
     writeFileSync(validate, text);
     execFileSync(BUF, ["build", src, "-o", out, ...ENVOY_FILES.flatMap((f) => ["--path", join(src, f)])], { stdio: "inherit" });
@@ -64,7 +79,7 @@ export function envoyRegistry(): Registry {
 
 export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, registry = envoyRegistry()): string[] {
   const problems: string[] = [];
-  let bootstrap;
+  let bootstrap: Message;
   try {
     const schema = registry.getMessage("envoy.config.bootstrap.v3.Bootstrap");
     if (!schema) throw new Error("Envoy's Bootstrap message is missing from the API protos");
@@ -80,7 +95,13 @@ export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, re
     if (!t.convertGrpcStatus) problems.push("transcoder: convert_grpc_status is off");
   }
   const listed = new Set(transcoders.flatMap((t) => t.services));
-  for (const s of ["mlmesh.match.v1.MatchScoringService", "mlmesh.recommend.v1.RecommendationService", "mlmesh.notify.v1.NotificationTimingService", "mlmesh.forecast.v1.ForecastService", "mlmesh.jobs.v1.JobQueueService"]) {
+  for (const s of [
+    "mlmesh.match.v1.MatchScoringService",
+    "mlmesh.recommend.v1.RecommendationService",
+    "mlmesh.notify.v1.NotificationTimingService",
+    "mlmesh.forecast.v1.ForecastService",
+    "mlmesh.jobs.v1.JobQueueService",
+  ]) {
     if (!listed.has(s)) problems.push(`transcoder does not serve ${s}`);
   }
   return problems;
@@ -88,7 +109,10 @@ export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, re
 
 /** Every GrpcJsonTranscoder anywhere in the config, unpacking each typed_config Any on the way down. */
 function findTranscoders(node: unknown, registry: Registry, out: { services: string[]; convertGrpcStatus: boolean }[] = []) {
-  if (Array.isArray(node)) node.forEach((n) => findTranscoders(n, registry, out));
+  if (Array.isArray(node))
+    node.forEach((n) => {
+      findTranscoders(n, registry, out);
+    });
   else if (node && typeof node === "object" && !(node instanceof Uint8Array)) {
     const m = node as Record<string, unknown>;
     if (m.$typeName === "google.protobuf.Any") {
@@ -128,7 +152,8 @@ if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
     process.exit(1);
   }
   const problems = checkEnvoyConfig(readFileSync(config, "utf8"), readFileSync(descriptors));
-  if (!descriptorSetIsCurrent(descriptors)) problems.push(`${descriptors} is stale (differs from a fresh \`buf build\` of proto/): run \`make descriptors\``);
+  if (!descriptorSetIsCurrent(descriptors))
+    problems.push(`${descriptors} is stale (differs from a fresh \`buf build\` of proto/): run \`make descriptors\``);
   if (problems.length) {
     process.stderr.write(`deploy/envoy/envoy.yaml:\n  ${problems.join("\n  ")}\n`);
     process.exit(1);

@@ -183,7 +183,9 @@ export function trackAccess<T extends object>(root: T): { proxy: T; unknown: () 
     const walk = (v: unknown, path: string): void => {
       if (typeof v !== "object" || v === null) return;
       if (Array.isArray(v)) {
-        v.forEach((x, i) => walk(x, `${path}[${i}]`));
+        v.forEach((x, i) => {
+          walk(x, `${path}[${i}]`);
+        });
         return;
       }
       const seen = read.get(v);
@@ -210,9 +212,17 @@ export function checkReferences(manifests: Manifest[], options: { externalSecret
   }
   const has = (kind: string, name: string) => names.get(kind)?.has(name) ?? false;
   for (const d of manifests.filter((m) => m.kind === "Deployment")) {
-    const spec = (d as unknown as { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }).spec;
+    const spec = (
+      d as unknown as {
+        spec: {
+          selector: { matchLabels: Record<string, string> };
+          template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+        };
+      }
+    ).spec;
     for (const [k, v] of Object.entries(spec.selector.matchLabels)) {
-      if (spec.template.metadata.labels[k] !== v) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: selector ${k}=${v} does not match the pod labels`);
+      if (spec.template.metadata.labels[k] !== v)
+        throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: selector ${k}=${v} does not match the pod labels`);
     }
     const pod = spec.template.spec;
     if (pod.serviceAccountName && pod.serviceAccountName !== "default" && !has("ServiceAccount", pod.serviceAccountName)) {
@@ -220,26 +230,36 @@ export function checkReferences(manifests: Manifest[], options: { externalSecret
     }
     for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
       for (const e of c.envFrom ?? []) {
-        if (e.configMapRef && !has("ConfigMap", e.configMapRef.name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${e.configMapRef.name} is not rendered`);
+        if (e.configMapRef && !has("ConfigMap", e.configMapRef.name))
+          throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${e.configMapRef.name} is not rendered`);
       }
       for (const e of c.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
         if (ref && !has("Secret", ref.name) && !(options.externalSecrets ?? []).includes(ref.name)) {
-          throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: Secret ${ref.name} is neither rendered nor declared external`);
+          throw new HelmCheckError(
+            "kubernetes",
+            `Deployment ${d.metadata.name}: Secret ${ref.name} is neither rendered nor declared external`,
+          );
         }
       }
       const mounts = new Set((c.volumeMounts ?? []).map((v) => v.name));
       for (const name of mounts) {
-        if (!(pod.volumes ?? []).some((v) => v.name === name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: volume ${name} is mounted but not declared`);
+        if (!(pod.volumes ?? []).some((v) => v.name === name))
+          throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: volume ${name} is mounted but not declared`);
       }
     }
     for (const v of pod.volumes ?? []) {
-      if (v.configMap && !has("ConfigMap", v.configMap.name)) throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${v.configMap.name} is not rendered`);
+      if (v.configMap && !has("ConfigMap", v.configMap.name))
+        throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${v.configMap.name} is not rendered`);
     }
   }
   for (const h of manifests.filter((m) => m.kind === "HorizontalPodAutoscaler")) {
     const target = (h as unknown as { spec: { scaleTargetRef: { kind: string; name: string } } }).spec.scaleTargetRef;
-    if (!has(target.kind, target.name)) throw new HelmCheckError("kubernetes", `HorizontalPodAutoscaler ${h.metadata.name}: target ${target.kind} ${target.name} is not rendered`);
+    if (!has(target.kind, target.name))
+      throw new HelmCheckError(
+        "kubernetes",
+        `HorizontalPodAutoscaler ${h.metadata.name}: target ${target.kind} ${target.name} is not rendered`,
+      );
   }
 }
 
@@ -320,8 +340,17 @@ function main(): number {
   for (const c of cases) {
     try {
       const r = checkCase(c.name, c.valuesFile);
-      const kinds = r.manifests.map((m) => m.kind).reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
-      console.log(`ok   ${c.name}: ${r.manifests.length} objects (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(", ")})`);
+      const kinds = r.manifests
+        .map((m) => m.kind)
+        .reduce<Record<string, number>>((acc, k) => {
+          acc[k] = (acc[k] ?? 0) + 1;
+          return acc;
+        }, {});
+      console.log(
+        `ok   ${c.name}: ${r.manifests.length} objects (${Object.entries(kinds)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(", ")})`,
+      );
     } catch (e) {
       failed++;
       console.error(`FAIL ${c.name}: ${(e as Error).message}`);
@@ -338,4 +367,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.exitCode = 1;
   }
 }
-

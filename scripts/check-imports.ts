@@ -31,7 +31,8 @@ type Place =
 
 function placeOf(path: string): Place {
   const parts = path.split("/");
-  if (parts[0] === "services") return parts.length === 2 ? { kind: "top", rest: parts[1] } : { kind: "area", name: parts[1], rest: parts.slice(2).join("/") };
+  if (parts[0] === "services")
+    return parts.length === 2 ? { kind: "top", rest: parts[1] } : { kind: "area", name: parts[1], rest: parts.slice(2).join("/") };
   if (parts[0] === "gen") return parts[1] === "mlmesh" ? { kind: "contract", name: parts[2] } : { kind: "generated" };
   return { kind: "other" };
 }
@@ -41,7 +42,8 @@ export function violation(from: string, to: string): string | undefined {
   const f = placeOf(from);
   const t = placeOf(to);
   if (f.kind === "area" && f.name === "runtime") {
-    if ((t.kind === "area" && t.name !== "runtime") || t.kind === "top") return "runtime/ imports no area: every area builds on it, not the other way round";
+    if ((t.kind === "area" && t.name !== "runtime") || t.kind === "top")
+      return "runtime/ imports no area: every area builds on it, not the other way round";
     if (t.kind === "contract") return "runtime/ imports no area's contract: it serves any contract it is given";
   }
   if (f.kind === "area" && f.name === "numeric" && (t.kind === "top" || (t.kind === "area" && t.name !== "numeric"))) {
@@ -66,7 +68,12 @@ function importsOf(root: string, file: string): string[] {
   return info.importedFiles
     .map((i) => i.fileName)
     .filter((spec) => spec.startsWith("."))
-    .map((spec) => relative(root, resolve(root, dirname(file), spec)).split(sep).join("/").replace(/\.js$/, ".ts"));
+    .map((spec) =>
+      relative(root, resolve(root, dirname(file), spec))
+        .split(sep)
+        .join("/")
+        .replace(/\.js$/, ".ts"),
+    );
 }
 
 function sourcesUnder(root: string, dir: string): string[] {

@@ -36,5 +36,5 @@ for (const file of [...walk(partsDir)].sort()) {
     merged.definitions[name] = schema;
   }
 }
-writeFileSync(out, JSON.stringify(merged, null, 2) + "\n");
+writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
 process.stdout.write(`${out}: ${Object.keys(merged.paths).length} paths, ${Object.keys(merged.definitions).length} definitions\n`);

@@ -34,12 +34,7 @@ copyFrom("google-proto-files", "google/api/annotations.proto", "google/api/annot
 copyFrom("google-proto-files", "google/api/http.proto", "google/api/http.proto");
 copyFrom("grpc-health-check", "proto/health/v1/health.proto", "grpc/health/v1/health.proto");
 copyFrom("@grpc/reflection", "build/proto/grpc/reflection/v1/reflection.proto", "grpc/reflection/v1/reflection.proto");
-copyFrom(
-  "@grpc/reflection",
-  "build/proto/grpc/reflection/v1alpha/reflection.proto",
-  "grpc/reflection/v1alpha/reflection.proto",
-);
-
+copyFrom("@grpc/reflection", "build/proto/grpc/reflection/v1alpha/reflection.proto", "grpc/reflection/v1alpha/reflection.proto");
 
 function printFile(file: FileDescriptorProto): string {
   const lines: string[] = [
@@ -55,12 +50,12 @@ function printFile(file: FileDescriptorProto): string {
   for (const e of file.enumType) printEnum(e, lines, "");
   for (const m of file.messageType) printMessage(m, lines, "", file.syntax);
   printExtensions(file.extension, lines, "", file.syntax);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function printMessage(m: DescriptorProto, lines: string[], indent: string, syntax: string): void {
   lines.push(`${indent}message ${m.name} {`);
-  const inner = indent + "  ";
+  const inner = `${indent}  `;
   for (const e of m.enumType) printEnum(e, lines, inner);
   for (const n of m.nestedType) printMessage(n, lines, inner, syntax);
   const oneofFields = new Map<number, FieldDescriptorProto[]>();
@@ -139,7 +134,7 @@ function fieldLine(f: FieldDescriptorProto, syntax: string, withLabel: boolean):
     const quoted = f.type === Type.STRING || f.type === Type.BYTES;
     options.push(`default = ${quoted ? JSON.stringify(f.defaultValue) : f.defaultValue}`);
   }
-  if (f.options && f.options.packed) options.push(`packed = ${f.options.packed}`);
+  if (f.options?.packed) options.push(`packed = ${f.options.packed}`);
   const opts = options.length ? ` [${options.join(", ")}]` : "";
   return `${label}${type} ${f.name} = ${f.number}${opts};`;
 }

@@ -93,7 +93,12 @@ async function prepare(parts: ForecastParts, req: Common, intervalLevel: number)
         log.warn("could not read transactions", { error: String(err) });
         throw MeshError.unavailable("transactions are unavailable: the database cannot be reached");
       });
-  const options = computeOptions(req.horizonDays, intervalLevel, req.holidayCalendar === HolidayCalendar.US ? "US" : undefined, req.holidayDates);
+  const options = computeOptions(
+    req.horizonDays,
+    intervalLevel,
+    req.holidayCalendar === HolidayCalendar.US ? "US" : undefined,
+    req.holidayDates,
+  );
   return { history, options };
 }
 
@@ -111,7 +116,14 @@ async function cached({ cache, metrics }: ForecastParts, kind: PredictionKind, r
   }
 }
 
-async function store({ cache }: ForecastParts, kind: PredictionKind, req: Common, key: string, bytes: Uint8Array, model: string): Promise<void> {
+async function store(
+  { cache }: ForecastParts,
+  kind: PredictionKind,
+  req: Common,
+  key: string,
+  bytes: Uint8Array,
+  model: string,
+): Promise<void> {
   try {
     await cache.put(req.productId, kind, req.horizonDays, key, bytes, model);
   } catch (err) {

@@ -21,7 +21,8 @@ export const forecastAllProducts: JobHandler = {
   kind: "forecast_all_products",
   checkParameters: (p) =>
     checkKnown(p, {
-      horizon_days: (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 365 ? undefined : "must be an integer from 1 to 365"),
+      horizon_days: (v) =>
+        Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 365 ? undefined : "must be an integer from 1 to 365",
       product_ids: (v) =>
         Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && id.length > 0 && id.length <= 128)
           ? undefined
@@ -30,7 +31,9 @@ export const forecastAllProducts: JobHandler = {
   async run(ctx) {
     const horizonDays = (ctx.job.parameters.horizon_days as number | undefined) ?? DEFAULT_HORIZON_DAYS;
     const listed = ctx.job.parameters.product_ids as string[] | undefined;
-    const products = listed ?? (await ctx.sql<{ product_id: string }[]>`select distinct product_id from transactions order by product_id`).map((r) => r.product_id);
+    const products =
+      listed ??
+      (await ctx.sql<{ product_id: string }[]>`select distinct product_id from transactions order by product_id`).map((r) => r.product_id);
     const cache = new PredictionCache(ctx.sql);
     const options = computeOptions(horizonDays, INTERVAL_LEVEL, undefined, []);
     let forecasted = 0;
@@ -41,7 +44,14 @@ export const forecastAllProducts: JobHandler = {
       try {
         const result = forecast(history, options);
         const response = demandResponse(productId, horizonDays, result);
-        await cache.put(productId, "demand", horizonDays, demandCacheKey(options, history), toBinary(ForecastDemandResponseSchema, response), result.model);
+        await cache.put(
+          productId,
+          "demand",
+          horizonDays,
+          demandCacheKey(options, history),
+          toBinary(ForecastDemandResponseSchema, response),
+          result.model,
+        );
         forecasted++;
       } catch (err) {
         if ((err as Error).name !== "InsufficientDataError") throw err;
@@ -49,7 +59,13 @@ export const forecastAllProducts: JobHandler = {
       }
       await ctx.progress(Math.floor((100 * (i + 1)) / products.length), `forecast ${i + 1} of ${products.length} products`);
     }
-    return { products: products.length, forecasted, skipped: skipped.length, skipped_products: skipped.slice(0, 20), horizon_days: horizonDays };
+    return {
+      products: products.length,
+      forecasted,
+      skipped: skipped.length,
+      skipped_products: skipped.slice(0, 20),
+      horizon_days: horizonDays,
+    };
   },
 };
 

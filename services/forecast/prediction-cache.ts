@@ -26,7 +26,14 @@ export class PredictionCache {
     return rows[0]?.response;
   }
 
-  async put(productId: string, kind: PredictionKind, horizonDays: number, dataHash: string, response: Uint8Array, model: string): Promise<void> {
+  async put(
+    productId: string,
+    kind: PredictionKind,
+    horizonDays: number,
+    dataHash: string,
+    response: Uint8Array,
+    model: string,
+  ): Promise<void> {
     await this.sql`
       insert into ml_predictions (product_id, kind, horizon_days, data_hash, response, model, expires_at)
       values (${productId}, ${kind}, ${horizonDays}, ${dataHash}, ${Buffer.from(response)}, ${model},

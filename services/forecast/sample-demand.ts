@@ -14,7 +14,7 @@ export interface SampleProduct {
 export function sampleProducts(options: { count: number; days: number; endDate: string; seed: number }): SampleProduct[] {
   const rng = new Random(options.seed);
   const random = () => rng.next();
-  const end = Date.parse(options.endDate + "T00:00:00Z");
+  const end = Date.parse(`${options.endDate}T00:00:00Z`);
   const products: SampleProduct[] = [];
   for (let p = 0; p < options.count; p++) {
     const level = 5 + random() * 60;
@@ -29,7 +29,10 @@ export function sampleProducts(options: { count: number; days: number; endDate: 
       const t = end - d * 86_400_000;
       const date = new Date(t);
       const dayIndex = options.days - 1 - d;
-      const base = (level + trendPerDay * dayIndex) * weekly[date.getUTCDay()] * (1 + yearlyAmplitude * Math.sin((2 * Math.PI * dayIndex) / 365.25 + yearlyPhase));
+      const base =
+        (level + trendPerDay * dayIndex) *
+        weekly[date.getUTCDay()] *
+        (1 + yearlyAmplitude * Math.sin((2 * Math.PI * dayIndex) / 365.25 + yearlyPhase));
       let quantity = Math.max(0, base * (1 + noise * rng.gaussian()));
       if (intermittent) quantity = random() < 0.35 ? Math.round(quantity * 2.5) : 0;
       days.push({ date: date.toISOString().slice(0, 10), quantity: Math.round(quantity) });

@@ -1,12 +1,6 @@
 import type { JsonObject, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import {
-  InferenceTask,
-  JobStatus,
-  JobType,
-  ModelKind,
-  type JobSchema,
-} from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { InferenceTask, JobStatus, JobType, ModelKind, type JobSchema } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import type { JobRecord, JobState, JobType as StoredJobType } from "./job-store.js";
 
 // The stored kind is the enum value's name in lower case: MODEL_KIND_MATCH is "match".
@@ -36,7 +30,10 @@ export function jobMessage(r: JobRecord): MessageInitShape<typeof JobSchema> {
     jobType: r.jobType === "training" ? JobType.TRAINING : JobType.INFERENCE,
     status: STATUS[r.status],
     model: r.jobType === "training" ? (ModelKind[upper as keyof typeof ModelKind] ?? ModelKind.UNSPECIFIED) : ModelKind.UNSPECIFIED,
-    task: r.jobType === "inference" ? (InferenceTask[upper as keyof typeof InferenceTask] ?? InferenceTask.UNSPECIFIED) : InferenceTask.UNSPECIFIED,
+    task:
+      r.jobType === "inference"
+        ? (InferenceTask[upper as keyof typeof InferenceTask] ?? InferenceTask.UNSPECIFIED)
+        : InferenceTask.UNSPECIFIED,
     // JSONB in, JSON out: the stored values are JSON by construction.
     parameters: r.parameters as JsonObject,
     priority: r.priority,

@@ -24,19 +24,26 @@ export class JobMetrics {
  */
 export function registerQueueDepth(registry: Registry, queues: JobQueues): void {
   new Gauge({
-      name: "mlmesh_queue_jobs",
-      help: "Jobs in each queue by state; the dead-letter queue's waiting count is the number of dead-lettered jobs.",
-      labelNames: ["queue", "state"] as const,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        // A scrape while Redis is down reports no depths rather than hanging.
-        if (!(await queues.ready(500).then(() => true, () => false))) return;
-        for (const [name, queue] of queues.queues) {
-          const counts = await queue.getJobCounts(...STATES).catch(() => undefined);
-          if (!counts) continue;
-          for (const state of STATES) this.labels(name, name === DEAD_LETTER_QUEUE && state === "waiting" ? "dead_lettered" : state).set(counts[state] ?? 0);
-        }
-      },
-    });
+    name: "mlmesh_queue_jobs",
+    help: "Jobs in each queue by state; the dead-letter queue's waiting count is the number of dead-lettered jobs.",
+    labelNames: ["queue", "state"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      // A scrape while Redis is down reports no depths rather than hanging.
+      if (
+        !(await queues.ready(500).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
+      for (const [name, queue] of queues.queues) {
+        const counts = await queue.getJobCounts(...STATES).catch(() => undefined);
+        if (!counts) continue;
+        for (const state of STATES)
+          this.labels(name, name === DEAD_LETTER_QUEUE && state === "waiting" ? "dead_lettered" : state).set(counts[state] ?? 0);
+      }
+    },
+  });
 }

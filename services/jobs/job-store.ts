@@ -123,7 +123,11 @@ export class JobStore {
   }
 
   /** Newest first, keyset-paginated on (created_at, job_id) so pages stay stable while jobs are added. */
-  async list(filter: { status?: JobState; jobType?: JobType; deadLettered?: boolean }, pageSize: number, pageToken: string): Promise<JobPage> {
+  async list(
+    filter: { status?: JobState; jobType?: JobType; deadLettered?: boolean },
+    pageSize: number,
+    pageToken: string,
+  ): Promise<JobPage> {
     const after = decodePageToken(pageToken);
     const sql = this.sql;
     const rows = await sql<Row[]>`

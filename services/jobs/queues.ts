@@ -103,7 +103,11 @@ export class JobQueues {
     await Promise.all(
       [...byQueue].map(([name, list]) =>
         this.queue(name).addBulk(
-          list.map((job) => ({ name: job.kind, data: { jobId: job.jobId, run: job.run, traceParent: job.traceParent } satisfies QueuedJob, opts: this.options(job) })),
+          list.map((job) => ({
+            name: job.kind,
+            data: { jobId: job.jobId, run: job.run, traceParent: job.traceParent } satisfies QueuedJob,
+            opts: this.options(job),
+          })),
         ),
       ),
     );
@@ -124,7 +128,11 @@ export class JobQueues {
   }
 
   async deadLetter(job: JobRecord, error: string): Promise<void> {
-    await this.queue(DEAD_LETTER_QUEUE).add(job.kind, { jobId: job.jobId, run: job.run, error }, { jobId: queueJobId(job), removeOnComplete: true });
+    await this.queue(DEAD_LETTER_QUEUE).add(
+      job.kind,
+      { jobId: job.jobId, run: job.run, error },
+      { jobId: queueJobId(job), removeOnComplete: true },
+    );
   }
 
   async leaveDeadLetter(job: JobRecord): Promise<void> {

@@ -15,7 +15,9 @@ export async function checkRedisForQueues(redis: Redis, ready: () => Promise<voi
     if (policy !== "noeviction") problems.push(`maxmemory-policy is '${policy}': Redis may evict queued jobs; set it to noeviction`);
     if (aof !== "yes") problems.push("appendonly is 'no': queued jobs are lost if Redis restarts; enable AOF persistence");
   } catch (err) {
-    problems.push(`could not read the Redis configuration (${(err as Error).message}); make sure maxmemory-policy is noeviction and AOF is on`);
+    problems.push(
+      `could not read the Redis configuration (${(err as Error).message}); make sure maxmemory-policy is noeviction and AOF is on`,
+    );
   }
   for (const p of problems) log.warn(`REDIS IS NOT CONFIGURED FOR JOB QUEUES: ${p}`);
   return problems;

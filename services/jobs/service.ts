@@ -129,7 +129,10 @@ async function cancel(p: Parts, jobId: string, ctx: CallContext) {
   const job = await existing(p, jobId);
   if (job.status === "cancelled") return { job: jobMessage(job) };
   if (TERMINAL.has(job.status)) {
-    throw new MeshError(Status.FAILED_PRECONDITION, `job ${job.jobId} has already ${job.status === "completed" ? "completed" : "failed"}; only pending or running jobs can be cancelled`);
+    throw new MeshError(
+      Status.FAILED_PRECONDITION,
+      `job ${job.jobId} has already ${job.status === "completed" ? "completed" : "failed"}; only pending or running jobs can be cancelled`,
+    );
   }
   const marked = await storage(() => store.requestCancel(job.jobId));
   if (!marked) return { job: jobMessage(await existing(p, job.jobId)) };
@@ -141,7 +144,9 @@ async function cancel(p: Parts, jobId: string, ctx: CallContext) {
     return { job: jobMessage(cancelled ?? (await existing(p, job.jobId))) };
   }
   // If Redis is down the flag in PostgreSQL still stops the job: at its next progress report, or when a worker takes it.
-  await events.requestCancel(job.jobId).catch((err) => log.warn("cancel not broadcast; the worker will see the flag", { error: String(err) }));
+  await events
+    .requestCancel(job.jobId)
+    .catch((err) => log.warn("cancel not broadcast; the worker will see the flag", { error: String(err) }));
   const until = Date.now() + CANCEL_CONFIRM_MS;
   let current = await existing(p, job.jobId);
   while (!TERMINAL.has(current.status) && Date.now() < until) {

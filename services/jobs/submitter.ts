@@ -19,7 +19,7 @@ export class JobSubmitter {
       maxBatch: 256,
       maxWaitMs: 1,
       run: async (jobs) => {
-        let results;
+        let results: Awaited<ReturnType<typeof store.createMany>>;
         try {
           results = await store.createMany(jobs);
         } catch (err) {

@@ -93,7 +93,10 @@ export class JobWorker {
       for (const w of this.workers) {
         const q = this.o.queues.queue(w.name);
         const waiting = await q.getJobCountByTypes("wait", "prioritized").catch(() => 0);
-        if (waiting > 0) problems.push(`queue ${w.name}: ${waiting} job(s) waiting but none started for ${Math.round((Date.now() - this.lastStartAt) / 1000)} s`);
+        if (waiting > 0)
+          problems.push(
+            `queue ${w.name}: ${waiting} job(s) waiting but none started for ${Math.round((Date.now() - this.lastStartAt) / 1000)} s`,
+          );
       }
     }
     return problems;
@@ -146,7 +149,11 @@ export class JobWorker {
 
     const parent = extractTraceContext(new Headers(record.traceParent ? { traceparent: record.traceParent } : {}));
     const tracer = this.o.tracer ?? trace.getTracer("ml-mesh");
-    const span = tracer.startSpan(`job ${record.jobType}/${record.kind}`, { attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } }, parent);
+    const span = tracer.startSpan(
+      `job ${record.jobType}/${record.kind}`,
+      { attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } },
+      parent,
+    );
     const labels = { job_type: record.jobType, kind: record.kind };
     const stopTimer = metrics.jobDuration.startTimer(labels);
     let lastProgressAt = 0;
@@ -203,7 +210,9 @@ export class JobWorker {
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       const last = err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
       if (last) {
-        await this.o.queues.deadLetter(record, message).catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
+        await this.o.queues
+          .deadLetter(record, message)
+          .catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
         await store.deadLetter(jobId, message);
         stopTimer({ outcome: "dead_lettered" });
         log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: full });

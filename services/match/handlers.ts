@@ -1,4 +1,10 @@
-import type { MatchContext, MatchScoringService, ScoreCandidatesRequest, ScoreMatchRequest, SearchMatchesRequest } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import type {
+  MatchContext,
+  MatchScoringService,
+  ScoreCandidatesRequest,
+  ScoreMatchRequest,
+  SearchMatchesRequest,
+} from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { haversineKm } from "../numeric/geography.js";
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
@@ -73,7 +79,13 @@ async function scoreCandidates(parts: MatchParts, req: ScoreCandidatesRequest) {
   const ps = await requireProfiles(parts, [req.userId, ...req.candidateIds]);
   const me = ps.get(req.userId)!;
   const n = req.candidateIds.length;
-  const { x, scores } = await scoreAgainst(parts, model, me, req.candidateIds.map((id) => ps.get(id)!), contextOf(req.context));
+  const { x, scores } = await scoreAgainst(
+    parts,
+    model,
+    me,
+    req.candidateIds.map((id) => ps.get(id)!),
+    contextOf(req.context),
+  );
   const ranked = bestOf(scores, req.limit || n).map((i) => ({ id: req.candidateIds[i], i, score: scores[i] }));
   return {
     candidates: ranked.map((r) => ({
@@ -97,9 +109,9 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
   const searcher = await searcherOf(parts, req, minAge, maxAge);
   const latitude = req.latitude ?? searcher.latitude;
   const longitude = req.longitude ?? searcher.longitude;
-  const found = (await nearbyTravellers(parts.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })).filter(
-    (c) => haversineKm(latitude, longitude, c.row.latitude, c.row.longitude) <= km,
-  );
+  const found = (
+    await nearbyTravellers(parts.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })
+  ).filter((c) => haversineKm(latitude, longitude, c.row.latitude, c.row.longitude) <= km);
   const profiles = found.map((c) => c.profile);
   const { x, scores } = await scoreAgainst(parts, model, searcher, profiles, { interests: interestsIn(req.prompt) });
   const top = bestOf(scores, req.limit || 10).map((i) => ({ i, row: found[i].row, p: profiles[i], score: scores[i] }));
@@ -133,16 +145,26 @@ async function requireProfiles(parts: MatchParts, ids: readonly string[]): Promi
   const found = await parts.profiles.get(ids);
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length) {
-    throw MeshError.notFound(`traveller${missing.length > 1 ? "s" : ""} not found: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`);
+    throw MeshError.notFound(
+      `traveller${missing.length > 1 ? "s" : ""} not found: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ", ..." : ""}`,
+    );
   }
   return found;
 }
 
 /** One traveller against many, in one model run: the feature rows and their scores. */
-async function scoreAgainst(parts: MatchParts, model: LoadedModel, me: ProfileFeatures, others: readonly ProfileFeatures[], context: MatchContextInput | undefined) {
+async function scoreAgainst(
+  parts: MatchParts,
+  model: LoadedModel,
+  me: ProfileFeatures,
+  others: readonly ProfileFeatures[],
+  context: MatchContextInput | undefined,
+) {
   const n = others.length;
   const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
-  others.forEach((other, i) => pairFeatures(me, other, context, x, i * FEATURE_COUNT));
+  others.forEach((other, i) => {
+    pairFeatures(me, other, context, x, i * FEATURE_COUNT);
+  });
   if (n === 0) return { x, scores: new Float32Array(0) };
   parts.metrics.executions.inc();
   parts.metrics.batchSizes.observe(n);
@@ -163,6 +185,6 @@ function confidenceOf(p: number): number {
 function contextOf(c: MatchContext | undefined): MatchContextInput | undefined {
   if (!c) return undefined;
   const [from, to] = c.dates ? c.dates.split("/") : [];
-  const day = (s: string | undefined) => (s ? Math.floor(Date.parse(s + "T00:00:00Z") / 86_400_000) : undefined);
+  const day = (s: string | undefined) => (s ? Math.floor(Date.parse(`${s}T00:00:00Z`) / 86_400_000) : undefined);
   return { destination: c.destination || undefined, startDay: day(from), endDay: day(to ?? from), interests: c.interests };
 }

@@ -45,7 +45,9 @@ export function hiddenAffinity(a: PopulationMember, b: PopulationMember): number
   const B = b.traveller;
   const km = haversineKm(A.latitude, A.longitude, B.latitude, B.longitude);
   const outside = (x: Traveller, y: Traveller) => (y.age < x.minAcceptedAge || y.age > x.maxAcceptedAge ? 1 : 0);
-  const sharedTrip = A.trips.some((t) => B.trips.some((u) => t.destination === u.destination && t.startDay <= u.endDay && u.startDay <= t.endDay));
+  const sharedTrip = A.trips.some((t) =>
+    B.trips.some((u) => t.destination === u.destination && t.startDay <= u.endDay && u.startDay <= t.endDay),
+  );
   const needsShared = A.needs.filter((n) => B.needs.includes(n)).length;
   return (
     2.4 * taste -
@@ -78,7 +80,7 @@ export function* generateInteractions(
     list.push(i);
     byCity.set(m.traveller.city, list);
   });
-  const decide = (from: PopulationMember, to: PopulationMember, affinity: number) =>
+  const decide = (from: PopulationMember, _to: PopulationMember, affinity: number) =>
     r.next() < sigmoid(affinity + 0.3 - from.latent.pickiness + 0.6 * r.gaussian());
   for (let i = 0; i < members.length; i++) {
     const a = members[i];

@@ -30,11 +30,14 @@ export function abSplit(model: string, raw: string | undefined): ArmSpec[] | und
   const arms: ArmSpec[] = [];
   for (const [key, weight] of Object.entries((split ?? {}) as Record<string, unknown>)) {
     const version = key === "serving" ? "serving" : Number(key);
-    if (version !== "serving" && !(Number.isInteger(version) && version > 0)) problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}: '${key}' is neither "serving" nor a registry version`);
-    else if (typeof weight !== "number" || !(weight >= 0)) problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}.${key}: the weight must be a number of at least 0`);
+    if (version !== "serving" && !(Number.isInteger(version) && version > 0))
+      problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}: '${key}' is neither "serving" nor a registry version`);
+    else if (typeof weight !== "number" || !(weight >= 0))
+      problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}.${key}: the weight must be a number of at least 0`);
     else arms.push({ version, weight });
   }
-  if (!problems.length && !(arms.reduce((a, s) => a + s.weight, 0) > 0)) problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}: the weights must not all be 0`);
+  if (!problems.length && !(arms.reduce((a, s) => a + s.weight, 0) > 0))
+    problems.push(`MLMESH_MODEL_AB_WEIGHTS.${model}: the weights must not all be 0`);
   if (problems.length) throw new ConfigError(problems);
   return arms;
 }
@@ -70,7 +73,10 @@ export class ModelRouter {
       }
       arms.push({ model: loaded, weight: arm.weight });
     }
-    if (arms.length) log.info("match A/B split", { arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })) });
+    if (arms.length)
+      log.info("match A/B split", {
+        arms: arms.map((a) => ({ version: a.model === "serving" ? "serving" : a.model.version, weight: a.weight })),
+      });
     return new ModelRouter(serving, arms);
   }
 

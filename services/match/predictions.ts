@@ -29,7 +29,8 @@ export class Predictions {
    */
   keyOf(model: LoadedModel, a: ProfileFeatures, b: ProfileFeatures, context: MatchContext | undefined): string | undefined {
     if (!this.cache.enabled) return undefined;
-    const pair = a.id < b.id ? `${a.id}@${generationOf(a)}|${b.id}@${generationOf(b)}` : `${b.id}@${generationOf(b)}|${a.id}@${generationOf(a)}`;
+    const pair =
+      a.id < b.id ? `${a.id}@${generationOf(a)}|${b.id}@${generationOf(b)}` : `${b.id}@${generationOf(b)}|${a.id}@${generationOf(a)}`;
     return `${model.version}|${pair}|${contextKey(context)}`;
   }
 

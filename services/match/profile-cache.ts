@@ -31,7 +31,10 @@ export class ProfileCache {
 
   /** Profiles by id; ids not found are absent from the map. Synchronous when every id is in process. */
   get(ids: readonly string[]): Map<string, ProfileFeatures> | Promise<Map<string, ProfileFeatures>> {
-    return this.cache.getMany(ids, async (missing) => new Map((await loadTravellers(this.sql, missing)).map((row) => [row.id, toProfile(row)])));
+    return this.cache.getMany(
+      ids,
+      async (missing) => new Map((await loadTravellers(this.sql, missing)).map((row) => [row.id, toProfile(row)])),
+    );
   }
 
   /** Drops a profile here and in Redis (it changed). */

@@ -9,7 +9,14 @@ export function interestsIn(prompt: string): string[] {
 }
 
 /** Without a searcher profile, the prompt, place and age range stand for one. */
-export function promptProfile(prompt: string, latitude: number, longitude: number, minAge: number, maxAge: number, idf: Float32Array): ProfileFeatures {
+export function promptProfile(
+  prompt: string,
+  latitude: number,
+  longitude: number,
+  minAge: number,
+  maxAge: number,
+  idf: Float32Array,
+): ProfileFeatures {
   const interests = interestsIn(prompt);
   const vector = vectorize(prompt, idf);
   let mask = 0;

@@ -41,7 +41,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
       const t = m.traveller;
       const text = encodeTextFeatures(textVectorsOf(t, idf));
       const trips = JSON.stringify(t.trips.map((x) => ({ destination: x.destination, start_day: x.startDay, end_day: x.endDay })));
-      yield [
+      yield `${[
         t.id,
         copyField(t.displayName),
         t.age,
@@ -57,13 +57,29 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
         copyArray(t.promptAnswers),
         copyField(trips),
         copyBytea(text),
-      ].join("\t") + "\n";
+      ].join("\t")}\n`;
       if (++written % 10_000 === 0) progress("travellers", written, options.count);
     }
   }
   const travellers = await db.copyIn(
     "travellers",
-    ["id", "display_name", "age", "min_accepted_age", "max_accepted_age", "latitude", "longitude", "city", "interests", "needs", "travel_style", "bio", "prompt_answers", "trips", "text_features"],
+    [
+      "id",
+      "display_name",
+      "age",
+      "min_accepted_age",
+      "max_accepted_age",
+      "latitude",
+      "longitude",
+      "city",
+      "interests",
+      "needs",
+      "travel_style",
+      "bio",
+      "prompt_answers",
+      "trips",
+      "text_features",
+    ],
     travellerLines(),
   );
   progress("travellers", travellers, options.count);

@@ -17,10 +17,15 @@ export interface TrainingOutcome {
  * its metrics and a summary of the data in the registry, and promotes it when
  * it beats the serving version on held-out AUC (or when forced).
  */
-export async function trainFromDatabase(sql: Sql, options: { force?: boolean; signal?: AbortSignal; progress?: (p: number, m: string) => void } = {}): Promise<TrainingOutcome> {
+export async function trainFromDatabase(
+  sql: Sql,
+  options: { force?: boolean; signal?: AbortSignal; progress?: (p: number, m: string) => void } = {},
+): Promise<TrainingOutcome> {
   const progress = options.progress ?? (() => undefined);
   progress(5, "reading interactions");
-  const rows = await sql<{ from_id: string; to_id: string; kind: Interaction["kind"] }[]>`select from_id::text, to_id::text, kind from traveller_interactions`;
+  const rows = await sql<
+    { from_id: string; to_id: string; kind: Interaction["kind"] }[]
+  >`select from_id::text, to_id::text, kind from traveller_interactions`;
   const pairs = labelledPairs(rows.map((r) => ({ fromId: r.from_id, toId: r.to_id, kind: r.kind, day: 0 })));
   options.signal?.throwIfAborted();
   progress(25, `loading profiles for ${pairs.length} pairs`);
@@ -60,7 +65,9 @@ export async function trainFromDatabase(sql: Sql, options: { force?: boolean; si
     reason = `held-out AUC ${trained.metrics.v1.auc.toFixed(4)} does not beat serving version ${current!.version} (${currentAuc.toFixed(4)})`;
   } else {
     promoted = true;
-    reason = current ? `AUC ${trained.metrics.v1.auc.toFixed(4)} beats version ${current.version} (${currentAuc.toFixed(4)})` : "first version";
+    reason = current
+      ? `AUC ${trained.metrics.v1.auc.toFixed(4)} beats version ${current.version} (${currentAuc.toFixed(4)})`
+      : "first version";
   }
   if (promoted) await registry.promote(MODELS.match, version);
   progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);

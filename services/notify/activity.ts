@@ -2,7 +2,14 @@ import { createRequire } from "node:module";
 import { fnv1a } from "../numeric/hash.js";
 import { Random } from "../numeric/random.js";
 import type { Traveller } from "../travellers/index.js";
-import { CHANNELS, NOTIFICATION_TYPES, type ActivityEvent, type ChannelName, type NotificationTypeName, type UserPrefs } from "./model/engagement.js";
+import {
+  CHANNELS,
+  NOTIFICATION_TYPES,
+  type ActivityEvent,
+  type ChannelName,
+  type NotificationTypeName,
+  type UserPrefs,
+} from "./model/engagement.js";
 import { hourOfWeek } from "./model/local-time.js";
 
 /**
@@ -61,13 +68,21 @@ export function activityOf(routine: Routine, from: number, to: number, seed: num
     const weekend = how < 24 || how >= 144;
     const peak = weekend ? routine.weekendPeak : routine.weekdayPeak;
     const d = Math.min(Math.abs(hour - peak), 24 - Math.abs(hour - peak));
-    const quiet = routine.quietStartHour < routine.quietEndHour ? hour >= routine.quietStartHour && hour < routine.quietEndHour : hour >= routine.quietStartHour || hour < routine.quietEndHour;
+    const quiet =
+      routine.quietStartHour < routine.quietEndHour
+        ? hour >= routine.quietStartHour && hour < routine.quietEndHour
+        : hour >= routine.quietStartHour || hour < routine.quietEndHour;
     const intensity = quiet ? 0.01 : 0.06 + Math.exp(-(d * d) / 2);
     if (r.next() > intensity) continue;
     if (r.next() < 0.65) events.push({ kind: "app_open", at });
     else {
       const type = r.pick(NOTIFICATION_TYPES);
-      events.push({ kind: "notification_open", at, notificationType: type, channel: r.next() < 0.8 ? routine.preferred[type] : r.pick(CHANNELS) });
+      events.push({
+        kind: "notification_open",
+        at,
+        notificationType: type,
+        channel: r.next() < 0.8 ? routine.preferred[type] : r.pick(CHANNELS),
+      });
     }
   }
   return events.sort((a, b) => a.at - b.at);

@@ -10,7 +10,9 @@ export async function seedActivity(db: Database, options: { users: number; seed:
   const now = options.now ?? Date.now();
   const from = now - 56 * 86_400_000;
   await db.sql`truncate user_notification_prefs, activity_events`;
-  const routines = [...generatePopulation({ count: options.users, seed: options.seed })].map((m, i) => routineOf(m.traveller, options.seed, i));
+  const routines = [...generatePopulation({ count: options.users, seed: options.seed })].map((m, i) =>
+    routineOf(m.traveller, options.seed, i),
+  );
   await db.copyIn(
     "user_notification_prefs",
     ["user_id", "timezone", "quiet_start_hour", "quiet_end_hour"],

@@ -14,7 +14,9 @@ import { StateStore } from "./state-store.js";
 export const notifyArea: AreaFactory = async (deps) => {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   // New events and preferences, written by anyone, drop the traveller's cached state.
-  const changes = await Promise.all(["activity_events", "user_notification_prefs"].map((table) => onRowChanges(deps.db, table, (id) => store.forget(id))));
+  const changes = await Promise.all(
+    ["activity_events", "user_notification_prefs"].map((table) => onRowChanges(deps.db, table, (id) => store.forget(id))),
+  );
   let prior = await learnPrior(deps.db.sql);
   const timer = setInterval(() => {
     learnPrior(deps.db.sql).then(

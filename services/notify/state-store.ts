@@ -48,7 +48,13 @@ export class StateStore {
    */
   async compute(userId: string, now: number): Promise<UserState | undefined> {
     const [row] = await this.sql<
-      { timezone: string | null; quiet_start_hour: number | null; quiet_end_hour: number | null; city: string | null; events: string | null }[]
+      {
+        timezone: string | null;
+        quiet_start_hour: number | null;
+        quiet_end_hour: number | null;
+        city: string | null;
+        events: string | null;
+      }[]
     >`
       select p.timezone, p.quiet_start_hour, p.quiet_end_hour, t.city, e.events
       from (select ${userId}::uuid as id) u

@@ -48,7 +48,10 @@ export class Random {
    * streams happen to start from the same 32-bit state.
    */
   uuid(serial: number): string {
-    const hex = (n: number) => Math.floor(this.next() * 16 ** n).toString(16).padStart(n, "0");
+    const hex = (n: number) =>
+      Math.floor(this.next() * 16 ** n)
+        .toString(16)
+        .padStart(n, "0");
     return `${hex(8)}-${hex(4)}-4${hex(3)}-${(8 + this.int(0, 3)).toString(16)}${hex(3)}-${serial.toString(16).padStart(12, "0").slice(-12)}`;
   }
 }

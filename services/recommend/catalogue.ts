@@ -38,7 +38,9 @@ const DISTRICTS = ["Old Town", "Harbour", "Riverside", "Hills", "North", "South"
 
 // The world's landlocked states (ISO 3166-1 alpha-2): no beach or diving however compact they are.
 const LANDLOCKED = new Set(
-  "AD AF AM AT AZ BF BI BO BT BW BY CF CH CZ ET HU KG KZ LA LI LS LU MD MK ML MN MW NE NP PY RS RW SK SM SS SZ TD TJ TM UG UZ VA ZM ZW XK".split(" "),
+  "AD AF AM AT AZ BF BI BO BT BW BY CF CH CZ ET HU KG KZ LA LI LS LU MD MK ML MN MW NE NP PY RS RW SK SM SS SZ TD TJ TM UG UZ VA ZM ZW XK".split(
+    " ",
+  ),
 );
 
 let citiesCache: City[] | undefined;
@@ -77,7 +79,8 @@ export function buildCatalogue(size: number): Destination[] {
   const out: Destination[] = [];
   const ids = new Set<string>();
   const islandLike = compactCountries(all);
-  for (const c of all.slice(0, size)) out.push(describe(c, c.city, uniqueId(ids, `${c.iso2.toLowerCase()}-${slug(c.city)}`), islandLike, c.lat, c.lng));
+  for (const c of all.slice(0, size))
+    out.push(describe(c, c.city, uniqueId(ids, `${c.iso2.toLowerCase()}-${slug(c.city)}`), islandLike, c.lat, c.lng));
   for (let k = 0; out.length < size; k++) {
     const base = all[k % all.length];
     const district = DISTRICTS[Math.floor(k / all.length) % DISTRICTS.length];
@@ -86,7 +89,16 @@ export function buildCatalogue(size: number): Destination[] {
     const lat = Math.max(-89.9, Math.min(89.9, base.lat + 0.05 * r.gaussian()));
     const lng = ((((base.lng + 0.05 * r.gaussian() + 180) % 360) + 360) % 360) - 180;
     const name = `${base.city} ${district}${round ? ` ${round + 1}` : ""}`;
-    out.push(describe({ ...base, pop: Math.round(base.pop / 8) }, name, uniqueId(ids, `${base.iso2.toLowerCase()}-${slug(name)}`), islandLike, lat, lng));
+    out.push(
+      describe(
+        { ...base, pop: Math.round(base.pop / 8) },
+        name,
+        uniqueId(ids, `${base.iso2.toLowerCase()}-${slug(name)}`),
+        islandLike,
+        lat,
+        lng,
+      ),
+    );
   }
   return out;
 }

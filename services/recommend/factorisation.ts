@@ -59,7 +59,10 @@ export function trainFactorisation(data: TrainingData, options: TrainingOptions 
   const users = new Float32Array(nU * d);
   const items = new Float32Array(nI * d);
   for (let j = 0; j < items.length; j++) items[j] = 0.1 * r.gaussian();
-  const byItem = transpose(data.users.map((u) => u.observed), nI);
+  const byItem = transpose(
+    data.users.map((u) => u.observed),
+    nI,
+  );
   const userFeatures = data.users.map((u) => u.interests);
   let interestMap: Float64Array = new Float64Array((data.features + 1) * d);
   let tagMap: Float64Array = new Float64Array((data.features + 1) * d);
@@ -97,7 +100,15 @@ export function mapped(map: Float64Array, features: readonly number[], d: number
 }
 
 /** argmin Σ c (1 − x·y)² over observed + Σ (0 − x·y)² over the rest + λ‖x − prior‖², with c = 1 + α·strength. */
-function solveRow(others: Float32Array, gram: Float64Array, d: number, obs: Observations, prior: Float64Array, lambda: number, alpha: number): Float64Array {
+function solveRow(
+  others: Float32Array,
+  gram: Float64Array,
+  d: number,
+  obs: Observations,
+  prior: Float64Array,
+  lambda: number,
+  alpha: number,
+): Float64Array {
   const a = Float64Array.from(gram);
   const b = new Float64Array(d);
   for (let j = 0; j < d; j++) b[j] = lambda * prior[j];
@@ -180,7 +191,11 @@ function transpose(rows: readonly Observations[], columns: number): Observations
  * running sums per row let V8 overlap the multiply-adds (measured: half the
  * time of one sum on the bench catalogue).
  */
-export function scoreAll(model: Factorisation, user: Float32Array | Float64Array, out = new Float32Array(model.items.length / model.dim)): Float32Array {
+export function scoreAll(
+  model: Factorisation,
+  user: Float32Array | Float64Array,
+  out = new Float32Array(model.items.length / model.dim),
+): Float32Array {
   const d = model.dim;
   const v = model.items;
   const tail = d - (d % 4);

@@ -30,7 +30,12 @@ export function admits(d: Destination, f: TripFilters, t: Traveller): boolean {
   if (f.maxCost !== undefined && d.costLevel > f.maxCost) return false;
   if (f.month !== undefined && !inSeason(d.goodMonths, f.month)) return false;
   if (!f.includeVisited && t.booked.has(d.id)) return false;
-  if (f.length !== undefined && REACH_KM[f.length] !== Infinity && haversineKm(t.latitude, t.longitude, d.latitude, d.longitude) > REACH_KM[f.length]) return false;
+  if (
+    f.length !== undefined &&
+    REACH_KM[f.length] !== Infinity &&
+    haversineKm(t.latitude, t.longitude, d.latitude, d.longitude) > REACH_KM[f.length]
+  )
+    return false;
   return true;
 }
 

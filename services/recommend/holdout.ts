@@ -39,6 +39,9 @@ export function rankingMetrics(
 /** The baseline every model must beat: destinations ranked by total interaction strength. */
 export function popularityScores(observed: readonly Observations[], items: number): Float32Array {
   const popularity = new Float32Array(items);
-  for (const o of observed) o.index.forEach((i, n) => (popularity[i] += o.strength[n]));
+  for (const o of observed)
+    o.index.forEach((i, n) => {
+      popularity[i] += o.strength[n];
+    });
   return popularity;
 }

@@ -32,7 +32,8 @@ export function* generateDestinationInteractions(
   options: { seed: number },
 ): Generator<DestinationInteraction> {
   const world = worldOf(catalogue, options.seed);
-  for (let i = 0; i < members.length; i++) yield* travellerEvents(members[i], world, new Random(seededHash(options.seed, members[i].traveller.id)));
+  for (let i = 0; i < members.length; i++)
+    yield* travellerEvents(members[i], world, new Random(seededHash(options.seed, members[i].traveller.id)));
 }
 
 interface World {
@@ -99,7 +100,8 @@ function* travellerEvents(m: PopulationMember, world: World, r: Random): Generat
     if (r.next() < sigmoid(3 * (utility - 4.3))) {
       const saved = day + r.int(0, 7);
       events.push({ userId: m.traveller.id, destination: i, kind: "saved", day: saved });
-      if (r.next() < sigmoid(3 * (utility - 4.5))) events.push({ userId: m.traveller.id, destination: i, kind: "booked", day: saved + r.int(1, 20) });
+      if (r.next() < sigmoid(3 * (utility - 4.5)))
+        events.push({ userId: m.traveller.id, destination: i, kind: "booked", day: saved + r.int(1, 20) });
     }
   }
   yield* events.sort((a, b) => a.day - b.day);

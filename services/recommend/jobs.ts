@@ -9,7 +9,11 @@ export const trainRecommend: JobHandler = {
   kind: "recommend",
   checkParameters: noParameters,
   async run(ctx) {
-    const outcome = await trainRecommendModel(ctx.sql, { force: ctx.job.forcePromote, signal: ctx.signal, progress: (p, m) => void ctx.progress(p, m) });
+    const outcome = await trainRecommendModel(ctx.sql, {
+      force: ctx.job.forcePromote,
+      signal: ctx.signal,
+      progress: (p, m) => void ctx.progress(p, m),
+    });
     if (outcome.promoted) await announcePromotion(ctx, ctx.redisPrefix, MODELS.recommend, outcome.version);
     return {
       model: MODELS.recommend,
@@ -36,13 +40,17 @@ export const precomputeRecommendations: JobHandler = {
   checkParameters: (p) =>
     checkKnown(p, {
       user_ids: (v) =>
-        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && isUuid(id)) ? undefined : "must be a list of traveller ids (UUIDs)",
+        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && isUuid(id))
+          ? undefined
+          : "must be a list of traveller ids (UUIDs)",
     }),
   async run(ctx) {
     const recommender = await loadRecommender(ctx.sql);
     if (!recommender) throw new Error("no promoted recommendation model: train one first (mlmesh train recommend)");
     const listed = ctx.job.parameters.user_ids as string[] | undefined;
-    const ids = listed ?? (await ctx.sql<{ user_id: string }[]>`select distinct user_id::text from destination_interactions order by 1`).map((r) => r.user_id);
+    const ids =
+      listed ??
+      (await ctx.sql<{ user_id: string }[]>`select distinct user_id::text from destination_interactions order by 1`).map((r) => r.user_id);
     const store = new UserStateStore(ctx.sql, ctx.redis, ctx.redisPrefix);
     let written = 0;
     const missing: string[] = [];
@@ -50,9 +58,16 @@ export const precomputeRecommendations: JobHandler = {
       ctx.signal.throwIfAborted();
       if (await store.refresh(recommender, id)) written++;
       else missing.push(id);
-      if (i % 100 === 99 || i === ids.length - 1) await ctx.progress(Math.floor((100 * (i + 1)) / ids.length), `${i + 1} of ${ids.length} travellers`);
+      if (i % 100 === 99 || i === ids.length - 1)
+        await ctx.progress(Math.floor((100 * (i + 1)) / ids.length), `${i + 1} of ${ids.length} travellers`);
     }
-    return { travellers: ids.length, written, missing: missing.length, missing_ids: missing.slice(0, 20), model_version: recommender.version };
+    return {
+      travellers: ids.length,
+      written,
+      missing: missing.length,
+      missing_ids: missing.slice(0, 20),
+      model_version: recommender.version,
+    };
   },
 };
 

@@ -16,7 +16,10 @@ export interface ArtefactMetadata {
  * Gram matrix and the interest map (float64), little-endian as typed arrays
  * are on every platform Node runs on.
  */
-export function encodeFactorisation(model: Factorisation, destinationIds: readonly string[]): { artefact: Uint8Array; metadata: ArtefactMetadata } {
+export function encodeFactorisation(
+  model: Factorisation,
+  destinationIds: readonly string[],
+): { artefact: Uint8Array; metadata: ArtefactMetadata } {
   const parts = [model.items, model.itemGram, model.interestMap];
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let offset = 0;
@@ -26,7 +29,14 @@ export function encodeFactorisation(model: Factorisation, destinationIds: readon
   }
   return {
     artefact: bytes,
-    metadata: { kind: "implicit-als", dim: model.dim, lambda: model.lambda, alpha: model.alpha, features: model.features, destinationIds: [...destinationIds] },
+    metadata: {
+      kind: "implicit-als",
+      dim: model.dim,
+      lambda: model.lambda,
+      alpha: model.alpha,
+      features: model.features,
+      destinationIds: [...destinationIds],
+    },
   };
 }
 
@@ -34,7 +44,9 @@ export function decodeFactorisation(artefact: Uint8Array, meta: ArtefactMetadata
   const d = meta.dim;
   const sizes = { items: meta.destinationIds.length * d * 4, gram: d * d * 8, map: (meta.features + 1) * d * 8 };
   if (artefact.byteLength !== sizes.items + sizes.gram + sizes.map) {
-    throw new Error(`recommendation artefact has ${artefact.byteLength} bytes; its metadata describes ${sizes.items + sizes.gram + sizes.map}`);
+    throw new Error(
+      `recommendation artefact has ${artefact.byteLength} bytes; its metadata describes ${sizes.items + sizes.gram + sizes.map}`,
+    );
   }
   // Copies, so the typed arrays are aligned whatever the buffer's offset.
   const slice = (from: number, length: number) => artefact.slice(from, from + length).buffer;

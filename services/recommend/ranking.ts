@@ -61,7 +61,13 @@ function bestAdmitted(scores: Float32Array, k: number, admit: (i: number) => boo
   return sortByScore(Array.from(heap.subarray(0, size)), scores);
 }
 
-function diverse(order: number[], limit: number, countryOf: (i: number) => string, perCountry: number, last: boolean): number[] | undefined {
+function diverse(
+  order: number[],
+  limit: number,
+  countryOf: (i: number) => string,
+  perCountry: number,
+  last: boolean,
+): number[] | undefined {
   const picked: number[] = [];
   const held: number[] = [];
   const counts = new Map<string, number>();

@@ -49,7 +49,9 @@ export function reasonOf(parts: ScoreParts, tags: readonly Interest[]): string {
   const interestWeight = chosen.reduce((a, p) => a + p.share, 0);
   const named = chosen.map((p) => p.interest).join(" and ");
   if (parts.collaborative > interestWeight && parts.collaborative > parts.popularity) {
-    return chosen.length ? `Travellers with similar taste saved or booked it; it also fits your interest in ${chosen[0].interest}` : "Travellers with similar taste saved or booked it";
+    return chosen.length
+      ? `Travellers with similar taste saved or booked it; it also fits your interest in ${chosen[0].interest}`
+      : "Travellers with similar taste saved or booked it";
   }
   if (chosen.length && interestWeight >= 0.25 * parts.popularity) return `Based on your interest in ${named}`;
   if (chosen.length) return `Popular with travellers, and it fits your interest in ${chosen[0].interest}`;

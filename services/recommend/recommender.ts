@@ -57,7 +57,12 @@ export class Recommender {
     this.indexOf = new Map(catalogue.map((d, i) => [d.id, i]));
   }
 
-  userState(traveller: { interests: readonly string[]; latitude: number; longitude: number; history: readonly { destinationId: string; kind: InteractionKind }[] }): UserState {
+  userState(traveller: {
+    interests: readonly string[];
+    latitude: number;
+    longitude: number;
+    history: readonly { destinationId: string; kind: InteractionKind }[];
+  }): UserState {
     const row = new Map<number, number>();
     const booked: string[] = [];
     for (const h of traveller.history) {
@@ -68,14 +73,26 @@ export class Recommender {
     }
     const interests = interestIndices(traveller.interests);
     const vector = userVector(this.model, interests, { index: Int32Array.from(row.keys()), strength: Float32Array.from(row.values()) });
-    return { vector: Array.from(vector), interests, booked: [...new Set(booked)], latitude: traveller.latitude, longitude: traveller.longitude, coldStart: row.size === 0 };
+    return {
+      vector: Array.from(vector),
+      interests,
+      booked: [...new Set(booked)],
+      latitude: traveller.latitude,
+      longitude: traveller.longitude,
+      coldStart: row.size === 0,
+    };
   }
 
   recommend(state: UserState, filters: TripFilters, limit: number): Recommendation[] {
     const user = Float32Array.from(state.vector);
     const scores = scoreAll(this.model, user);
     const traveller = { latitude: state.latitude, longitude: state.longitude, booked: new Set(state.booked) };
-    const picked = topK(scores, limit, (i) => admits(this.catalogue[i], filters, traveller), (i) => this.catalogue[i].country);
+    const picked = topK(
+      scores,
+      limit,
+      (i) => admits(this.catalogue[i], filters, traveller),
+      (i) => this.catalogue[i].country,
+    );
     return picked.map((i) => ({
       destination: this.catalogue[i],
       // The model predicts a preference in [0, 1] (observed = 1, unobserved = 0); clipped, it is the score.

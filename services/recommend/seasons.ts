@@ -9,7 +9,7 @@ export function goodMonthsOf(latitude: number, skiing: boolean, wetSeasonShift: 
   const abs = Math.abs(latitude);
   const south = latitude < 0;
   // Months counted from local midsummer: 0 is July in the north, January in the south.
-  const local = (month: number) => (((south ? month + 6 : month) - 7 + 12) % 12);
+  const local = (month: number) => ((south ? month + 6 : month) - 7 + 12) % 12;
   let mask = 0;
   for (let m = 1; m <= 12; m++) {
     const fromSummer = Math.min(local(m), 12 - local(m)); // 0..6 months away from midsummer

@@ -9,7 +9,10 @@ import { monthsOf } from "./seasons.js";
  * The destination catalogue and a year of viewing, saving and booking by the
  * first travellers of the population (the same ids as the match seed).
  */
-export async function seedDestinations(db: Database, options: { destinations: number; users: number; seed: number }): Promise<{ destinations: number; interactions: number }> {
+export async function seedDestinations(
+  db: Database,
+  options: { destinations: number; users: number; seed: number },
+): Promise<{ destinations: number; interactions: number }> {
   await db.sql`truncate destinations, destination_interactions`;
   const catalogue = buildCatalogue(options.destinations);
   const destinations = await db.copyIn(
@@ -17,7 +20,17 @@ export async function seedDestinations(db: Database, options: { destinations: nu
     ["id", "name", "country", "latitude", "longitude", "population", "tags", "cost_level", "good_months"],
     catalogue.map(
       (d) =>
-        [copyField(d.id), copyField(d.name), copyField(d.country), d.latitude, d.longitude, Math.round(d.population), copyArray(d.tags), d.costLevel, `{${monthsOf(d.goodMonths).join(",")}}`].join("\t") + "\n",
+        `${[
+          copyField(d.id),
+          copyField(d.name),
+          copyField(d.country),
+          d.latitude,
+          d.longitude,
+          Math.round(d.population),
+          copyArray(d.tags),
+          d.costLevel,
+          `{${monthsOf(d.goodMonths).join(",")}}`,
+        ].join("\t")}\n`,
     ),
   );
   const members = [...generatePopulation({ count: options.users, seed: options.seed })];

@@ -58,13 +58,21 @@ export async function trainRecommendModel(
   const metrics = { model: pick(ours), popularity: pick(baseline), judged: ours.judged };
 
   const registry = new ModelRegistry(sql);
-  const { artefact, metadata } = encodeFactorisation(model, catalogue.map((d) => d.id));
+  const { artefact, metadata } = encodeFactorisation(
+    model,
+    catalogue.map((d) => d.id),
+  );
   const version = await registry.save({
     model: MODELS.recommend,
     artefact,
     metadata: metadata as unknown as Record<string, unknown>,
     metrics,
-    dataSummary: { destinations: catalogue.length, travellers: matrix.byUser.size, interactions: matrix.count, fitSeconds: (performance.now() - started) / 1000 },
+    dataSummary: {
+      destinations: catalogue.length,
+      travellers: matrix.byUser.size,
+      interactions: matrix.count,
+      fitSeconds: (performance.now() - started) / 1000,
+    },
   });
   const current = await registry.serving(MODELS.recommend);
   const currentRecall = (current?.metrics as { model?: RankingMetrics } | undefined)?.model?.recallAt10 ?? -Infinity;
@@ -102,7 +110,10 @@ export async function loadRecommender(sql: Sql, version?: number): Promise<Recom
   for (const id of meta.destinationIds) {
     const d = byId.get(id);
     if (!d) {
-      log.warn("the serving recommendation model names destinations the catalogue no longer has: retrain it", { version: entry.version, missing: id });
+      log.warn("the serving recommendation model names destinations the catalogue no longer has: retrain it", {
+        version: entry.version,
+        missing: id,
+      });
       return undefined;
     }
     catalogue.push(d);

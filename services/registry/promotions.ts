@@ -34,7 +34,10 @@ function announcedModel(message: string): string | undefined {
  * Calls `onChange` whenever a promotion or rollback of `model` is announced.
  * While Redis is away nothing arrives, and the log says what is missed.
  */
-export function onPromotion(options: { redisUrl: string; redisPrefix: string; model: string; missed: string }, onChange: () => void): Subscription {
+export function onPromotion(
+  options: { redisUrl: string; redisPrefix: string; model: string; missed: string },
+  onChange: () => void,
+): Subscription {
   return subscribe(
     options.redisUrl,
     [modelsChannel(options.redisPrefix)],

@@ -32,7 +32,7 @@ export class ModelRegistry {
     dataSummary: Record<string, unknown>;
   }): Promise<number> {
     const rows = await this.sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext(${"model_versions:" + entry.model}))`;
+      await tx`select pg_advisory_xact_lock(hashtext(${`model_versions:${entry.model}`}))`;
       return tx<{ version: number }[]>`
         insert into model_versions (model, version, artefact, metadata, metrics, data_summary)
         select ${entry.model}, coalesce(max(version), 0) + 1, ${Buffer.from(entry.artefact)},
@@ -74,7 +74,7 @@ export class ModelRegistry {
    */
   async rollback(model: string): Promise<{ from: number; to: number | undefined }> {
     return this.sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext(${"model_versions:" + model}))`;
+      await tx`select pg_advisory_xact_lock(hashtext(${`model_versions:${model}`}))`;
       const [current] = await tx<{ version: number }[]>`
         select version from model_versions where model = ${model} and promoted_at is not null
         order by promoted_at desc limit 1`;
@@ -88,7 +88,8 @@ export class ModelRegistry {
   }
 
   async promote(model: string, version: number): Promise<void> {
-    const r = await this.sql`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
+    const r = await this
+      .sql`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
     if (r.count === 0) throw new Error(`no version ${version} of model ${model}`);
   }
 

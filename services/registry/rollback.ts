@@ -7,7 +7,12 @@ import { ModelRegistry } from "./registry.js";
  * version promoted before it (or their baseline if none is left) and swap it
  * in as they do on a promotion. `redisPrefix` is MLMESH_REDIS_PREFIX (it names the channel).
  */
-export async function rollbackModel(sql: Sql, redis: Publisher, model: string, redisPrefix: string): Promise<{ from: number; to: number | undefined }> {
+export async function rollbackModel(
+  sql: Sql,
+  redis: Publisher,
+  model: string,
+  redisPrefix: string,
+): Promise<{ from: number; to: number | undefined }> {
   const outcome = await new ModelRegistry(sql).rollback(model);
   await announcePromotion(redis, redisPrefix, model, outcome.to ?? 0);
   return outcome;

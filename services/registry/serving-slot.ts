@@ -41,7 +41,12 @@ export class ServingSlot<M extends ServedModel> {
   ) {
     this.model = first;
     this.promotions = onPromotion(
-      { redisUrl: options.redisUrl, redisPrefix: options.redisPrefix, model: options.model, missed: `${options.title} model promotions will not arrive until it returns` },
+      {
+        redisUrl: options.redisUrl,
+        redisPrefix: options.redisPrefix,
+        model: options.model,
+        missed: `${options.title} model promotions will not arrive until it returns`,
+      },
       () => this.reload(),
     );
   }

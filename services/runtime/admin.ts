@@ -68,7 +68,7 @@ export class AdminServer {
         return;
       }
       for (const m of this.mounts) {
-        if (path === m.prefix || path.startsWith(m.prefix + "/")) {
+        if (path === m.prefix || path.startsWith(`${m.prefix}/`)) {
           if (m.auth && !this.authorize(toHeaders(req))) {
             res.writeHead(401, { "www-authenticate": 'Basic realm="ml-mesh admin", charset="UTF-8"' }).end("unauthorized");
             return;
@@ -78,7 +78,7 @@ export class AdminServer {
         }
       }
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    } catch (err) {
+    } catch {
       res.writeHead(500, { "content-type": "text/plain" }).end("internal error");
     }
   }

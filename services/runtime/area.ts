@@ -17,7 +17,7 @@ export interface AreaDeps {
 /** A service area as the runtime sees it: a contract, its methods, and its readiness. */
 export interface Area {
   readonly service: DescService;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: a list of areas holds services of different contracts
   readonly impl: ServiceImpl<any>;
   /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
   readonly notReady?: () => Promise<string[]>;

@@ -70,7 +70,9 @@ export class DynamicBatcher<I, O> {
         queueSeconds: batch.map((p) => (started - p.enqueued) / 1000),
         computeSeconds,
       });
-      batch.forEach((p, i) => p.resolve(outputs[i]));
+      batch.forEach((p, i) => {
+        p.resolve(outputs[i]);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
     } finally {

@@ -134,7 +134,9 @@ function call(c: { target?: Expr; function: string; args: Expr[] }, scope: CelSc
       if (args.length !== 2 || a.kind !== b.kind || !["int", "double", "bool", "string"].includes(a.kind)) {
         throw new Unsupported(`${c.function} on ${a?.kind} and ${b?.kind}`);
       }
-      return c.function === "_==_" ? { kind: "bool", fn: (root) => fa(root) === fb(root) } : { kind: "bool", fn: (root) => fa(root) !== fb(root) };
+      return c.function === "_==_"
+        ? { kind: "bool", fn: (root) => fa(root) === fb(root) }
+        : { kind: "bool", fn: (root) => fa(root) !== fb(root) };
     }
     case "_<_":
     case "_<=_":

@@ -1,4 +1,13 @@
-import { getOption, hasOption, isFieldSet, ScalarType, type DescEnum, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
+import {
+  getOption,
+  hasOption,
+  isFieldSet,
+  ScalarType,
+  type DescEnum,
+  type DescField,
+  type DescMessage,
+  type Message,
+} from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import {
@@ -119,9 +128,21 @@ function valueChecks(rules: FieldRules, f: DescField, scope: CelScope, item = fa
     case "double":
     case "float": {
       // protovalidate refuses rules of another type than the field's; so do we, or JavaScript would coerce.
-      const scalar = { int32: ScalarType.INT32, sint32: ScalarType.SINT32, sfixed32: ScalarType.SFIXED32, double: ScalarType.DOUBLE, float: ScalarType.FLOAT }[t.case];
+      const scalar = {
+        int32: ScalarType.INT32,
+        sint32: ScalarType.SINT32,
+        sfixed32: ScalarType.SFIXED32,
+        double: ScalarType.DOUBLE,
+        float: ScalarType.FLOAT,
+      }[t.case];
       if (elementKind !== scalar) throw new Unsupported(`${t.case} rules on a ${String(elementKind)}`);
-      const schema = { int32: Int32RulesSchema, sint32: SInt32RulesSchema, sfixed32: SFixed32RulesSchema, double: DoubleRulesSchema, float: FloatRulesSchema }[t.case];
+      const schema = {
+        int32: Int32RulesSchema,
+        sint32: SInt32RulesSchema,
+        sfixed32: SFixed32RulesSchema,
+        double: DoubleRulesSchema,
+        float: FloatRulesSchema,
+      }[t.case];
       onlySet(schema, t.value as never, ["lessThan", "greaterThan", "finite"]);
       checks.push(...rangeChecks(t.value as RangeRules));
       break;
@@ -172,7 +193,8 @@ function valueChecks(rules: FieldRules, f: DescField, scope: CelScope, item = fa
       throw new Unsupported(`${t.case} rules`);
   }
   if (!item) {
-    for (const expression of [...rules.cel.map((r) => r.expression), ...rules.celExpression]) checks.push(guarded(compileCel(expression, scope)) as ValueCheck);
+    for (const expression of [...rules.cel.map((r) => r.expression), ...rules.celExpression])
+      checks.push(guarded(compileCel(expression, scope)) as ValueCheck);
   }
   return checks;
 }
@@ -298,7 +320,12 @@ function hasRules(schema: DescMessage, seen: Set<string>): boolean {
   if (schema.oneofs.some((o) => hasOption(o, oneofOption))) return true;
   for (const f of schema.fields) {
     if (hasOption(f, fieldOption)) return true;
-    const nested = f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message") || (f.fieldKind === "map" && f.mapKind === "message") ? f.message : undefined;
+    const nested =
+      f.fieldKind === "message" ||
+      (f.fieldKind === "list" && f.listKind === "message") ||
+      (f.fieldKind === "map" && f.mapKind === "message")
+        ? f.message
+        : undefined;
     if (nested && hasRules(nested, seen)) return true;
   }
   return false;

@@ -85,8 +85,11 @@ export function readInt(env: NodeJS.ProcessEnv, setting: IntSetting, problems: s
   if (raw === undefined || raw === "") return setting.fallback;
   const n = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n) || n < setting.min || (setting.max !== undefined && n > setting.max)) {
-    const rule = setting.min === 0 ? "a non-negative integer" : setting.min === 1 ? "a positive integer" : `an integer of at least ${setting.min}`;
-    problems.push(`${setting.name}=${JSON.stringify(env[setting.name])}: must be ${rule}${setting.max === undefined ? "" : `, at most ${setting.max}`}`);
+    const rule =
+      setting.min === 0 ? "a non-negative integer" : setting.min === 1 ? "a positive integer" : `an integer of at least ${setting.min}`;
+    problems.push(
+      `${setting.name}=${JSON.stringify(env[setting.name])}: must be ${rule}${setting.max === undefined ? "" : `, at most ${setting.max}`}`,
+    );
     return setting.fallback;
   }
   return n;

@@ -37,7 +37,8 @@ abstract class LabelledMetric<C extends { labels: LabelValues; touched: boolean 
     const key = values.join("\u0000");
     let child = this.children.get(key);
     if (!child) {
-      if (values.length !== this.labelNames.length) throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${values.length}`);
+      if (values.length !== this.labelNames.length)
+        throw new Error(`${this.name}: expected ${this.labelNames.length} label values, got ${values.length}`);
       child = this.createChild(Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]])));
       this.children.set(key, child);
     }

@@ -1,8 +1,5 @@
 import { EventEmitter, on } from "node:events";
-import {
-  Health,
-  HealthCheckResponse_ServingStatus as ServingStatus,
-} from "../../gen/grpc/health/v1/health_pb.js";
+import { type Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { MeshError } from "./errors.js";
 import type { ServiceImpl } from "./handler.js";
 import { Status } from "./status.js";

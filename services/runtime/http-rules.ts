@@ -70,7 +70,7 @@ export function compileTemplate(template: string): { regex: RegExp; variables: s
     if (segment === "*") return "[^/]+";
     if (segment === "**") return ".+";
     literalWeight++;
-    return escape(segment);
+    return escapeRegExp(segment);
   };
   let regex = "";
   let i = 1;
@@ -88,14 +88,14 @@ export function compileTemplate(template: string): { regex: RegExp; variables: s
     } else {
       const next = path.indexOf("/", i);
       const segment = path.slice(i, next < 0 ? path.length : next);
-      regex += "/" + segmentRegex(segment);
+      regex += `/${segmentRegex(segment)}`;
       i = (next < 0 ? path.length : next) + 1;
     }
   }
-  if (verb) regex += ":" + escape(verb);
+  if (verb) regex += `:${escapeRegExp(verb)}`;
   return { regex: new RegExp(`^${regex}$`), variables, literalWeight };
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

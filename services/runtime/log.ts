@@ -12,7 +12,7 @@ export function setLogLevel(level: Level): void {
 function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
   if (order[level] < threshold) return;
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
-  process.stderr.write(line + "\n");
+  process.stderr.write(`${line}\n`);
 }
 
 export const log = {

@@ -27,7 +27,10 @@ export class MeshMetrics {
     help: "Server-side RPC latency, from decoded request to response.",
     labelNames: ["service", "method", "transport"] as const,
     // Fine between 1 and 5 ms, where the latency targets are (1, 2 and 5 ms).
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: [
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+      30,
+    ],
     registers: [this.registry],
   });
 

@@ -11,7 +11,7 @@ export function projectRoot(): string {
   for (;;) {
     if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "services"))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("project root not found above " + fileURLToPath(import.meta.url));
+    if (parent === dir) throw new Error(`project root not found above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

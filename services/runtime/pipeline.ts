@@ -79,7 +79,9 @@ export class Pipeline {
   }
 
   bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean } = {}): BoundService {
-    const methods = service.methods.map((method) => new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false));
+    const methods = service.methods.map(
+      (method) => new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false),
+    );
     return { service, methods };
   }
 
@@ -206,7 +208,12 @@ class MethodBinding implements BoundMethod {
       this.spanName,
       {
         kind: SpanKind.SERVER,
-        attributes: { "rpc.system": "grpc", "rpc.service": this.service.typeName, "rpc.method": this.method.name, "mlmesh.transport": call.transport },
+        attributes: {
+          "rpc.system": "grpc",
+          "rpc.service": this.service.typeName,
+          "rpc.method": this.method.name,
+          "mlmesh.transport": call.transport,
+        },
       },
       parent,
     );
@@ -263,7 +270,14 @@ class MethodBinding implements BoundMethod {
   }
 
   /** The clean-up every call ends with, unary or streaming, whatever its outcome. */
-  private finish(call: IncomingCall, started: number, span: Span, code: Status, signal: CallSignal | undefined, release?: () => void): void {
+  private finish(
+    call: IncomingCall,
+    started: number,
+    span: Span,
+    code: Status,
+    signal: CallSignal | undefined,
+    release?: () => void,
+  ): void {
     release?.();
     signal?.dispose();
     span.end();

@@ -20,8 +20,8 @@ export class ReflectionIndex {
   constructor(services: readonly DescService[]) {
     this.files = new Map();
     const visit = (file: DescFile) => {
-      if (this.files.has(file.name + ".proto")) return;
-      this.files.set(file.name + ".proto", file);
+      if (this.files.has(`${file.name}.proto`)) return;
+      this.files.set(`${file.name}.proto`, file);
       for (const dep of file.dependencies) visit(dep);
     };
     for (const s of services) visit(s.file);

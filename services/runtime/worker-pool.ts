@@ -158,19 +158,22 @@ export class WorkerPool {
 
   private spawn(): Worker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.moduleUrl.href } });
-    worker.on("message", (msg: { id: number; ok: boolean; value?: unknown; error?: { name: string; message: string; props: Record<string, unknown> } }) => {
-      const task = this.busy.get(worker);
-      if (!task || task.id !== msg.id) return;
-      this.busy.delete(worker);
-      this.idle.push(worker);
-      if (msg.ok) this.settle(task, "completed", true, msg.value);
-      else {
-        const err = Object.assign(new Error(msg.error!.message), msg.error!.props);
-        err.name = msg.error!.name;
-        this.settle(task, "failed", false, err);
-      }
-      this.dispatch();
-    });
+    worker.on(
+      "message",
+      (msg: { id: number; ok: boolean; value?: unknown; error?: { name: string; message: string; props: Record<string, unknown> } }) => {
+        const task = this.busy.get(worker);
+        if (!task || task.id !== msg.id) return;
+        this.busy.delete(worker);
+        this.idle.push(worker);
+        if (msg.ok) this.settle(task, "completed", true, msg.value);
+        else {
+          const err = Object.assign(new Error(msg.error!.message), msg.error!.props);
+          err.name = msg.error!.name;
+          this.settle(task, "failed", false, err);
+        }
+        this.dispatch();
+      },
+    );
     worker.on("error", (err) => {
       if (this.retired.has(worker)) return;
       this.retired.add(worker);

@@ -3,15 +3,7 @@ import { seedAt } from "../numeric/hash.js";
 import { Random } from "../numeric/random.js";
 import { INTERESTS, type Interest } from "./interests.js";
 import type { Traveller, Trip } from "./profile.js";
-import {
-  DESTINATIONS,
-  INTEREST_WORDS,
-  NEEDS,
-  OUTGOING_WORDS,
-  RESERVED_WORDS,
-  STYLE_WORDS,
-  TRAVEL_STYLES,
-} from "./vocabulary.js";
+import { DESTINATIONS, INTEREST_WORDS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, STYLE_WORDS, TRAVEL_STYLES } from "./vocabulary.js";
 
 /**
  * The hidden side of a traveller that drives who they like. The app never
@@ -49,7 +41,33 @@ export function homeCities(): City[] {
   return citiesCache;
 }
 
-const FIRST_NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena", "Mo", "Nia", "Omar", "Pia", "Quinn", "Rui", "Sara", "Tom", "Uma", "Vik", "Wen", "Yara", "Zoe"];
+const FIRST_NAMES = [
+  "Ana",
+  "Ben",
+  "Chen",
+  "Dara",
+  "Eli",
+  "Fatima",
+  "Gus",
+  "Hana",
+  "Ivan",
+  "Jo",
+  "Kai",
+  "Lena",
+  "Mo",
+  "Nia",
+  "Omar",
+  "Pia",
+  "Quinn",
+  "Rui",
+  "Sara",
+  "Tom",
+  "Uma",
+  "Vik",
+  "Wen",
+  "Yara",
+  "Zoe",
+];
 
 /** Day number of "today" for the synthetic world, fixed so that seeds reproduce exactly. */
 export const POPULATION_EPOCH_DAY = Math.floor(Date.UTC(2026, 0, 1) / 86_400_000);
@@ -68,14 +86,22 @@ function generateMember(r: Random, serial: number, cities: City[], cityWeights: 
   // Taste: a few strong interests over a weak background.
   const taste = new Float64Array(INTERESTS.length);
   for (let k = 0; k < taste.length; k++) taste[k] = 0.1 * r.next();
-  for (const k of r.sample(INTERESTS.map((_, i) => i), r.int(2, 4))) taste[k] += 0.5 + r.next();
+  for (const k of r.sample(
+    INTERESTS.map((_, i) => i),
+    r.int(2, 4),
+  ))
+    taste[k] += 0.5 + r.next();
   const norm = Math.hypot(...taste);
   for (let k = 0; k < taste.length; k++) taste[k] /= norm;
   const extraversion = r.next();
   const pickiness = 0.6 * r.gaussian();
 
   // Declared interests follow taste, with noise: people under- and over-declare.
-  const interests = r.sample(INTERESTS, r.int(3, 6), Array.from(taste, (t) => t * t + 0.01)) as Interest[];
+  const interests = r.sample(
+    INTERESTS,
+    r.int(3, 6),
+    Array.from(taste, (t) => t * t + 0.01),
+  ) as Interest[];
   const needs = r.sample(NEEDS, r.int(1, 3)) as string[];
   const travelStyle = r.pick(TRAVEL_STYLES);
   const age = Math.round(Math.min(72, Math.max(18, 31 + 9 * r.gaussian())));

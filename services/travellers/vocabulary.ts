@@ -54,7 +54,24 @@ export const RESERVED_WORDS = ["enjoy quiet evenings", "prefer small groups", "l
 
 /** Popular trip destinations (names of real cities). */
 export const DESTINATIONS = [
-  "Paris", "Tokyo", "Lisbon", "Barcelona", "Rome", "Bangkok", "New York", "Mexico City", "Cape Town",
-  "Istanbul", "Bali", "Reykjavik", "Marrakesh", "Buenos Aires", "Kyoto", "Berlin", "Prague", "Hanoi",
-  "Sydney", "Lima",
+  "Paris",
+  "Tokyo",
+  "Lisbon",
+  "Barcelona",
+  "Rome",
+  "Bangkok",
+  "New York",
+  "Mexico City",
+  "Cape Town",
+  "Istanbul",
+  "Bali",
+  "Reykjavik",
+  "Marrakesh",
+  "Buenos Aires",
+  "Kyoto",
+  "Berlin",
+  "Prague",
+  "Hanoi",
+  "Sydney",
+  "Lima",
 ] as const;

@@ -12,7 +12,9 @@ const envoy = readFileSync("deploy/envoy/envoy.yaml", "utf8");
 
 describe("deploy/docker-compose.yml", () => {
   it("runs Envoy, the mesh, PostgreSQL, Redis, Prometheus and Grafana", () => {
-    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(["envoy", "mlmesh", "worker", "postgres", "redis", "prometheus", "grafana"]));
+    expect(Object.keys(compose.services)).toEqual(
+      expect.arrayContaining(["envoy", "mlmesh", "worker", "postgres", "redis", "prometheus", "grafana"]),
+    );
   });
 
   it("runs workers apart from the API, on the same database and Redis, scraped by Prometheus", () => {
@@ -22,7 +24,9 @@ describe("deploy/docker-compose.yml", () => {
     const api = compose.services.mlmesh.environment as Record<string, string>;
     expect(env.DATABASE_URL).toBe(api.DATABASE_URL);
     expect(env.REDIS_URL).toBe(api.REDIS_URL);
-    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
     expect(prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets))).toContain(`worker:${env.ADMIN_PORT}`);
   });
 
@@ -49,24 +53,31 @@ describe("deploy/docker-compose.yml", () => {
     const listenerPorts = cfg.static_resources.listeners.map((l) => l.address.socket_address.port_value);
     const published = (compose.services.envoy.ports as string[]).map((p) => Number(p.split(":").at(-1)));
     for (const port of listenerPorts) expect(published).toContain(port);
-    const upstream = cfg.static_resources.clusters.find((c) => c.name === "mlmesh_grpc")!.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
+    const upstream = cfg.static_resources.clusters.find((c) => c.name === "mlmesh_grpc")!.load_assignment.endpoints[0].lb_endpoints[0]
+      .endpoint.address.socket_address;
     // Envoy reaches the mesh by its compose service name, on the mesh's gRPC port.
     expect(Object.keys(compose.services)).toContain(upstream.address);
     const env = compose.services[upstream.address].environment as Record<string, string>;
     expect(Number(env.GRPC_PORT)).toBe(upstream.port_value);
     // Envoy owns 8000 in compose; the mesh's own REST gateway must not collide with or be published on it.
     expect(Number(env.GATEWAY_PORT)).not.toBe(8000);
-    expect((compose.services.mlmesh.ports as string[]).some((p) => p.endsWith(`:${env.GATEWAY_PORT}`) || p.startsWith("8000:"))).toBe(false);
+    expect((compose.services.mlmesh.ports as string[]).some((p) => p.endsWith(`:${env.GATEWAY_PORT}`) || p.startsWith("8000:"))).toBe(
+      false,
+    );
   });
 
   it("scrapes the mesh's admin port", () => {
-    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const prom = parse(readFileSync("deploy/prometheus/prometheus.yml", "utf8")) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
     const targets = prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets));
     expect(targets).toContain(`mlmesh:${(compose.services.mlmesh.environment as Record<string, string>).ADMIN_PORT}`);
   });
 
   it("has a dashboard whose every query names metrics the mesh exports", async () => {
-    const dashboard = JSON.parse(readFileSync("deploy/grafana/dashboards/mlmesh.json", "utf8")) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync("deploy/grafana/dashboards/mlmesh.json", "utf8")) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     const metrics = new MeshMetrics();
     new JobMetrics(metrics.registry);
     const queues = new JobQueues("redis://127.0.0.1:1", loadJobsConfig({}));
@@ -80,6 +91,7 @@ describe("deploy/docker-compose.yml", () => {
       expect(exported.has(base) || exported.has(n), n).toBe(true);
     }
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join("|");
-    for (const want of ["request rate", "latency", "error rate", "model memory", "cache hit rate", "batch", "queue depth"]) expect(titles).toContain(want);
+    for (const want of ["request rate", "latency", "error rate", "model memory", "cache hit rate", "batch", "queue depth"])
+      expect(titles).toContain(want);
   });
 });

@@ -25,19 +25,33 @@ describe("deploy/envoy/envoy.yaml, checked against Envoy's own API protos", () =
   });
 
   it("rejects a misspelled field, even inside a typed_config", () => {
-    expect(checkEnvoyConfig(config.replace("stat_prefix: mlmesh_rest", "stat_prefx: mlmesh_rest"), descriptors, registry).join()).toMatch(/stat_prefx/);
-    expect(checkEnvoyConfig(config.replace("convert_grpc_status: true", "convert_grpc_statuses: true"), descriptors, registry).join()).toMatch(/convert_grpc_statuses/);
+    expect(checkEnvoyConfig(config.replace("stat_prefix: mlmesh_rest", "stat_prefx: mlmesh_rest"), descriptors, registry).join()).toMatch(
+      /stat_prefx/,
+    );
+    expect(
+      checkEnvoyConfig(config.replace("convert_grpc_status: true", "convert_grpc_statuses: true"), descriptors, registry).join(),
+    ).toMatch(/convert_grpc_statuses/);
     expect(checkEnvoyConfig(config.replace("max_tokens: 20", "max_token: 20"), descriptors, registry).join()).toMatch(/max_token/);
   });
 
   it("rejects a bad enum value and an unknown filter type", () => {
-    expect(checkEnvoyConfig(config.replace("lb_policy: ROUND_ROBIN", "lb_policy: ROUND_ROBINS"), descriptors, registry).join()).toMatch(/ROUND_ROBINS/);
-    expect(checkEnvoyConfig(config.replace("denominator: HUNDRED", "denominator: THOUSAND_ISH"), descriptors, registry).join()).toMatch(/THOUSAND_ISH/);
-    expect(checkEnvoyConfig(config.replace("grpc_web.v3.GrpcWeb", "grpc_web.v3.GrpcWebb"), descriptors, registry).join()).toMatch(/GrpcWebb/);
+    expect(checkEnvoyConfig(config.replace("lb_policy: ROUND_ROBIN", "lb_policy: ROUND_ROBINS"), descriptors, registry).join()).toMatch(
+      /ROUND_ROBINS/,
+    );
+    expect(checkEnvoyConfig(config.replace("denominator: HUNDRED", "denominator: THOUSAND_ISH"), descriptors, registry).join()).toMatch(
+      /THOUSAND_ISH/,
+    );
+    expect(checkEnvoyConfig(config.replace("grpc_web.v3.GrpcWeb", "grpc_web.v3.GrpcWebb"), descriptors, registry).join()).toMatch(
+      /GrpcWebb/,
+    );
   });
 
   it("rejects a transcoder that names a service the descriptor set does not have", () => {
-    const problems = checkEnvoyConfig(config.replace("mlmesh.forecast.v1.ForecastService", "mlmesh.forecast.v2.ForecastService"), descriptors, registry);
+    const problems = checkEnvoyConfig(
+      config.replace("mlmesh.forecast.v1.ForecastService", "mlmesh.forecast.v2.ForecastService"),
+      descriptors,
+      registry,
+    );
     expect(problems).toContain("transcoder names mlmesh.forecast.v2.ForecastService, which is not in the descriptor set");
   });
 

@@ -41,14 +41,23 @@ const errorOf = (fn: () => unknown): HelmCheckError => {
   throw new Error("expected a HelmCheckError");
 };
 // Loose views of rendered objects for assertions.
-type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: loose views of rendered objects, for assertions
+type Any = Record<string, any>;
 const podOf = (d: Manifest): Any => (d as Any).spec.template.spec;
 
 describe("chart renders and validates", () => {
   it.each(cases)("$name passes values schema, render and Kubernetes validation", ({ name, valuesFile }) => {
     const r = checkCase(name, valuesFile);
     const kinds = new Set(r.manifests.map((m) => m.kind));
-    for (const k of ["Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceMonitor", "ServiceAccount"]) {
+    for (const k of [
+      "Deployment",
+      "Service",
+      "ConfigMap",
+      "HorizontalPodAutoscaler",
+      "PodDisruptionBudget",
+      "ServiceMonitor",
+      "ServiceAccount",
+    ]) {
       expect(kinds, k).toContain(k);
     }
   });
@@ -60,7 +69,13 @@ describe("chart renders and validates", () => {
     expect(env.find((e) => e.name === "MLMESH_API_KEYS")?.valueFrom.secretKeyRef.name).toBe("mlmesh-credentials");
     const config = find(manifests, "ConfigMap", "mlmesh-config") as Any;
     expect(JSON.parse(config.data.MLMESH_MODEL_AB_WEIGHTS)).toEqual({ match: { serving: 0.9, "7": 0.1 } });
-    expect(podOf(find(manifests, "Deployment", "mlmesh-worker")).containers[0].command).toEqual(["node", "dist/cli/main.js", "worker", "--concurrency", "8"]);
+    expect(podOf(find(manifests, "Deployment", "mlmesh-worker")).containers[0].command).toEqual([
+      "node",
+      "dist/cli/main.js",
+      "worker",
+      "--concurrency",
+      "8",
+    ]);
   });
 });
 
@@ -79,7 +94,9 @@ describe("values schema", () => {
   });
 
   it("rejects wrong types and out-of-range values", () => {
-    const problems = valuesProblems(mergeValues(defaults(), { inference: { autoscaling: { targetCPUUtilizationPercentage: 170 } }, config: { logLevel: "verbose" } }));
+    const problems = valuesProblems(
+      mergeValues(defaults(), { inference: { autoscaling: { targetCPUUtilizationPercentage: 170 } }, config: { logLevel: "verbose" } }),
+    );
     expect(problems.some((p) => p.startsWith("/inference/autoscaling/targetCPUUtilizationPercentage"))).toBe(true);
     expect(problems.some((p) => p.startsWith("/config/logLevel"))).toBe(true);
   });
@@ -156,7 +173,11 @@ describe("renderer (helm template semantics)", () => {
     );
     mkdirSync(join(chart, "files"), { recursive: true });
     writeFileSync(join(chart, "files/note.txt"), "hello\n");
-    const probe = find(parseManifests(renderChart({ chart, release: "rel", namespace: "ns1", kubeVersion: "v1.30.1" })), "ConfigMap", "probe") as Any;
+    const probe = find(
+      parseManifests(renderChart({ chart, release: "rel", namespace: "ns1", kubeVersion: "v1.30.1" })),
+      "ConfigMap",
+      "probe",
+    ) as Any;
     expect(probe.data).toEqual({
       tpl: "rel-50051",
       lookup: "0",
@@ -175,7 +196,9 @@ describe("renderer (helm template semantics)", () => {
   });
 
   it("enforces Chart.yaml's kubeVersion", () => {
-    expect(errorOf(() => renderChart({ kubeVersion: "v1.25.3" })).message).toMatch(/requires kubeVersion: >=1\.27\.0-0 which is incompatible with Kubernetes v1\.25\.3/);
+    expect(errorOf(() => renderChart({ kubeVersion: "v1.25.3" })).message).toMatch(
+      /requires kubeVersion: >=1\.27\.0-0 which is incompatible with Kubernetes v1\.25\.3/,
+    );
   });
 
   it("fails like Helm on a template that renders invalid YAML", () => {
@@ -216,7 +239,9 @@ describe("Kubernetes validation", () => {
   });
 
   it("accepts free-form maps such as labels, annotations and ConfigMap data", () => {
-    const cm = structuredClone(find(parseManifests(renderChart({ set: ["config.extra.FEATURE_X=on"] })), "ConfigMap", "mlmesh-config")) as Any;
+    const cm = structuredClone(
+      find(parseManifests(renderChart({ set: ["config.extra.FEATURE_X=on"] })), "ConfigMap", "mlmesh-config"),
+    ) as Any;
     expect(cm.data.FEATURE_X).toBe("on");
     cm.metadata.annotations = { "example.com/any-key": "v" };
     expect(() => validateManifest(cm as Manifest)).not.toThrow();
@@ -249,7 +274,9 @@ describe("defaults", () => {
     const hpa = find(ms(), "HorizontalPodAutoscaler", "mlmesh-inference") as Any;
     expect(hpa.spec.minReplicas).toBe(2);
     expect(hpa.spec.maxReplicas).toBe(20);
-    expect(hpa.spec.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]);
+    expect(hpa.spec.metrics).toEqual([
+      { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+    ]);
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "mlmesh-inference" });
     // The HPA owns the replica count: a fixed one would fight it on every upgrade.
     expect((find(ms(), "Deployment", "mlmesh-inference") as Any).spec.replicas).toBeUndefined();
@@ -260,7 +287,11 @@ describe("defaults", () => {
     expect(c.readinessProbe.grpc).toEqual({ port: 50051, service: "" });
     expect(c.livenessProbe.grpc).toEqual({ port: 50051 });
     expect(c.command).toEqual(["node", "dist/cli/main.js", "serve"]);
-    expect(c.ports.map((p: Any) => [p.name, p.containerPort])).toEqual([["grpc", 50051], ["connect", 8080], ["admin", 9464]]);
+    expect(c.ports.map((p: Any) => [p.name, p.containerPort])).toEqual([
+      ["grpc", 50051],
+      ["connect", 8080],
+      ["admin", 9464],
+    ]);
   });
 
   it("checks worker liveness over HTTP on the admin port, failing when a queue's fetch loop has died", () => {
@@ -281,5 +312,4 @@ describe("defaults", () => {
       }
     }
   });
-
 });

@@ -43,7 +43,10 @@ describe("ForecastService", () => {
     const bypass = await client.forecastDemand({ productId, horizonDays: 14, transactionData, cacheBypass: true }, { headers });
     expect(bypass.cached).toBe(false);
     // New data changes the key: no stale answer.
-    const more = await client.forecastDemand({ productId, horizonDays: 14, transactionData: [...transactionData, { date: "2024-04-30", quantity: 90 }] }, { headers });
+    const more = await client.forecastDemand(
+      { productId, horizonDays: 14, transactionData: [...transactionData, { date: "2024-04-30", quantity: 90 }] },
+      { headers },
+    );
     expect(more.cached).toBe(false);
   });
 
@@ -61,7 +64,9 @@ describe("ForecastService", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
     expect((err as ConnectError).rawMessage).toBe("Insufficient transaction data. Need at least 30 days, got 15");
-    const unknown = await client.forecastDemand({ productId: "no-such-product", horizonDays: 30 }, { headers }).catch((e) => ConnectError.from(e));
+    const unknown = await client
+      .forecastDemand({ productId: "no-such-product", horizonDays: 30 }, { headers })
+      .catch((e) => ConnectError.from(e));
     expect((unknown as ConnectError).rawMessage).toBe("Insufficient transaction data. Need at least 30 days, got 0");
   });
 

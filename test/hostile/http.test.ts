@@ -32,19 +32,28 @@ describe("hostile clients: HTTP/1.1 and the Connect protocol", () => {
 
   it("refuses an absurd Content-Length before reading a byte of it", async () => {
     const huge = String(10 ** 15);
-    const rest = await rawRequest(mesh.ports.gateway, `POST /forecast/demand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-length: ${huge}\r\n\r\n`);
+    const rest = await rawRequest(
+      mesh.ports.gateway,
+      `POST /forecast/demand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-length: ${huge}\r\n\r\n`,
+    );
     expect(rest).toMatch(/^HTTP\/1\.1 413/);
     expect(rest).toContain('"code":8');
     const admin = await rawRequest(mesh.ports.admin, `POST /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: ${huge}\r\n\r\n`);
     expect(admin).toMatch(/^HTTP\/1\.1 413/);
-    const connectPort = await rawRequest(mesh.ports.connect, `POST /mlmesh.forecast.v1.ForecastService/ForecastDemand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-length: ${huge}\r\n\r\n`);
+    const connectPort = await rawRequest(
+      mesh.ports.connect,
+      `POST /mlmesh.forecast.v1.ForecastService/ForecastDemand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-length: ${huge}\r\n\r\n`,
+    );
     expect(connectPort).toMatch(/^HTTP\/1\.1 (413|429)/);
     await mesh.assertHealthy();
   });
 
   it("REST checks the key before it reads a body", async () => {
     // Without a key, and a body declared but never sent: the answer must not wait for the body.
-    const answer = await rawRequest(mesh.ports.gateway, `POST /forecast/demand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${LIMIT - 1}\r\n\r\n`);
+    const answer = await rawRequest(
+      mesh.ports.gateway,
+      `POST /forecast/demand HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${LIMIT - 1}\r\n\r\n`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
     await mesh.assertHealthy();
   });
@@ -55,7 +64,10 @@ describe("hostile clients: HTTP/1.1 and the Connect protocol", () => {
     expect(rest.status).toBe(413);
     expect(JSON.parse(rest.body).code).toBe(8);
 
-    const unary = await httpRequest(mesh.ports.connect, "POST", "/mlmesh.forecast.v1.ForecastService/ForecastDemand", big, { ...json, ...auth });
+    const unary = await httpRequest(mesh.ports.connect, "POST", "/mlmesh.forecast.v1.ForecastService/ForecastDemand", big, {
+      ...json,
+      ...auth,
+    });
     expect([413, 429]).toContain(unary.status);
     expect(unary.body).toContain("resource_exhausted");
 
@@ -72,16 +84,26 @@ describe("hostile clients: HTTP/1.1 and the Connect protocol", () => {
 
   it("answers malformed grpc-timeout and connect-timeout-ms headers INVALID_ARGUMENT", async () => {
     for (const timeout of ["abc", "1X", "-5S", "123456789S", ""]) {
-      const rest = await httpRequest(mesh.ports.gateway, "POST", "/forecast/demand", SAMPLE_FORECAST, { ...json, ...auth, "grpc-timeout": timeout });
+      const rest = await httpRequest(mesh.ports.gateway, "POST", "/forecast/demand", SAMPLE_FORECAST, {
+        ...json,
+        ...auth,
+        "grpc-timeout": timeout,
+      });
       expect(rest.status, `grpc-timeout ${JSON.stringify(timeout)}: ${rest.body}`).toBe(400);
       expect(JSON.parse(rest.body)).toMatchObject({ code: 3, message: expect.stringContaining("grpc-timeout") });
     }
     for (const timeout of ["abc", "-1", "1.5", "99999999999"]) {
-      const connectCall = await httpRequest(mesh.ports.connect, "POST", "/mlmesh.forecast.v1.ForecastService/ForecastDemand", SAMPLE_FORECAST, {
-        ...json,
-        ...auth,
-        "connect-timeout-ms": timeout,
-      });
+      const connectCall = await httpRequest(
+        mesh.ports.connect,
+        "POST",
+        "/mlmesh.forecast.v1.ForecastService/ForecastDemand",
+        SAMPLE_FORECAST,
+        {
+          ...json,
+          ...auth,
+          "connect-timeout-ms": timeout,
+        },
+      );
       expect(connectCall.status, `connect-timeout-ms ${JSON.stringify(timeout)}`).toBe(400);
       expect(JSON.parse(connectCall.body).code).toBe("invalid_argument");
     }
@@ -112,7 +134,10 @@ describe("hostile clients: HTTP/1.1 and the Connect protocol", () => {
       // A body that never ends: chunks keep coming, the last chunk never does.
       const chunked = await connect(port);
       const chunkedGone = closed(chunked);
-      await write(chunked, `POST /forecast/demand HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n`);
+      await write(
+        chunked,
+        `POST /forecast/demand HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_KEY}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n1\r\n{\r\n`,
+      );
       const trickle = setInterval(() => void write(chunked, "1\r\n \r\n"), 100);
       await mesh.assertHealthy();
       await Promise.all([slowGone, chunkedGone]);
@@ -137,7 +162,11 @@ describe("hostile clients: HTTP/1.1 and the Connect protocol", () => {
     /** Opens one watch; resolves "open" on its first message, or with the error code it ends with. */
     const watch = (session: http2.ClientHttp2Session) =>
       new Promise<string>((resolve) => {
-        const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/connect+json" });
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/grpc.health.v1.Health/Watch",
+          "content-type": "application/connect+json",
+        });
         stream.on("error", () => undefined);
         const body = Buffer.from("{}");
         const envelope = Buffer.alloc(5);

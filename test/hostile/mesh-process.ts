@@ -95,7 +95,9 @@ export class MeshProcess {
       deadlineMs: 60_000,
     });
     expect(forecast.response.predictions.length).toBeGreaterThan(0);
-    const connect = await httpRequest(this.ports.connect, "POST", "/grpc.health.v1.Health/Check", "{}", { "content-type": "application/json" });
+    const connect = await httpRequest(this.ports.connect, "POST", "/grpc.health.v1.Health/Check", "{}", {
+      "content-type": "application/json",
+    });
     expect(connect.status, connect.body).toBe(200);
     const rest = await httpRequest(this.ports.gateway, "POST", "/forecast/demand", SAMPLE_FORECAST, {
       "content-type": "application/json",

@@ -6,7 +6,19 @@ import { ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/refl
 import { testScope } from "../support/scope.js";
 import { RawGrpcClient } from "../support/grpc-client.js";
 import { MeshProcess } from "./mesh-process.js";
-import { closed, connect, flood, frame, FrameType, grpcMessage, grpcRequestHeaders, headerBlock, PREFACE, randomBytes, write } from "./wire.js";
+import {
+  closed,
+  connect,
+  flood,
+  frame,
+  FrameType,
+  grpcMessage,
+  grpcRequestHeaders,
+  headerBlock,
+  PREFACE,
+  randomBytes,
+  write,
+} from "./wire.js";
 
 /**
  * A hostile client against the real `mlmesh serve` process, below the RPC
@@ -63,7 +75,12 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
         { messageRequest: { case: "fileContainingSymbol", value: name } },
         { messageRequest: { case: "allExtensionNumbersOfType", value: name } },
         { messageRequest: { case: "fileContainingExtension", value: { containingType: name, extensionNumber: 1 } } },
-        { messageRequest: { case: "fileContainingExtension", value: { containingType: "google.protobuf.MethodOptions", extensionNumber: -7 } } },
+        {
+          messageRequest: {
+            case: "fileContainingExtension",
+            value: { containingType: "google.protobuf.MethodOptions", extensionNumber: -7 },
+          },
+        },
         { messageRequest: { case: "listServices", value: name } },
       );
     }
@@ -90,9 +107,20 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
     const calls: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
     const ended: Promise<void>[] = [];
     for (let i = 0; i < 10; i++) {
-      const call = client.client.makeBidiStreamRequest("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", (b: Buffer) => b, (b: Buffer) => b);
+      const call = client.client.makeBidiStreamRequest(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
       call.on("error", () => undefined);
-      ended.push(new Promise((resolve) => call.on("status", (s: grpc.StatusObject) => (codes.push(s.code), resolve()))));
+      ended.push(
+        new Promise((resolve) =>
+          call.on("status", (s: grpc.StatusObject) => {
+            codes.push(s.code);
+            resolve();
+          }),
+        ),
+      );
       // Each stream proves it is open with one answer before the next opens.
       await new Promise<void>((resolve) => {
         call.once("data", () => resolve());
@@ -144,7 +172,13 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
       for (const body of bodies) {
         const session = http2.connect(`http://127.0.0.1:${port}`);
         session.on("error", () => undefined);
-        const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", [auth[0]]: auth[1] });
+        const stream = session.request({
+          ":method": "POST",
+          ":path": path,
+          "content-type": "application/grpc",
+          te: "trailers",
+          [auth[0]]: auth[1],
+        });
         stream.on("error", () => undefined);
         const status = await new Promise<string | undefined>((resolve) => {
           let grpcStatus: string | undefined;
@@ -220,9 +254,17 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
       // CONTINUATION flood (CVE-2024-27983 and kin): HEADERS without END_HEADERS, then endless CONTINUATIONs.
       const flood = await connect(port);
       const gone = closed(flood);
-      await write(flood, Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0), frame(FrameType.HEADERS, 0x0, 1, grpcRequestHeaders("/x"))]));
+      await write(
+        flood,
+        Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0), frame(FrameType.HEADERS, 0x0, 1, grpcRequestHeaders("/x"))]),
+      );
       for (let i = 0; i < 50 && !flood.destroyed; i++) {
-        await write(flood, Buffer.concat(Array.from({ length: 200 }, (_, k) => frame(FrameType.CONTINUATION, 0, 1, headerBlock([[`c${i}-${k}`, "y".repeat(50)]])))));
+        await write(
+          flood,
+          Buffer.concat(
+            Array.from({ length: 200 }, (_, k) => frame(FrameType.CONTINUATION, 0, 1, headerBlock([[`c${i}-${k}`, "y".repeat(50)]]))),
+          ),
+        );
       }
       flood.destroy();
       await gone;
@@ -249,7 +291,13 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
       for (const timeout of ["abc", "-1S", "999999999S", "1X", ""]) {
         const session = http2.connect(`http://127.0.0.1:${port}`);
         session.on("error", () => undefined);
-        const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc", te: "trailers", "grpc-timeout": timeout });
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/grpc.health.v1.Health/Check",
+          "content-type": "application/grpc",
+          te: "trailers",
+          "grpc-timeout": timeout,
+        });
         stream.on("error", () => undefined);
         const status = await new Promise<string | undefined>((resolve) => {
           let grpcStatus: string | undefined;

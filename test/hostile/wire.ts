@@ -3,7 +3,16 @@ import net from "node:net";
 /** The HTTP/2 client connection preface. */
 export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-export const FrameType = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const FrameType = {
+  DATA: 0,
+  HEADERS: 1,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 
 /** One raw HTTP/2 frame: 9-byte header, then the payload. */
 export function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
@@ -31,7 +40,13 @@ export function headerBlock(headers: [string, string][]): Buffer {
     return Buffer.from(bytes);
   };
   for (const [name, value] of headers) {
-    parts.push(Buffer.from([0x00]), int(Buffer.byteLength(name), 7, 0), Buffer.from(name), int(Buffer.byteLength(value), 7, 0), Buffer.from(value));
+    parts.push(
+      Buffer.from([0x00]),
+      int(Buffer.byteLength(name), 7, 0),
+      Buffer.from(name),
+      int(Buffer.byteLength(value), 7, 0),
+      Buffer.from(value),
+    );
   }
   return Buffer.concat(parts);
 }
@@ -114,8 +129,14 @@ export async function flood(socket: net.Socket, chunks: Iterable<Buffer>): Promi
     if (!socket.write(chunk)) {
       // Wait for room only while the server keeps reading; a closed socket ends the flood too.
       const drained = await new Promise<boolean>((resolve) => {
-        const onDrain = () => (cleanup(), resolve(true));
-        const onClose = () => (cleanup(), resolve(false));
+        const onDrain = () => {
+          cleanup();
+          resolve(true);
+        };
+        const onClose = () => {
+          cleanup();
+          resolve(false);
+        };
         const cleanup = () => {
           socket.off("drain", onDrain);
           socket.off("close", onClose);

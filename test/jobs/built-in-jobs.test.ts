@@ -44,7 +44,14 @@ beforeAll(async () => {
   await seeding.close();
   ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsAreaWith(jobHandlers)], scope.env));
   await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
-  worker = await startJobWorker({ config, jobs: loadJobsConfig(), db: mesh.db, handlers: jobHandlers, metrics: mesh.metrics, openAdmin: false });
+  worker = await startJobWorker({
+    config,
+    jobs: loadJobsConfig(),
+    db: mesh.db,
+    handlers: jobHandlers,
+    metrics: mesh.metrics,
+    openAdmin: false,
+  });
   transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
 }, 120_000);
 
@@ -80,7 +87,9 @@ describe("the built-in jobs", () => {
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(job.result).toMatchObject({ model: "match", promoted: true });
     const version = (job.result as { version: number }).version;
-    await expect.poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 30_000 }).toBe(`match-v1.${version}`);
+    await expect
+      .poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 30_000 })
+      .toBe(`match-v1.${version}`);
     stop = true;
     await load;
     expect(requests).toBeGreaterThan(10);
@@ -89,7 +98,10 @@ describe("the built-in jobs", () => {
 
   it("forecasts every product into the cache the ForecastDemand RPC reads", async () => {
     const submitted = (
-      await createClient(JobQueueService, transport).submitInferenceJob({ task: InferenceTask.FORECAST_ALL_PRODUCTS, parameters: { horizon_days: 14 } }, { headers })
+      await createClient(JobQueueService, transport).submitInferenceJob(
+        { task: InferenceTask.FORECAST_ALL_PRODUCTS, parameters: { horizon_days: 14 } },
+        { headers },
+      )
     ).job!;
     const job = await finished(submitted.jobId);
     expect(job.status).toBe(JobStatus.COMPLETED);
@@ -105,20 +117,31 @@ describe("the built-in jobs", () => {
   it("retrains the recommendation model, swaps it in, and precomputes travellers' state into the cache the RPC reads", async () => {
     const jobs = createClient(JobQueueService, transport);
     const recommend = createClient(RecommendationService, transport);
-    const [{ user_id: userId }] = await mesh.db.sql<{ user_id: string }[]>`select user_id::text from destination_interactions order by 1 limit 1`;
+    const [{ user_id: userId }] = await mesh.db.sql<
+      { user_id: string }[]
+    >`select user_id::text from destination_interactions order by 1 limit 1`;
     // The first model is fitted after the mesh starts listening: wait until it serves, not for the tests before this to take long enough.
     await expect.poll(() => mesh.health.get(""), { timeout: 100_000, interval: 100 }).toBe(HealthCheckResponse_ServingStatus.SERVING);
     const before = (await recommend.recommendDestinations({ userId }, { headers })).modelVersion;
-    const trained = await finished((await jobs.submitTrainingJob({ model: ModelKind.RECOMMEND, forcePromote: true }, { headers })).job!.jobId);
+    const trained = await finished(
+      (await jobs.submitTrainingJob({ model: ModelKind.RECOMMEND, forcePromote: true }, { headers })).job!.jobId,
+    );
     expect(trained.status).toBe(JobStatus.COMPLETED);
     expect(trained.result).toMatchObject({ model: "recommend", promoted: true });
     const version = `mf-als.${(trained.result as { version: number }).version}`;
     expect(version).not.toBe(before);
-    await expect.poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 30_000 }).toBe(version);
+    await expect
+      .poll(async () => (await recommend.recommendDestinations({ userId }, { headers })).modelVersion, { timeout: 30_000 })
+      .toBe(version);
 
     await clearMeshCaches(scope.redisPrefix, "recommend:");
     const precomputed = await finished(
-      (await jobs.submitInferenceJob({ task: InferenceTask.PRECOMPUTE_RECOMMENDATIONS, parameters: { user_ids: [userId, "00000000-0000-4000-8000-000000000000"] } }, { headers })).job!.jobId,
+      (
+        await jobs.submitInferenceJob(
+          { task: InferenceTask.PRECOMPUTE_RECOMMENDATIONS, parameters: { user_ids: [userId, "00000000-0000-4000-8000-000000000000"] } },
+          { headers },
+        )
+      ).job!.jobId,
     );
     expect(precomputed.result).toMatchObject({ travellers: 2, written: 1, missing: 1, model_version: version });
     // Written where the RPC reads it: the shared cache, under the serving version.

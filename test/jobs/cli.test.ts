@@ -41,12 +41,20 @@ afterAll(async () => {
 
 describe("mlmesh worker and mlmesh jobs watch", () => {
   it("runs a job in a worker process that `jobs watch` follows to the end; the worker reports health and metrics, and stops on SIGTERM", async () => {
-    const worker = mlmesh(["worker", "--concurrency", "1"], { DATABASE_URL: url, ADMIN_PORT: "0", MLMESH_HOST: "127.0.0.1", LOG_LEVEL: "info" });
+    const worker = mlmesh(["worker", "--concurrency", "1"], {
+      DATABASE_URL: url,
+      ADMIN_PORT: "0",
+      MLMESH_HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+    });
     await expect.poll(() => /"msg":"job worker started".*"adminPort":(\d+)/.test(worker.output()), { timeout: 150_000 }).toBe(true);
     const adminPort = Number(/"adminPort":(\d+)/.exec(worker.output())![1]);
 
     const client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
-    const { job } = await client.submitInferenceJob({ task: InferenceTask.FORECAST_ALL_PRODUCTS }, { headers: { authorization: `Bearer ${TEST_KEY}` } });
+    const { job } = await client.submitInferenceJob(
+      { task: InferenceTask.FORECAST_ALL_PRODUCTS },
+      { headers: { authorization: `Bearer ${TEST_KEY}` } },
+    );
     const watch = await mlmesh(["jobs", "watch", job!.jobId, "--addr", `127.0.0.1:${mesh.ports.grpc}`, "--key", TEST_KEY], {}).exited;
     expect(watch.stderr).toContain("completed");
     expect(watch.stdout).toContain(`${job!.jobId} completed`);
@@ -63,7 +71,10 @@ describe("mlmesh worker and mlmesh jobs watch", () => {
   }, 240_000); // two CLI processes start here (tsx): a busy machine takes a while
 
   it("exits 1 from `jobs watch` for an unknown job, and 3 from a worker without DATABASE_URL", async () => {
-    const watch = await mlmesh(["jobs", "watch", "00000000-0000-4000-8000-000000000000", "--addr", `127.0.0.1:${mesh.ports.grpc}`, "--key", TEST_KEY], {}).exited;
+    const watch = await mlmesh(
+      ["jobs", "watch", "00000000-0000-4000-8000-000000000000", "--addr", `127.0.0.1:${mesh.ports.grpc}`, "--key", TEST_KEY],
+      {},
+    ).exited;
     expect(watch.code).toBe(1);
     expect(watch.stderr).toContain("NOT_FOUND");
     const worker = await mlmesh(["worker"], { DATABASE_URL: undefined }).exited;

@@ -19,7 +19,11 @@ Object.assign(process.env, QUEUE_ENV);
 
 const failures: Record<string, () => Error> = {
   plain: () => new Error("no destinations in the database: run `mlmesh seed` first"),
-  path: () => Object.assign(new Error("ENOENT: no such file or directory, open '/var/lib/mlmesh/models/match-7.onnx'"), { code: "ENOENT", path: "/var/lib/mlmesh/models/match-7.onnx" }),
+  path: () =>
+    Object.assign(new Error("ENOENT: no such file or directory, open '/var/lib/mlmesh/models/match-7.onnx'"), {
+      code: "ENOENT",
+      path: "/var/lib/mlmesh/models/match-7.onnx",
+    }),
   stack: () => new Error(`model load failed\n    at loadEntry (/app/services/match/serving-model.js:71:11)`),
   bug: () => new TypeError("Cannot read properties of undefined (reading 'artefact')"),
 };
@@ -60,7 +64,14 @@ async function ended(job: Job): Promise<Job> {
 beforeAll(async () => {
   const started = await startTestMesh([jobsAreaWith(handlers)], QUEUE_ENV);
   mesh = started.mesh;
-  worker = await startJobWorker({ config: started.config, jobs: loadJobsConfig(), db: mesh.db, handlers, metrics: mesh.metrics, openAdmin: false });
+  worker = await startJobWorker({
+    config: started.config,
+    jobs: loadJobsConfig(),
+    db: mesh.db,
+    handlers,
+    metrics: mesh.metrics,
+    openAdmin: false,
+  });
   client = createClient(JobQueueService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
   const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
   vi.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -87,7 +98,9 @@ describe("a failed job's error", () => {
     expect((await client.getJob({ jobId: job!.jobId }, auth)).job!.error).toBe(failed.error);
     const listed = (await client.listDeadLetterJobs({}, auth)).jobs.find((j) => j.jobId === job!.jobId);
     expect(listed?.error).toBe(failed.error);
-    expect(logged.some((line) => line.includes(job!.jobId) && line.includes('relation \\"no_such_table_for_jobs\\" does not exist'))).toBe(true);
+    expect(logged.some((line) => line.includes(job!.jobId) && line.includes('relation \\"no_such_table_for_jobs\\" does not exist'))).toBe(
+      true,
+    );
   });
 
   it.each([

@@ -160,7 +160,9 @@ describe("JobQueueService", () => {
   it("cancels a running job in another process through its abort signal", async () => {
     const job = await submit({ steps: 200, step_ms: 50 });
     // Until a worker runs it, however long a busy machine takes (bounded only to fail before the test times out).
-    await expect.poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.status, { timeout: 50_000, interval: 50 }).toBe(JobStatus.RUNNING);
+    await expect
+      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.status, { timeout: 50_000, interval: 50 })
+      .toBe(JobStatus.RUNNING);
     const res = (await client.cancelJob({ jobId: job.jobId }, auth)).job!;
     expect(res.status).toBe(JobStatus.CANCELLED);
     expect(res.progressPercent).toBeLessThan(100);
@@ -193,7 +195,9 @@ describe("JobQueueService", () => {
     const w = await startWorker({ MLMESH_SHUTDOWN_GRACE_MS: "300" });
     const job = await submit({ steps: 20, step_ms: 100 });
     // Until the job is under way in the worker, however long a busy machine takes.
-    await expect.poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.progressPercent, { timeout: 50_000, interval: 50 }).toBeGreaterThanOrEqual(5);
+    await expect
+      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.progressPercent, { timeout: 50_000, interval: 50 })
+      .toBeGreaterThanOrEqual(5);
     expect(await stopWorker(w)).toBe(0);
     const handedBack = (await client.getJob({ jobId: job.jobId }, auth)).job!;
     expect(handedBack.status).toBe(JobStatus.PENDING);

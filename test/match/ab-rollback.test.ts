@@ -29,7 +29,10 @@ beforeAll(async () => {
   expect((await trainFromDatabase(db.sql)).version).toBe(1);
   expect((await trainFromDatabase(db.sql, { force: true })).version).toBe(2);
   ids = (await db.sql<{ id: string }[]>`select id::text from travellers order by id limit 200`).map((r) => r.id);
-  ({ mesh } = await startTestMesh([matchArea], { ...scope.env, MLMESH_MODEL_AB_WEIGHTS: JSON.stringify({ match: { serving: 0.5, "1": 0.5 } }) }));
+  ({ mesh } = await startTestMesh([matchArea], {
+    ...scope.env,
+    MLMESH_MODEL_AB_WEIGHTS: JSON.stringify({ match: { serving: 0.5, "1": 0.5 } }),
+  }));
   client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
 }, 120_000);
 
@@ -65,14 +68,17 @@ describe("match A/B split and rollback", () => {
     const outcome = await rollbackModel(db.sql, redis, "match", scope.redisPrefix);
     redis.disconnect();
     expect(outcome).toEqual({ from: 2, to: 1 });
-    await expect.poll(async () => new Set(await Promise.all(ids.slice(0, 30).map(versionFor))), { timeout: 30_000 }).toEqual(new Set(["match-v1.1"]));
+    await expect
+      .poll(async () => new Set(await Promise.all(ids.slice(0, 30).map(versionFor))), { timeout: 30_000 })
+      .toEqual(new Set(["match-v1.1"]));
     const versions = await new ModelRegistry(db.sql).versions("match");
     expect(versions.find((v) => v.version === 2)?.rolledBackAt).toBeInstanceOf(Date);
   });
 
   it("keeps the newest versions, the serving one and the rollback target", async () => {
     const registry = new ModelRegistry(db.sql, 2);
-    const save = () => registry.save({ model: "retention-test", artefact: new Uint8Array([1]), metadata: {}, metrics: {}, dataSummary: {} });
+    const save = () =>
+      registry.save({ model: "retention-test", artefact: new Uint8Array([1]), metadata: {}, metrics: {}, dataSummary: {} });
     await registry.promote("retention-test", await save()); // v1 serves
     await registry.promote("retention-test", await save()); // v2 serves, v1 is the rollback target
     for (let i = 0; i < 4; i++) await save(); // v3..v6, never promoted

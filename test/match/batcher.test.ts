@@ -9,7 +9,14 @@ describe("DynamicBatcher", () => {
 
   it("coalesces requests made in the same tick into one run, in order", async () => {
     const runs: number[][] = [];
-    const b = new DynamicBatcher<number, number>({ maxBatch: 64, maxWaitMs: 1, run: (xs) => (runs.push(xs), xs.map((x) => x * 2)) });
+    const b = new DynamicBatcher<number, number>({
+      maxBatch: 64,
+      maxWaitMs: 1,
+      run: (xs) => {
+        runs.push(xs);
+        return xs.map((x) => x * 2);
+      },
+    });
     const out = await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit(i)));
     expect(out).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
     expect(runs).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
@@ -17,7 +24,14 @@ describe("DynamicBatcher", () => {
 
   it("never exceeds maxBatch", async () => {
     const sizes: number[] = [];
-    const b = new DynamicBatcher<number, number>({ maxBatch: 4, maxWaitMs: 1, run: (xs) => (sizes.push(xs.length), xs) });
+    const b = new DynamicBatcher<number, number>({
+      maxBatch: 4,
+      maxWaitMs: 1,
+      run: (xs) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+    });
     await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit(i)));
     expect(sizes).toEqual([4, 4, 2]);
   });
@@ -25,7 +39,14 @@ describe("DynamicBatcher", () => {
   it("runs a lone request without waiting out the timer", async () => {
     vi.useFakeTimers();
     const ranAt: number[] = [];
-    const b = new DynamicBatcher<number, number>({ maxBatch: 64, maxWaitMs: 50, run: (xs) => (ranAt.push(performance.now()), xs) });
+    const b = new DynamicBatcher<number, number>({
+      maxBatch: 64,
+      maxWaitMs: 50,
+      run: (xs) => {
+        ranAt.push(performance.now());
+        return xs;
+      },
+    });
     const submittedAt = performance.now();
     const out = b.submit(1);
     await vi.runAllTimersAsync();

@@ -38,7 +38,9 @@ describe("match features", () => {
   it("finds similar texts similar", () => {
     const idfSmall = fitIdf(["I love hiking in the mountains", "street food and markets", "museums and galleries", "late nights in bars"]);
     const hiking = vectorize("long hikes in the mountains and summits", idfSmall);
-    expect(cosine(hiking, vectorize("I love hiking in the mountains", idfSmall))).toBeGreaterThan(cosine(hiking, vectorize("street food and markets", idfSmall)));
+    expect(cosine(hiking, vectorize("I love hiking in the mountains", idfSmall))).toBeGreaterThan(
+      cosine(hiking, vectorize("street food and markets", idfSmall)),
+    );
     expect(cosine(hiking, hiking)).toBeCloseTo(1, 5);
   });
 
@@ -47,7 +49,9 @@ describe("match features", () => {
     const back = decodeTextFeatures(encodeTextFeatures(vectors), 3);
     back.forEach((v, i) => {
       expect(v.indices).toEqual(vectors[i].indices);
-      v.values.forEach((x, j) => expect(x).toBeCloseTo(vectors[i].values[j], 6));
+      v.values.forEach((x, j) => {
+        expect(x).toBeCloseTo(vectors[i].values[j], 6);
+      });
     });
   });
 

@@ -40,18 +40,30 @@ describe("nearbyTravellers", () => {
   });
 
   it("numbers cells as the geo_cell column does", async () => {
-    const rows = await db.sql<{ latitude: number; longitude: number; geo_cell: number }[]>`select latitude, longitude, geo_cell from travellers`;
+    const rows = await db.sql<
+      { latitude: number; longitude: number; geo_cell: number }[]
+    >`select latitude, longitude, geo_cell from travellers`;
     for (const r of rows) expect(geoCell(r.latitude, r.longitude)).toBe(r.geo_cell);
   });
 
   it("covers every point of a box with its cell ranges", () => {
-    const box = { minLat: 10.1, maxLat: 11.3, lonRanges: [[178.6, 180], [-180, -179.2]] as [number, number][] };
+    const box = {
+      minLat: 10.1,
+      maxLat: 11.3,
+      lonRanges: [
+        [178.6, 180],
+        [-180, -179.2],
+      ] as [number, number][],
+    };
     const { lo, hi } = cellRanges(box);
     for (let lat = box.minLat; lat <= box.maxLat; lat += 0.01) {
       for (const [from, to] of box.lonRanges) {
         for (let lon = from; lon <= to; lon += 0.01) {
           const cell = geoCell(lat, lon);
-          expect(lo.some((l, i) => cell >= l && cell <= hi[i]), `${lat} ${lon}`).toBe(true);
+          expect(
+            lo.some((l, i) => cell >= l && cell <= hi[i]),
+            `${lat} ${lon}`,
+          ).toBe(true);
         }
       }
     }
@@ -64,7 +76,10 @@ describe("nearbyTravellers", () => {
         const rows = (await nearbyTravellers(db.sql, { ...c, km, minAge, maxAge, limit: 100_000 })).map((n) => n.row);
         // The box's corners are dropped in SQL already.
         for (const r of rows) expect(haversineKm(c.latitude, c.longitude, r.latitude, r.longitude)).toBeLessThanOrEqual(km * (1 + 1e-6));
-        const found = rows.filter((r) => haversineKm(c.latitude, c.longitude, r.latitude, r.longitude) <= km).map((r) => r.id).sort();
+        const found = rows
+          .filter((r) => haversineKm(c.latitude, c.longitude, r.latitude, r.longitude) <= km)
+          .map((r) => r.id)
+          .sort();
         const expected = everyone
           .filter((t) => t.age >= minAge && t.age <= maxAge && haversineKm(c.latitude, c.longitude, t.latitude, t.longitude) <= km)
           .map((t) => t.id)

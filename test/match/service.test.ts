@@ -48,8 +48,14 @@ describe("MatchScoringService", () => {
 
   it("scores a pair with the learned model, symmetrically, with factors in [0, 1]", async () => {
     const [a, b] = tokyo;
-    const ab = await client.scoreMatch({ userAId: a.id, userBId: b.id, context: { destination: "Paris", dates: "2026-03-01" } }, { headers });
-    const ba = await client.scoreMatch({ userAId: b.id, userBId: a.id, context: { destination: "Paris", dates: "2026-03-01" } }, { headers });
+    const ab = await client.scoreMatch(
+      { userAId: a.id, userBId: b.id, context: { destination: "Paris", dates: "2026-03-01" } },
+      { headers },
+    );
+    const ba = await client.scoreMatch(
+      { userAId: b.id, userBId: a.id, context: { destination: "Paris", dates: "2026-03-01" } },
+      { headers },
+    );
     expect(ab.score).toBe(ba.score);
     expect(ab.score).toBeGreaterThan(0);
     expect(ab.score).toBeLessThan(1);
@@ -64,7 +70,9 @@ describe("MatchScoringService", () => {
 
   it("coalesces concurrent ScoreMatch calls into fewer model executions", async () => {
     const before = await executions();
-    const calls = tokyo.slice(1, 41).map((b) => client.scoreMatch({ userAId: tokyo[0].id, userBId: b.id, context: { destination: "Lima" } }, { headers }));
+    const calls = tokyo
+      .slice(1, 41)
+      .map((b) => client.scoreMatch({ userAId: tokyo[0].id, userBId: b.id, context: { destination: "Lima" } }, { headers }));
     const results = await Promise.all(calls);
     expect(results).toHaveLength(40);
     const used = (await executions()) - before;
@@ -92,7 +100,14 @@ describe("MatchScoringService", () => {
   it("searches by prompt within the distance and age range, with reasons", async () => {
     const centre = tokyo[0];
     const res = await client.searchMatches(
-      { prompt: "Looking for hiking enthusiasts", latitude: centre.latitude, longitude: centre.longitude, maxDistanceKm: 30, ageRangeYears: [25, 40], limit: 5 },
+      {
+        prompt: "Looking for hiking enthusiasts",
+        latitude: centre.latitude,
+        longitude: centre.longitude,
+        maxDistanceKm: 30,
+        ageRangeYears: [25, 40],
+        limit: 5,
+      },
       { headers },
     );
     expect(res.candidatesConsidered).toBeGreaterThan(0);
@@ -113,7 +128,9 @@ describe("MatchScoringService", () => {
   it("rejects out-of-range coordinates and ages", async () => {
     const bad = await client.searchMatches({ prompt: "x", latitude: 91, longitude: 0 }, { headers }).catch((e) => ConnectError.from(e));
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
-    const ages = await client.searchMatches({ prompt: "x", latitude: 1, longitude: 0, ageRangeYears: [40, 20] }, { headers }).catch((e) => ConnectError.from(e));
+    const ages = await client
+      .searchMatches({ prompt: "x", latitude: 1, longitude: 0, ageRangeYears: [40, 20] }, { headers })
+      .catch((e) => ConnectError.from(e));
     expect((ages as ConnectError).code).toBe(Code.InvalidArgument);
     expect((ages as ConnectError).rawMessage).toContain("age_range");
   });
@@ -132,7 +149,9 @@ describe("MatchScoringService", () => {
     })();
     await announcePromotion(pub, scope.redisPrefix, "match", outcome.version);
     await expect
-      .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, { timeout: 30_000 })
+      .poll(async () => (await client.scoreMatch({ userAId: tokyo[0].id, userBId: tokyo[3].id }, { headers })).modelVersion, {
+        timeout: 30_000,
+      })
       .toBe(`match-v1.${outcome.version}`);
     stop = true;
     await load;

@@ -10,7 +10,11 @@ const prefs = { timezone: "Europe/Lisbon", quietStartHour: 22, quietEndHour: 7 }
 /** Opens at a given local hour (Lisbon is UTC+0 in winter), every day for `days` days before `now`. */
 function dailyOpens(now: number, days: number, utcHour: number, extra: Partial<ActivityEvent> = {}): ActivityEvent[] {
   const start = Math.floor(now / (24 * H)) * 24 * H;
-  return Array.from({ length: days }, (_, d) => ({ kind: "app_open" as const, at: start - (d + 1) * 24 * H + utcHour * H + 10 * 60_000, ...extra }));
+  return Array.from({ length: days }, (_, d) => ({
+    kind: "app_open" as const,
+    at: start - (d + 1) * 24 * H + utcHour * H + 10 * 60_000,
+    ...extra,
+  }));
 }
 
 const now = Date.UTC(2026, 0, 14, 9, 0); // a Wednesday, 09:00 in Lisbon
@@ -27,14 +31,25 @@ describe("notification timing model", () => {
 
   it("agrees with Intl through a whole year in quarter- and half-hour zones and across their DST changes", () => {
     const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const zones = ["Asia/Kathmandu", "Australia/Adelaide", "Australia/Lord_Howe", "America/St_Johns", "Europe/London", "Pacific/Chatham", "Europe/Dublin", "America/Santiago", "Africa/Casablanca"];
+    const zones = [
+      "Asia/Kathmandu",
+      "Australia/Adelaide",
+      "Australia/Lord_Howe",
+      "America/St_Johns",
+      "Europe/London",
+      "Pacific/Chatham",
+      "Europe/Dublin",
+      "America/Santiago",
+      "Africa/Casablanca",
+    ];
     for (const timeZone of zones) {
       const f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", weekday: "short", hour: "2-digit" });
       // Every 37 minutes, so the checks fall at every offset within a quarter hour.
       for (let ms = Date.UTC(2025, 11, 31); ms < Date.UTC(2027, 0, 2); ms += 37 * 60_000) {
         const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
         const expected = days.indexOf(parts.weekday) * 24 + (Number(parts.hour) % 24);
-        if (hourOfWeek(ms, timeZone) !== expected) expect(hourOfWeek(ms, timeZone), `${timeZone} ${new Date(ms).toISOString()}`).toBe(expected);
+        if (hourOfWeek(ms, timeZone) !== expected)
+          expect(hourOfWeek(ms, timeZone), `${timeZone} ${new Date(ms).toISOString()}`).toBe(expected);
       }
     }
   });

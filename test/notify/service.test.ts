@@ -2,7 +2,12 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Channel, NotificationTimingService, NotificationType, Urgency } from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
+import {
+  Channel,
+  NotificationTimingService,
+  NotificationType,
+  Urgency,
+} from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { isQuiet } from "../../services/notify/model/decide.js";
 import { hourOfWeek } from "../../services/notify/model/local-time.js";
@@ -30,9 +35,12 @@ describe("NotificationTimingService", () => {
     await migrate(db.sql);
     await seedTravellers(db, { count: 400, seed: 4 });
     await seedActivity(db, { users: 300, seed: 4 });
-    active = await db.sql`select user_id::text, timezone, quiet_start_hour, quiet_end_hour from user_notification_prefs order by user_id limit 20`;
+    active =
+      await db.sql`select user_id::text, timezone, quiet_start_hour, quiet_end_hour from user_notification_prefs order by user_id limit 20`;
     // Travellers beyond the first 300 have no activity and no preferences: cold start.
-    [{ id: newcomer }] = await db.sql<{ id: string }[]>`select id::text from travellers where id not in (select user_id from user_notification_prefs) limit 1`;
+    [{ id: newcomer }] = await db.sql<
+      { id: string }[]
+    >`select id::text from travellers where id not in (select user_id from user_notification_prefs) limit 1`;
     ({ mesh } = await startTestMesh([notifyArea], { DATABASE_URL: url }));
   }, 60_000);
   afterAll(async () => {
@@ -44,7 +52,10 @@ describe("NotificationTimingService", () => {
 
   it("answers with a slot outside quiet hours, a channel, a confidence and a reason from the data", async () => {
     for (const u of active) {
-      const res = await client().optimizeNotificationTiming({ userId: u.user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM }, { headers });
+      const res = await client().optimizeNotificationTiming(
+        { userId: u.user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM },
+        { headers },
+      );
       const at = timestampMs(res.sendAt!);
       expect(at - Date.now()).toBeLessThanOrEqual(12 * 3_600_000 + 1000);
       expect(isQuiet(hourOfWeek(at, u.timezone) % 24, { quietStartHour: u.quiet_start_hour, quietEndHour: u.quiet_end_hour })).toBe(false);
@@ -55,22 +66,39 @@ describe("NotificationTimingService", () => {
   });
 
   it("gives a traveller without history the population's habits, and an unknown id NOT_FOUND", async () => {
-    const res = await client().optimizeNotificationTiming({ userId: newcomer, notificationType: NotificationType.MATCH_FOUND, urgency: Urgency.LOW }, { headers });
+    const res = await client().optimizeNotificationTiming(
+      { userId: newcomer, notificationType: NotificationType.MATCH_FOUND, urgency: Urgency.LOW },
+      { headers },
+    );
     expect(res.coldStart).toBe(true);
     expect(res.reason).toMatch(/^New user: travellers are most active/);
     const err = await client()
-      .optimizeNotificationTiming({ userId: "00000000-0000-4000-8000-00000000beef", notificationType: NotificationType.MESSAGE, urgency: Urgency.LOW }, { headers })
+      .optimizeNotificationTiming(
+        { userId: "00000000-0000-4000-8000-00000000beef", notificationType: NotificationType.MESSAGE, urgency: Urgency.LOW },
+        { headers },
+      )
       .catch((e) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.NotFound);
-    const bad = await client().optimizeNotificationTiming({ userId: newcomer, notificationType: NotificationType.UNSPECIFIED, urgency: Urgency.LOW }, { headers }).catch((e) => ConnectError.from(e));
+    const bad = await client()
+      .optimizeNotificationTiming({ userId: newcomer, notificationType: NotificationType.UNSPECIFIED, urgency: Urgency.LOW }, { headers })
+      .catch((e) => ConnectError.from(e));
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
   });
 
   it("counts a new event at once, whoever writes it: PostgreSQL's announcement drops the cached state", async () => {
-    const ask = () => client().optimizeNotificationTiming({ userId: newcomer, notificationType: NotificationType.REMINDER, urgency: Urgency.LOW }, { headers });
+    const ask = () =>
+      client().optimizeNotificationTiming(
+        { userId: newcomer, notificationType: NotificationType.REMINDER, urgency: Urgency.LOW },
+        { headers },
+      );
     expect((await ask()).coldStart).toBe(true); // now cached
     for (let d = 1; d <= 12; d++) {
-      await recordActivity(db.sql, newcomer, { kind: "notification_open", channel: "sms", notificationType: "reminder", at: Date.now() - d * 86_400_000 });
+      await recordActivity(db.sql, newcomer, {
+        kind: "notification_open",
+        channel: "sms",
+        notificationType: "reminder",
+        at: Date.now() - d * 86_400_000,
+      });
     }
     // The server's in-process copy goes when the announcement arrives, milliseconds later. The wait is generous for a
     // busy machine and still proves the announcement: unannounced, the state would be kept a minute here, an hour in Redis.
@@ -82,7 +110,10 @@ describe("NotificationTimingService", () => {
     const { mesh: offline } = await startTestMesh([notifyArea], { DATABASE_URL: url, REDIS_URL: "redis://127.0.0.1:1" });
     try {
       const c = createClient(NotificationTimingService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${offline.ports.grpc}` }));
-      const res = await c.optimizeNotificationTiming({ userId: active[0].user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.HIGH }, { headers });
+      const res = await c.optimizeNotificationTiming(
+        { userId: active[0].user_id, notificationType: NotificationType.MESSAGE, urgency: Urgency.HIGH },
+        { headers },
+      );
       expect(res.reason).not.toBe("");
       const bypass = await offline.metrics.cacheBypasses.get();
       expect(bypass.values.find((v) => v.labels.cache === "notify_state")?.value).toBeGreaterThan(0);

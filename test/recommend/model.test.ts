@@ -52,7 +52,9 @@ describe("factorisation and ranking", () => {
 
   it("gives a traveller without history exactly their interests' vector, and splits every score into its parts", () => {
     const cold = userVector(model, users[0].interests, { index: new Int32Array(0), strength: new Float32Array(0) });
-    expect(Array.from(cold)).toEqual(Array.from(Float32Array.from(mapped(model.interestMap, users[0].interests, model.dim, new Float64Array(model.dim)))));
+    expect(Array.from(cold)).toEqual(
+      Array.from(Float32Array.from(mapped(model.interestMap, users[0].interests, model.dim, new Float64Array(model.dim)))),
+    );
     const warm = userVector(model, users[1].interests, users[1].observed);
     const scores = scoreAll(model, warm);
     for (const i of [0, 17, 250]) {
@@ -65,25 +67,52 @@ describe("factorisation and ranking", () => {
   });
 
   it("names the interests that carry a score, and similar travellers when history does", () => {
-    expect(reasonOf({ interests: [{ interest: "food", share: 0.2 }, { interest: "art", share: 0.05 }, { interest: "beach", share: -0.1 }], popularity: 0.1, collaborative: 0.01 }, ["art", "food"])).toBe(
-      "Based on your interest in food and art",
-    );
+    expect(
+      reasonOf(
+        {
+          interests: [
+            { interest: "food", share: 0.2 },
+            { interest: "art", share: 0.05 },
+            { interest: "beach", share: -0.1 },
+          ],
+          popularity: 0.1,
+          collaborative: 0.01,
+        },
+        ["art", "food"],
+      ),
+    ).toBe("Based on your interest in food and art");
     expect(reasonOf({ interests: [{ interest: "food", share: 0.02 }], popularity: 0.05, collaborative: 0.3 }, ["food"])).toBe(
       "Travellers with similar taste saved or booked it; it also fits your interest in food",
     );
-    expect(reasonOf({ interests: [{ interest: "food", share: -0.02 }], popularity: 0.2, collaborative: 0.01 }, ["food"])).toBe("Popular with travellers");
+    expect(reasonOf({ interests: [{ interest: "food", share: -0.02 }], popularity: 0.2, collaborative: 0.01 }, ["food"])).toBe(
+      "Popular with travellers",
+    );
   });
 
   it("keeps at most two places per country unless the filters leave no other", () => {
     const scores = Float32Array.from([0.9, 0.8, 0.7, 0.6, 0.5]);
     const countries = ["A", "A", "A", "B", "A"];
-    expect(topK(scores, 3, () => true, (i) => countries[i])).toEqual([0, 1, 3]);
-    expect(topK(scores, 5, (i) => countries[i] === "A", (i) => countries[i])).toEqual([0, 1, 2, 4]);
+    expect(
+      topK(
+        scores,
+        3,
+        () => true,
+        (i) => countries[i],
+      ),
+    ).toEqual([0, 1, 3]);
+    expect(
+      topK(
+        scores,
+        5,
+        (i) => countries[i] === "A",
+        (i) => countries[i],
+      ),
+    ).toEqual([0, 1, 2, 4]);
   });
 
   it("ranks exactly as a full sort would, ties and a crowded country included", () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 200; trial++) {
       const n = 1 + Math.floor(random() * 3000);
       // Coarse scores make ties; one or two countries overflow the pool and force the fallback.
@@ -99,10 +128,21 @@ describe("factorisation and ranking", () => {
       for (const i of order) {
         if (picked.length === limit) break;
         if ((per.get(countries[i]) ?? 0) >= 2) held.push(i);
-        else picked.push(i), per.set(countries[i], (per.get(countries[i]) ?? 0) + 1);
+        else {
+          picked.push(i);
+          per.set(countries[i], (per.get(countries[i]) ?? 0) + 1);
+        }
       }
       for (const i of held) if (picked.length < limit) picked.push(i);
-      expect(topK(scores, limit, (i) => admitted[i], (i) => countries[i]), `trial ${trial}`).toEqual(picked);
+      expect(
+        topK(
+          scores,
+          limit,
+          (i) => admitted[i],
+          (i) => countries[i],
+        ),
+        `trial ${trial}`,
+      ).toEqual(picked);
     }
   });
 
@@ -113,7 +153,9 @@ describe("factorisation and ranking", () => {
     expect(admits(d, { maxCost: 3, includeVisited: false }, home)).toBe(true);
     const offSeason = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].find((m) => !inSeason(d.goodMonths, m))!;
     expect(admits(d, { month: offSeason, includeVisited: false }, home)).toBe(false);
-    expect(admits(d, { length: "weekend", includeVisited: false }, { ...home, latitude: -d.latitude, longitude: d.longitude + 180 })).toBe(false);
+    expect(admits(d, { length: "weekend", includeVisited: false }, { ...home, latitude: -d.latitude, longitude: d.longitude + 180 })).toBe(
+      false,
+    );
     expect(admits(d, { length: "month", includeVisited: false }, { ...home, latitude: -d.latitude })).toBe(true);
     expect(admits(d, { includeVisited: false }, { ...home, booked: new Set([d.id]) })).toBe(false);
     expect(admits(d, { includeVisited: true }, { ...home, booked: new Set([d.id]) })).toBe(true);

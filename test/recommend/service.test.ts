@@ -18,7 +18,8 @@ const headers = { authorization: `Bearer ${TEST_KEY}` };
 /** The model trains after the mesh starts listening; health turns SERVING once it is in. */
 async function serving(m: Mesh): Promise<Mesh> {
   const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${m.ports.grpc}` }));
-  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING) await new Promise((r) => setTimeout(r, 100));
+  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING)
+    await new Promise((r) => setTimeout(r, 100));
   return m;
 }
 
@@ -51,10 +52,14 @@ describe("RecommendationService", () => {
     [newcomer] = await db.sql<Traveller[]>`
       select id::text, interests, latitude, longitude from travellers where id not in (select user_id from destination_interactions) limit 1`;
     booked = new Map();
-    for (const r of await db.sql<{ user_id: string; destination_id: string }[]>`select user_id::text, destination_id from destination_interactions where kind = 'booked'`) {
+    for (const r of await db.sql<
+      { user_id: string; destination_id: string }[]
+    >`select user_id::text, destination_id from destination_interactions where kind = 'booked'`) {
       booked.get(r.user_id)?.add(r.destination_id) ?? booked.set(r.user_id, new Set([r.destination_id]));
     }
-    months = new Map((await db.sql<{ id: string; good_months: number[] }[]>`select id, good_months from destinations`).map((r) => [r.id, r.good_months]));
+    months = new Map(
+      (await db.sql<{ id: string; good_months: number[] }[]>`select id, good_months from destinations`).map((r) => [r.id, r.good_months]),
+    );
     ({ mesh } = await startTestMesh([recommendArea], { DATABASE_URL: url }));
     await serving(mesh);
   }, 90_000);
@@ -83,7 +88,10 @@ describe("RecommendationService", () => {
         expect(r.costLevel).not.toBe(Budget.UNSPECIFIED);
         const named = /interest in ([a-z]+)(?: and ([a-z]+))?$/.exec(r.reason);
         if (named) for (const w of named.slice(1).filter(Boolean)) expect(u.interests).toContain(w);
-        else expect(r.reason).toMatch(/^(Travellers with similar taste saved or booked it|Popular with travellers|One of the largest places in the catalogue)$/);
+        else
+          expect(r.reason).toMatch(
+            /^(Travellers with similar taste saved or booked it|Popular with travellers|One of the largest places in the catalogue)$/,
+          );
       }
       // Diversity: no more than two places of one country.
       const perCountry = new Map<string, number>();
@@ -105,13 +113,20 @@ describe("RecommendationService", () => {
     for (const r of low.recommendations) expect(r.costLevel).toBe(Budget.LOW);
     const medium = await client().recommendDestinations({ userId: u.id, limit: 20, filters: { budget: Budget.MEDIUM } }, { headers });
     for (const r of medium.recommendations) expect([Budget.LOW, Budget.MEDIUM]).toContain(r.costLevel);
-    for (const [date, month] of [["2026-01-20", 1], ["2026-07-04", 7]] as const) {
+    for (const [date, month] of [
+      ["2026-01-20", 1],
+      ["2026-07-04", 7],
+    ] as const) {
       const seasonal = await client().recommendDestinations({ userId: u.id, limit: 20, filters: { travelStartDate: date } }, { headers });
       expect(seasonal.recommendations.length).toBe(20);
       for (const r of seasonal.recommendations) expect(months.get(r.destinationId)).toContain(month);
     }
-    const weekend = await client().recommendDestinations({ userId: u.id, limit: 5, filters: { duration: TripDuration.WEEKEND } }, { headers });
-    for (const r of weekend.recommendations) expect(haversineKm(u.latitude, u.longitude, r.latitude, r.longitude)).toBeLessThanOrEqual(1_500);
+    const weekend = await client().recommendDestinations(
+      { userId: u.id, limit: 5, filters: { duration: TripDuration.WEEKEND } },
+      { headers },
+    );
+    for (const r of weekend.recommendations)
+      expect(haversineKm(u.latitude, u.longitude, r.latitude, r.longitude)).toBeLessThanOrEqual(1_500);
     const bad = await client()
       .recommendDestinations({ userId: u.id, filters: { travelStartDate: "2026-13-01" } }, { headers })
       .catch((e) => ConnectError.from(e));
@@ -124,7 +139,10 @@ describe("RecommendationService", () => {
       const mine = booked.get(u.id)!;
       const without = await client().recommendDestinations({ userId: u.id, limit: 100 }, { headers });
       for (const r of without.recommendations) expect(mine.has(r.destinationId)).toBe(false);
-      const withVisited = await client().recommendDestinations({ userId: u.id, limit: 100, filters: { includeVisited: true } }, { headers });
+      const withVisited = await client().recommendDestinations(
+        { userId: u.id, limit: 100, filters: { includeVisited: true } },
+        { headers },
+      );
       if (withVisited.recommendations.some((r) => mine.has(r.destinationId))) includedSomewhere = true;
     }
     expect(includedSomewhere).toBe(true);
@@ -139,7 +157,10 @@ describe("RecommendationService", () => {
     // PostgreSQL's announcement drops the cached state. The wait is generous for a busy machine and still proves the
     // announcement: unannounced, the state would be kept a minute in process and an hour in Redis.
     await expect
-      .poll(async () => (await client().recommendDestinations({ userId: u.id }, { headers })).recommendations.map((r) => r.destinationId), { timeout: 30_000, interval: 20 })
+      .poll(async () => (await client().recommendDestinations({ userId: u.id }, { headers })).recommendations.map((r) => r.destinationId), {
+        timeout: 30_000,
+        interval: 20,
+      })
       .not.toContain(top);
   });
 

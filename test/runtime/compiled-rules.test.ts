@@ -28,7 +28,9 @@ describe("compiled validation rules", () => {
         const message = sample(schema, random, 0);
         const expected = protovalidate.validate(schema, message).kind === "valid";
         if (fast(message) !== expected) {
-          throw new Error(`${schema.typeName}: compiled rules say ${!expected}, protovalidate ${expected}, for ${JSON.stringify(message, replacer)}`);
+          throw new Error(
+            `${schema.typeName}: compiled rules say ${!expected}, protovalidate ${expected}, for ${JSON.stringify(message, replacer)}`,
+          );
         }
         if (expected) valid++;
       }
@@ -39,7 +41,13 @@ describe("compiled validation rules", () => {
   });
 
   it("leave CEL outside the subset to protovalidate", () => {
-    for (const expression of ["this.user_a_id.startsWith('a')", "this.user_a_id < this.user_b_id", "this.user_a_id == 1", "size(this.user_a_id) > 1", "this.user_a_id"]) {
+    for (const expression of [
+      "this.user_a_id.startsWith('a')",
+      "this.user_a_id < this.user_b_id",
+      "this.user_a_id == 1",
+      "size(this.user_a_id) > 1",
+      "this.user_a_id",
+    ]) {
       expect(() => compileCel(expression, { message: ScoreMatchRequestSchema }), expression).toThrow(Unsupported);
     }
     // Messages other than `this` (well-known types unwrap in CEL) are not read.
@@ -72,7 +80,11 @@ describe("portable patterns", () => {
 });
 
 function hasAnyRule(schema: DescMessage): boolean {
-  return schema.fields.some((f) => hasOption(f, fieldOption) || ((f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && hasAnyRule(f.message)));
+  return schema.fields.some(
+    (f) =>
+      hasOption(f, fieldOption) ||
+      ((f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && hasAnyRule(f.message)),
+  );
 }
 
 const UUIDS = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002", "ABCDEF01-2345-4789-8ABC-DEF012345678"];
@@ -93,7 +105,29 @@ const STRINGS = [
   "😀",
 ];
 const INTS = [0, 1, -1, 2, 17, 18, 25, 40, 99, 100, 101, 120, 121, 365, 366, 499, 500, 501, 999, 1000, 1001, 2147483647, -2147483648];
-const DOUBLES = [0, -0, 0.5, 0.95, 0.999, 1, 1.5, -1, -90, 90, 90.000001, -90.5, 180, -180, 180.5, 19999.9, 20000, 20001, NaN, Infinity, -Infinity];
+const DOUBLES = [
+  0,
+  -0,
+  0.5,
+  0.95,
+  0.999,
+  1,
+  1.5,
+  -1,
+  -90,
+  90,
+  90.000001,
+  -90.5,
+  180,
+  -180,
+  180.5,
+  19999.9,
+  20000,
+  20001,
+  NaN,
+  Infinity,
+  -Infinity,
+];
 
 /** A request whose fields come from pools of values around the contract's limits. */
 function sample(schema: DescMessage, random: Random, depth: number): Message {
@@ -126,7 +160,12 @@ function fieldValue(f: DescField, random: Random, depth: number): unknown {
       if (f.listKind === "enum") return Array.from({ length: n }, () => random.pick([...f.enum.values.map((v) => v.number), 0, 99]));
       const first = Array.from({ length: Math.min(n, 8) }, () => scalar(f.scalar, random, f));
       // Past eight items, distinct values (for unique rules) of the first item's shape.
-      return [...first, ...Array.from({ length: n - first.length }, (_, i) => (typeof first[0] === "string" && UUIDS.includes(first[0] as string) ? uuid(i) : first[0]))];
+      return [
+        ...first,
+        ...Array.from({ length: n - first.length }, (_, i) =>
+          typeof first[0] === "string" && UUIDS.includes(first[0] as string) ? uuid(i) : first[0],
+        ),
+      ];
     }
     default:
       return undefined;
@@ -166,7 +205,11 @@ function likely(f: DescField): string[] {
 
 function stringRules(f: DescField) {
   const rules = hasOption(f, fieldOption) ? getOption(f, fieldOption) : undefined;
-  return rules?.type.case === "string" ? rules.type.value : rules?.type.case === "repeated" && rules.type.value.items?.type.case === "string" ? rules.type.value.items.type.value : undefined;
+  return rules?.type.case === "string"
+    ? rules.type.value
+    : rules?.type.case === "repeated" && rules.type.value.items?.type.case === "string"
+      ? rules.type.value.items.type.value
+      : undefined;
 }
 
 /** String lengths at and just past the field's limits, and a few ordinary ones. */

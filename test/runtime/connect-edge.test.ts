@@ -20,7 +20,10 @@ describe("Connect port, as Edge Functions and browsers call it", () => {
   afterEach(releaseHeldCalls);
 
   it("serves the Connect protocol over HTTP/1.1", async () => {
-    const client = createClient(ForecastService, createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }));
+    const client = createClient(
+      ForecastService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }),
+    );
     const res = await client.forecastDemand({ productId: "edge", horizonDays: 2 }, { headers });
     expect(res.productId).toBe("edge");
   });
@@ -39,18 +42,27 @@ describe("Connect port, as Edge Functions and browsers call it", () => {
       body: JSON.stringify({ product_id: "fetch", horizon_days: 400 }),
     });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("horizon_days must be between 1 and 365") });
+    expect(await bad.json()).toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringContaining("horizon_days must be between 1 and 365"),
+    });
   });
 
   it("serves gRPC-Web and gRPC (h2c) on the same port", async () => {
-    const web = createClient(ForecastService, createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }));
+    const web = createClient(
+      ForecastService,
+      createGrpcWebTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }),
+    );
     expect((await web.forecastDemand({ productId: "web", horizonDays: 1 }, { headers })).productId).toBe("web");
     const h2c = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}` }));
     expect((await h2c.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it("maps errors to Connect codes and requires a key", async () => {
-    const client = createClient(ForecastService, createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }));
+    const client = createClient(
+      ForecastService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }),
+    );
     const unauth = await client.forecastDemand({ productId: "x", horizonDays: 1 }).catch((e) => ConnectError.from(e));
     expect(unauth).toBeInstanceOf(ConnectError);
     expect((unauth as ConnectError).code).toBe(Code.Unauthenticated);
@@ -61,7 +73,9 @@ describe("Connect port, as Edge Functions and browsers call it", () => {
     expect((invalid as ConnectError).code).toBe(Code.InvalidArgument);
     // The server holds this call until released: only its deadline can end it.
     holdCalls();
-    const slow = await client.forecastDemand({ productId: "x", horizonDays: 300 }, { headers, timeoutMs: 50 }).catch((e) => ConnectError.from(e));
+    const slow = await client
+      .forecastDemand({ productId: "x", horizonDays: 300 }, { headers, timeoutMs: 50 })
+      .catch((e) => ConnectError.from(e));
     expect((slow as ConnectError).code).toBe(Code.DeadlineExceeded);
   });
 });

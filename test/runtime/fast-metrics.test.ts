@@ -6,7 +6,12 @@ import { FastCounter, FastHistogram } from "../../services/runtime/fast-metrics.
 function pair() {
   const theirs = new Registry();
   const ours = new Registry();
-  const config = { name: "t_seconds", help: "A test histogram.", labelNames: ["method", "transport"] as const, buckets: [0.001, 0.01, 0.1, 1] };
+  const config = {
+    name: "t_seconds",
+    help: "A test histogram.",
+    labelNames: ["method", "transport"] as const,
+    buckets: [0.001, 0.01, 0.1, 1],
+  };
   const counter = { name: "t_total", help: "A test counter.", labelNames: ["cache"] as const };
   return {
     theirs,

@@ -56,9 +56,9 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
   it("honours an expiring deadline: the server answers DEADLINE_EXCEEDED and stops the handler", async () => {
     // Held calls never finish by themselves: only the deadline can end them, however slow the machine.
     holdCalls();
-    await expect(
-      client.unary(forecast, { productId: "slow", horizonDays: 300 }, { metadata: auth, deadlineMs: 60 }),
-    ).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    await expect(client.unary(forecast, { productId: "slow", horizonDays: 300 }, { metadata: auth, deadlineMs: 60 })).rejects.toMatchObject(
+      { code: grpc.status.DEADLINE_EXCEEDED },
+    );
     await whenHeld(0);
     // grpc-js gives up at its own deadline; a bare HTTP/2 client that never does shows the server's deadline at work.
     const status = await callWithGrpcTimeout(forecast, { productId: "slow", horizonDays: 300 }, "100m");
@@ -71,7 +71,11 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
     const before = await counter("CANCELLED");
     // Cancelled once the server holds the call, not after a fixed time.
     await expect(
-      client.unary(forecast, { productId: "cancel-me", horizonDays: 300 }, { metadata: auth, onCall: (call) => void whenHeld(1).then(() => call.cancel()) }),
+      client.unary(
+        forecast,
+        { productId: "cancel-me", horizonDays: 300 },
+        { metadata: auth, onCall: (call) => void whenHeld(1).then(() => call.cancel()) },
+      ),
     ).rejects.toMatchObject({ code: grpc.status.CANCELLED });
     await whenHeld(0);
     await expect.poll(() => counter("CANCELLED"), { timeout: 30_000 }).toBe(before + 1);
@@ -125,7 +129,11 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
   });
 
   /** One call over a bare HTTP/2 stream that sends grpc-timeout and never cancels; resolves with the grpc-status the server ends it with. */
-  function callWithGrpcTimeout(method: typeof forecast, request: MessageInitShape<typeof forecast.input>, timeout: string): Promise<string | undefined> {
+  function callWithGrpcTimeout(
+    method: typeof forecast,
+    request: MessageInitShape<typeof forecast.input>,
+    timeout: string,
+  ): Promise<string | undefined> {
     const message = toBinary(method.input, create(method.input, request));
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
@@ -156,8 +164,6 @@ describe("gRPC port, called by @grpc/grpc-js's own client", () => {
 
   async function counter(code: string): Promise<number> {
     const metric = await mesh.metrics.rpcRequests.get();
-    return metric.values
-      .filter((v) => v.labels.method === "ForecastDemand" && v.labels.code === code)
-      .reduce((sum, v) => sum + v.value, 0);
+    return metric.values.filter((v) => v.labels.method === "ForecastDemand" && v.labels.code === code).reduce((sum, v) => sum + v.value, 0);
   }
 });

@@ -43,9 +43,14 @@ async function mlmesh(args: string[], env: Record<string, string>): Promise<{ co
 describe("numeric settings", () => {
   it("default to the documented values", () => {
     const c = loadConfig(KEYS);
-    expect([c.forecastWorkers, c.forecastQueueDepth, c.matchBatchMax, c.matchBatchWaitMs, c.matchPredictionCacheTtlMs, c.modelKeepVersions]).toEqual([
-      1, 64, 256, 1, 300_000, 5,
-    ]);
+    expect([
+      c.forecastWorkers,
+      c.forecastQueueDepth,
+      c.matchBatchMax,
+      c.matchBatchWaitMs,
+      c.matchPredictionCacheTtlMs,
+      c.modelKeepVersions,
+    ]).toEqual([1, 64, 256, 1, 300_000, 5]);
   });
 
   it("accept values within their bounds, zero where zero means off", () => {
@@ -58,9 +63,14 @@ describe("numeric settings", () => {
       MATCH_PREDICTION_CACHE_TTL_MS: "0",
       MLMESH_MODEL_KEEP_VERSIONS: "2",
     });
-    expect([c.forecastWorkers, c.forecastQueueDepth, c.matchBatchMax, c.matchBatchWaitMs, c.matchPredictionCacheTtlMs, c.modelKeepVersions]).toEqual([
-      4, 0, 64, 0, 0, 2,
-    ]);
+    expect([
+      c.forecastWorkers,
+      c.forecastQueueDepth,
+      c.matchBatchMax,
+      c.matchBatchWaitMs,
+      c.matchPredictionCacheTtlMs,
+      c.modelKeepVersions,
+    ]).toEqual([4, 0, 64, 0, 0, 2]);
   });
 
   it.each([
@@ -92,7 +102,9 @@ describe("numeric settings", () => {
   it("are checked on their own too, for code that runs without the mesh's config (the model registry in jobs)", () => {
     expect(intSetting(NUMERIC_SETTINGS.modelKeepVersions, {})).toBe(5);
     expect(intSetting(NUMERIC_SETTINGS.modelKeepVersions, { MLMESH_MODEL_KEEP_VERSIONS: "3" })).toBe(3);
-    expect(() => intSetting(NUMERIC_SETTINGS.modelKeepVersions, { MLMESH_MODEL_KEEP_VERSIONS: "abc" })).toThrow(/MLMESH_MODEL_KEEP_VERSIONS="abc": must be a positive integer/);
+    expect(() => intSetting(NUMERIC_SETTINGS.modelKeepVersions, { MLMESH_MODEL_KEEP_VERSIONS: "abc" })).toThrow(
+      /MLMESH_MODEL_KEEP_VERSIONS="abc": must be a positive integer/,
+    );
   });
 
   it("stop `mlmesh serve` and `mlmesh worker` from starting, with the configuration exit code and a message naming the variable", async () => {

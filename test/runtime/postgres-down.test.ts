@@ -49,12 +49,17 @@ const fresh = () => travellers[next++];
 
 /** One call per service, each needing PostgreSQL. */
 const calls: Record<string, () => Promise<unknown>> = {
-  "MatchScoring.ScoreMatch": () => clients.match.scoreMatch({ userAId: fresh(), userBId: fresh(), context: { destination: "Paris", dates: "2026-03-01" } }, { headers }),
+  "MatchScoring.ScoreMatch": () =>
+    clients.match.scoreMatch({ userAId: fresh(), userBId: fresh(), context: { destination: "Paris", dates: "2026-03-01" } }, { headers }),
   "Recommendation.RecommendDestinations": () => clients.recommend.recommendDestinations({ userId: fresh() }, { headers }),
   "NotificationTiming.OptimizeNotificationTiming": () =>
-    clients.notify.optimizeNotificationTiming({ userId: fresh(), notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM }, { headers }),
+    clients.notify.optimizeNotificationTiming(
+      { userId: fresh(), notificationType: NotificationType.MESSAGE, urgency: Urgency.MEDIUM },
+      { headers },
+    ),
   // History from the transactions table (the prediction cache is bypassed when it cannot be read, so this reads too).
-  "Forecast.ForecastDemand": () => clients.forecast.forecastDemand({ productId: "sku-0001", horizonDays: 14, cacheBypass: true }, { headers }),
+  "Forecast.ForecastDemand": () =>
+    clients.forecast.forecastDemand({ productId: "sku-0001", horizonDays: 14, cacheBypass: true }, { headers }),
   "JobQueue.SubmitTrainingJob": () => clients.jobs.submitTrainingJob({ model: ModelKind.MATCH, parameters: { steps: 1 } }, { headers }),
   "JobQueue.ListJobs": () => clients.jobs.listJobs({}, { headers }),
 };
@@ -102,7 +107,8 @@ beforeAll(async () => {
   };
   // The recommendation model is fitted at start; the mesh serves once it is in.
   const health = createClient(Health, transport);
-  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING) await new Promise((r) => setTimeout(r, 100));
+  while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING)
+    await new Promise((r) => setTimeout(r, 100));
 }, 180_000);
 
 afterAll(async () => {
@@ -131,7 +137,9 @@ describe("with PostgreSQL down", () => {
       expectClientSafe(err.rawMessage);
     }
     // Every service at once, so a failure shows which answer what.
-    expect(answers).toEqual(Object.fromEntries(Object.keys(down).map((name) => [name, expect.stringMatching(/^Unavailable: .*unavailable/i)])));
+    expect(answers).toEqual(
+      Object.fromEntries(Object.keys(down).map((name) => [name, expect.stringMatching(/^Unavailable: .*unavailable/i)])),
+    );
   });
 
   it("the same calls succeed once it is back, without restarting the mesh", async () => {

@@ -62,7 +62,9 @@ describe("the grpcurl path: reflection and health", () => {
     const service = registry.getService("mlmesh.forecast.v1.ForecastService");
     const method = service!.methods.find((m) => m.name === "ForecastDemand") as DescMethod;
     const request = fromJson(method.input, { product_id: "by-reflection", horizon_days: 4 });
-    const { bytes } = await client.raw(method, Buffer.from(toBinary(method.input, request)), { metadata: { authorization: `Bearer ${TEST_KEY}` } });
+    const { bytes } = await client.raw(method, Buffer.from(toBinary(method.input, request)), {
+      metadata: { authorization: `Bearer ${TEST_KEY}` },
+    });
     const json = toJson(method.output, fromBinary(method.output, bytes), { useProtoFieldName: true });
     expect(json).toMatchObject({ product_id: "by-reflection", horizon_days: 4 });
   });
@@ -77,20 +79,28 @@ describe("the grpcurl path: reflection and health", () => {
       "/grpc.health.v1.Health/Watch",
       (b: Buffer) => b,
       (b: Buffer) => b,
-      Buffer.from(toBinary(Health.method.watch.input, create(Health.method.watch.input, { service: "mlmesh.forecast.v1.ForecastService" }))),
+      Buffer.from(
+        toBinary(Health.method.watch.input, create(Health.method.watch.input, { service: "mlmesh.forecast.v1.ForecastService" })),
+      ),
     );
     // Each update is awaited as it arrives, however long that takes; the test's timeout is the bound.
     const seen: HealthCheckResponse_ServingStatus[] = [];
     const waiters = new Set<() => void>();
     const received = (n: number) =>
       new Promise<void>((resolve) => {
-        const check = () => seen.length >= n && (waiters.delete(check), resolve());
+        const check = () => {
+          if (seen.length < n) return;
+          waiters.delete(check);
+          resolve();
+        };
         waiters.add(check);
         check();
       });
     call.on("data", (b: Buffer) => {
       seen.push(fromBinary(Health.method.watch.output, b).status);
-      waiters.forEach((check) => check());
+      waiters.forEach((check) => {
+        check();
+      });
     });
     call.on("error", () => undefined);
     try {

@@ -47,7 +47,11 @@ describe("REST gateway from the contract's google.api.http rules", () => {
   });
 
   it("keeps the predecessor's validation message, with HTTP 400 and a google.rpc.Status body", async () => {
-    const res = await fetch(`${base}/forecast/demand`, { method: "POST", headers, body: JSON.stringify({ product_id: "p", horizon_days: 400 }) });
+    const res = await fetch(`${base}/forecast/demand`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ product_id: "p", horizon_days: 400 }),
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as Record<string, unknown>;
     expect(body.code).toBe(3);
@@ -79,7 +83,13 @@ describe("REST gateway from the contract's google.api.http rules", () => {
   it("lists every binding of the contract", () => {
     const templates = mesh.gateway.bindings.map((b) => `${b.verb} ${b.template}`);
     expect(templates).toEqual(
-      expect.arrayContaining(["POST /forecast/demand", "POST /predict/stockout", "GET /jobs/{job_id}/status", "GET /jobs", "POST /jobs/training"]),
+      expect.arrayContaining([
+        "POST /forecast/demand",
+        "POST /predict/stockout",
+        "GET /jobs/{job_id}/status",
+        "GET /jobs",
+        "POST /jobs/training",
+      ]),
     );
   });
 });

@@ -68,7 +68,8 @@ describe("predecessors' REST examples", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { matches: Record<string, unknown>[] };
     expect(Array.isArray(body.matches)).toBe(true);
-    for (const m of body.matches) expect(m).toMatchObject({ user_id: expect.any(String), match_score: expect.any(Number), match_reasons: expect.any(Array) });
+    for (const m of body.matches)
+      expect(m).toMatchObject({ user_id: expect.any(String), match_score: expect.any(Number), match_reasons: expect.any(Array) });
   });
 
   it("POST /forecast/demand with transaction_data", async () => {
@@ -77,16 +78,31 @@ describe("predecessors' REST examples", () => {
     const body = (await res.json()) as Record<string, unknown> & { predictions: unknown[] };
     expect(body).toMatchObject({
       product_id: "uuid-string",
-      model_metrics: { mape: expect.any(Number), rmse: expect.any(Number), training_samples: 90, seasonality_detected: expect.any(Boolean) },
+      model_metrics: {
+        mape: expect.any(Number),
+        rmse: expect.any(Number),
+        training_samples: 90,
+        seasonality_detected: expect.any(Boolean),
+      },
       generated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
       horizon_days: 30,
     });
     expect(body.predictions).toHaveLength(30);
-    expect(body.predictions[0]).toMatchObject({ ds: "2024-03-31", yhat: expect.any(Number), yhat_lower: expect.any(Number), yhat_upper: expect.any(Number) });
+    expect(body.predictions[0]).toMatchObject({
+      ds: "2024-03-31",
+      yhat: expect.any(Number),
+      yhat_lower: expect.any(Number),
+      yhat_upper: expect.any(Number),
+    });
   });
 
   it("POST /predict/stockout", async () => {
-    const res = await post("/predict/stockout", { product_id: "uuid-string", current_stock_units: 500, horizon_days: 90, transaction_data: transactionData });
+    const res = await post("/predict/stockout", {
+      product_id: "uuid-string",
+      current_stock_units: 500,
+      horizon_days: 90,
+      transaction_data: transactionData,
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       product_id: "uuid-string",

@@ -10,7 +10,10 @@ describe("graceful shutdown", () => {
   it("finishes every in-flight call, reports NOT_SERVING, and refuses new calls", async () => {
     // A grace period no slow machine reaches: this test is about draining, not about the timeout.
     // The 200 calls share one connection, so its stream cap must let them all in.
-    const { mesh } = await startTestMesh([slowForecastArea], { MLMESH_SHUTDOWN_GRACE_MS: "120000", MLMESH_MAX_STREAMS_PER_CONNECTION: "1000" });
+    const { mesh } = await startTestMesh([slowForecastArea], {
+      MLMESH_SHUTDOWN_GRACE_MS: "120000",
+      MLMESH_MAX_STREAMS_PER_CONNECTION: "1000",
+    });
     const client = new RawGrpcClient(`127.0.0.1:${mesh.ports.grpc}`);
     const metadata = { authorization: `Bearer ${TEST_KEY}` };
     // Every call is held by the server until the test releases it, however long that takes.
@@ -36,7 +39,9 @@ describe("graceful shutdown", () => {
       const results = await Promise.allSettled(calls);
       const failed = results.filter((r) => r.status === "rejected");
       expect(failed).toEqual([]);
-      results.forEach((r, i) => r.status === "fulfilled" && expect(r.value.response.productId).toBe(`p${i}`));
+      results.forEach((r, i) => {
+        if (r.status === "fulfilled") expect(r.value.response.productId).toBe(`p${i}`);
+      });
       await stopped;
       // Shutdown finished only once the server held no call.
       expect(heldWhenStopped).toBe(0);

@@ -35,11 +35,14 @@ describe("mlmesh serve and SIGTERM", () => {
       const grpcPort = (JSON.parse(started()!) as { ports: { grpc: number } }).ports.grpc;
       const rpc = (client = new RawGrpcClient(`127.0.0.1:${grpcPort}`));
       await expect
-        .poll(async () => (await rpc.unary(Health.method.check, { service: "" }, { deadlineMs: 500 }).catch(() => undefined))?.response.status, {
-          // Until it serves, however long a busy machine takes to start it: the test's own timeout is the bound.
-          timeout: 150_000,
-          interval: 200,
-        })
+        .poll(
+          async () => (await rpc.unary(Health.method.check, { service: "" }, { deadlineMs: 500 }).catch(() => undefined))?.response.status,
+          {
+            // Until it serves, however long a busy machine takes to start it: the test's own timeout is the bound.
+            timeout: 150_000,
+            interval: 200,
+          },
+        )
         .toBe(1);
       // Keep 32 calls in flight continuously; SIGTERM in the middle. The deadline is no speed check (a busy machine
       // may take seconds per call): it only turns a call the server never answers into a failure below, not a hang.

@@ -52,7 +52,7 @@ describe("storage errors", () => {
     try {
       closed.disconnect();
       const errors = await Promise.all([rejection(offline.get("k")), rejection(retrying.get("k")), rejection(closed.get("k"))]);
-      expect(errors.map((e) => (e as Error).name + ": " + (e as Error).message)).toEqual([
+      expect(errors.map((e) => `${(e as Error).name}: ${(e as Error).message}`)).toEqual([
         expect.stringMatching(/enableOfflineQueue/),
         expect.stringMatching(/MaxRetriesPerRequestError/),
         expect.stringMatching(/Connection is closed/),
@@ -67,14 +67,38 @@ describe("storage errors", () => {
   });
 
   it.each([
-    ["postgres.js: connection closed", Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" }), "database"],
-    ["postgres.js: connect timeout", Object.assign(new Error("write CONNECT_TIMEOUT 10.0.0.1:5432"), { code: "CONNECT_TIMEOUT" }), "database"],
-    ["PostgreSQL: admin shutdown", Object.assign(new Error("terminating connection due to administrator command"), { name: "PostgresError", code: "57P01" }), "database"],
-    ["PostgreSQL: starting up", Object.assign(new Error("the database system is starting up"), { name: "PostgresError", code: "57P03" }), "database"],
-    ["PostgreSQL: connection failure", Object.assign(new Error("connection failure"), { name: "PostgresError", code: "08006" }), "database"],
+    [
+      "postgres.js: connection closed",
+      Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" }),
+      "database",
+    ],
+    [
+      "postgres.js: connect timeout",
+      Object.assign(new Error("write CONNECT_TIMEOUT 10.0.0.1:5432"), { code: "CONNECT_TIMEOUT" }),
+      "database",
+    ],
+    [
+      "PostgreSQL: admin shutdown",
+      Object.assign(new Error("terminating connection due to administrator command"), { name: "PostgresError", code: "57P01" }),
+      "database",
+    ],
+    [
+      "PostgreSQL: starting up",
+      Object.assign(new Error("the database system is starting up"), { name: "PostgresError", code: "57P03" }),
+      "database",
+    ],
+    [
+      "PostgreSQL: connection failure",
+      Object.assign(new Error("connection failure"), { name: "PostgresError", code: "08006" }),
+      "database",
+    ],
     ["Redis: loading", Object.assign(new Error("LOADING Redis is loading the dataset in memory"), { name: "ReplyError" }), "redis"],
     ["a cause", new Error("could not load profiles", { cause: Object.assign(new Error("x"), { code: "CONNECTION_ENDED" }) }), "database"],
-    ["an AggregateError of refused connects", new AggregateError([Object.assign(new Error("connect ECONNREFUSED ::1:6"), { code: "ECONNREFUSED" })], "connect failed"), "storage"],
+    [
+      "an AggregateError of refused connects",
+      new AggregateError([Object.assign(new Error("connect ECONNREFUSED ::1:6"), { code: "ECONNREFUSED" })], "connect failed"),
+      "storage",
+    ],
   ])("%s is UNAVAILABLE", (_what, err, store) => {
     expect(unavailableStore(err)).toBe(store);
     expect(toMeshError(err).code).toBe(Status.UNAVAILABLE);
@@ -82,9 +106,15 @@ describe("storage errors", () => {
 
   it.each([
     ["a query error", Object.assign(new Error('relation "jobs" does not exist'), { name: "PostgresError", code: "42P01" })],
-    ["a constraint violation", Object.assign(new Error("duplicate key value violates unique constraint"), { name: "PostgresError", code: "23505" })],
+    [
+      "a constraint violation",
+      Object.assign(new Error("duplicate key value violates unique constraint"), { name: "PostgresError", code: "23505" }),
+    ],
     ["a bug", new TypeError("Cannot read properties of undefined (reading 'x')")],
-    ["a Redis reply error", Object.assign(new Error("WRONGTYPE Operation against a key holding the wrong kind of value"), { name: "ReplyError" })],
+    [
+      "a Redis reply error",
+      Object.assign(new Error("WRONGTYPE Operation against a key holding the wrong kind of value"), { name: "ReplyError" }),
+    ],
   ])("%s stays INTERNAL", (_what, err) => {
     expect(unavailableStore(err)).toBeUndefined();
     expect(toMeshError(err)).toMatchObject({ code: Status.INTERNAL, message: "internal error" });
@@ -97,8 +127,16 @@ describe("client-safe messages", () => {
     ["a MeshError", new MeshError(Status.NOT_FOUND, "job 1 not found"), "job 1 not found"],
     ["a plain Error of our own", new Error("planned failure 3"), "planned failure 3"],
     ["the first line only", new Error("no model yet\nsee the training log"), "no model yet"],
-    ["an outage", Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "CONNECTION_CLOSED" }), "database unavailable: retry later"],
-    ["a PostgreSQL error", Object.assign(new Error('relation "jobs" does not exist'), { name: "PostgresError", code: "42P01", routine: "parserOpenTable" }), fallback],
+    [
+      "an outage",
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "CONNECTION_CLOSED" }),
+      "database unavailable: retry later",
+    ],
+    [
+      "a PostgreSQL error",
+      Object.assign(new Error('relation "jobs" does not exist'), { name: "PostgresError", code: "42P01", routine: "parserOpenTable" }),
+      fallback,
+    ],
     ["SQL text", new Error("query failed: select * from jobs where id = $1"), fallback],
     ["a path", new Error("cannot open /srv/mlmesh/models/match.onnx"), fallback],
     ["a Windows path", new Error("cannot open C:\\models\\match.onnx"), fallback],

@@ -60,16 +60,23 @@ export interface TestScope {
  * database: synthetic ids are deterministic).
  */
 export async function testScope(part?: string): Promise<TestScope> {
-  if (part !== undefined && !/^[a-z0-9_]+$/.test(part)) throw new Error(`testScope: part ${JSON.stringify(part)} must be lower-case letters, digits and _`);
+  if (part !== undefined && !/^[a-z0-9_]+$/.test(part))
+    throw new Error(`testScope: part ${JSON.stringify(part)} must be lower-case letters, digits and _`);
   const url = await createDatabase(`mlmesh_test_${testFileSlug()}${part ? `_${part}` : ""}`);
   const redisPrefix = testRedisPrefix(part);
   await clearMeshCaches(redisPrefix);
-  return { databaseUrl: url, redisUrl: TEST_REDIS_URL, redisPrefix, env: { DATABASE_URL: url, REDIS_URL: TEST_REDIS_URL, MLMESH_REDIS_PREFIX: redisPrefix } };
+  return {
+    databaseUrl: url,
+    redisUrl: TEST_REDIS_URL,
+    redisPrefix,
+    env: { DATABASE_URL: url, REDIS_URL: TEST_REDIS_URL, MLMESH_REDIS_PREFIX: redisPrefix },
+  };
 }
 
 /** Drops database `name` on the run's server if it exists, creates it empty, and returns its URL. */
 export async function createDatabase(name: string): Promise<string> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name ${JSON.stringify(name)}: lower-case letters, digits and _, 63 characters at most`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+    throw new Error(`database name ${JSON.stringify(name)}: lower-case letters, digits and _, 63 characters at most`);
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => undefined });
   try {
     await admin.unsafe(`drop database if exists ${name} with (force)`);

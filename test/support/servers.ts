@@ -36,7 +36,8 @@ export function postgresBinDir(): string {
         .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (majors.length === 0) throw new Error(`PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not in ${root}/*/bin: ${MISSING_SERVERS_HINT}`);
+  if (majors.length === 0)
+    throw new Error(`PostgreSQL's server binaries (initdb, pg_ctl, postgres) are not in ${root}/*/bin: ${MISSING_SERVERS_HINT}`);
   return join(root, majors[0], "bin");
 }
 
@@ -95,7 +96,19 @@ export async function startPostgres(dir: string, options: { port?: number } = {}
   const runAs = postgresRunAs();
   if (runAs.uid !== undefined) chownSync(dir, runAs.uid, runAs.gid!);
   const dataDir = join(dir, "pg");
-  const init = await run(runAs, join(bin, "initdb"), ["-D", dataDir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]);
+  const init = await run(runAs, join(bin, "initdb"), [
+    "-D",
+    dataDir,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
   if (init.code !== 0) throw new Error(`initdb failed (exit ${init.code}):\n${init.output}`);
   const pgCtl = join(bin, "pg_ctl");
   const stop = async () => {
@@ -147,7 +160,23 @@ export interface RedisServer {
 export async function startRedis(dir: string, options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
   for (let attempt = 0; attempt < (options.port ? 1 : ATTEMPTS); attempt++) {
     const port = options.port ?? candidatePort();
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, "--logfile", "", ...(options.args ?? [])];
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      "--dir",
+      dir,
+      "--logfile",
+      "",
+      ...(options.args ?? []),
+    ];
     let child: ChildProcess;
     try {
       child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -182,7 +211,8 @@ export async function startRedis(dir: string, options: { port?: number; args?: s
       };
     }
     if (outcome instanceof Error) {
-      const hint = (outcome as NodeJS.ErrnoException).code === "ENOENT" ? `redis-server is not installed: ${MISSING_SERVERS_HINT}` : String(outcome);
+      const hint =
+        (outcome as NodeJS.ErrnoException).code === "ENOENT" ? `redis-server is not installed: ${MISSING_SERVERS_HINT}` : String(outcome);
       throw new Error(hint);
     }
     if (ADDRESS_IN_USE.test(output) && !options.port) continue;
@@ -226,7 +256,10 @@ export class CleanupGuard {
       done
       rm -rf "$dir"
     `;
-    this.child = spawn("/bin/sh", ["-c", script, "mlmesh-test-cleanup", dir, ...runAs, pgCtl], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+    this.child = spawn("/bin/sh", ["-c", script, "mlmesh-test-cleanup", dir, ...runAs, pgCtl], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
     this.exited = once(this.child, "exit");
     this.child.unref();
     (this.child.stdin as Socket).unref();

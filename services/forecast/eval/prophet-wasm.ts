@@ -29,7 +29,11 @@ export function prophetForecast(
     intervalWidth: 0.95,
     uncertaintySamples: 1000,
     ...(holidays.length
-      ? { holidays: new Map(holidays.map((hd) => [hd.name, { occurrences: hd.days.map((d) => ({ start: d * 86_400, end: (d + 1) * 86_400 })) }])) }
+      ? {
+          holidays: new Map(
+            holidays.map((hd) => [hd.name, { occurrences: hd.days.map((d) => ({ start: d * 86_400, end: (d + 1) * 86_400 })) }]),
+          ),
+        }
       : {}),
   });
   prophet.fit({ ds, y: history.map((p) => p.quantity) });

@@ -46,7 +46,7 @@ export function theta(values: Float64Array, start: number, length: number, h: nu
     if (sse < best.sse) best = { alpha, sse, level };
   }
   const out = new Float64Array(h);
-  const correction = (1 - Math.pow(1 - best.alpha, length)) / best.alpha;
+  const correction = (1 - (1 - best.alpha) ** length) / best.alpha;
   for (let s = 0; s < h; s++) {
     out[s] = (best.level + 0.5 * slope * (s + 1 + correction - 1)) * indices[weekday(start + length + s)];
   }

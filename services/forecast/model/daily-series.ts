@@ -23,10 +23,18 @@ export function toDailySeries(history: readonly DailyQuantity[]): DailySeries {
   history.forEach((h, i) => {
     const day = dayNumber(h.date);
     if (!Number.isFinite(day)) {
-      throw new InvalidForecastInputError(`transaction_data[${i}].date`, "date", `transaction_data[${i}].date must be a calendar date YYYY-MM-DD, got ${JSON.stringify(h.date)}`);
+      throw new InvalidForecastInputError(
+        `transaction_data[${i}].date`,
+        "date",
+        `transaction_data[${i}].date must be a calendar date YYYY-MM-DD, got ${JSON.stringify(h.date)}`,
+      );
     }
     if (!Number.isFinite(h.quantity) || h.quantity < 0) {
-      throw new InvalidForecastInputError(`transaction_data[${i}].quantity`, "gte_0", `transaction_data[${i}].quantity must be a finite number >= 0`);
+      throw new InvalidForecastInputError(
+        `transaction_data[${i}].quantity`,
+        "gte_0",
+        `transaction_data[${i}].quantity must be a finite number >= 0`,
+      );
     }
     byDay.set(day, (byDay.get(day) ?? 0) + h.quantity);
   });

@@ -112,7 +112,13 @@ export function assembleProfile(p: Omit<ProfileInput, "promptAnswers">, [bio, pr
  * symmetric function of the two profiles), so score(a, b) = score(b, a)
  * exactly, whatever the model learns.
  */
-export function pairFeatures(a: ProfileFeatures, b: ProfileFeatures, context: MatchContextInput | undefined, out: Float32Array, offset = 0): void {
+export function pairFeatures(
+  a: ProfileFeatures,
+  b: ProfileFeatures,
+  context: MatchContextInput | undefined,
+  out: Float32Array,
+  offset = 0,
+): void {
   const o = offset;
   out.fill(0, o, o + FEATURE_COUNT);
   out[o + 0] = jaccard(a.interests, b.interests);

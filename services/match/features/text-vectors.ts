@@ -13,7 +13,31 @@ export interface SparseVector {
   values: number[];
 }
 
-const STOP = new Set(["i", "and", "the", "a", "an", "to", "of", "in", "on", "my", "for", "with", "then", "is", "into", "someone", "love", "usually", "next", "list", "looking", "perfect", "day"]);
+const STOP = new Set([
+  "i",
+  "and",
+  "the",
+  "a",
+  "an",
+  "to",
+  "of",
+  "in",
+  "on",
+  "my",
+  "for",
+  "with",
+  "then",
+  "is",
+  "into",
+  "someone",
+  "love",
+  "usually",
+  "next",
+  "list",
+  "looking",
+  "perfect",
+  "day",
+]);
 
 export function tokens(text: string): string[] {
   return text

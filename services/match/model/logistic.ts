@@ -9,7 +9,12 @@ export interface LogisticModel {
  * L2-regularised logistic regression fitted by Newton's method (IRLS): with a
  * few dozen features it converges in a handful of passes, deterministically.
  */
-export function fitLogistic(x: Float32Array, y: Uint8Array, features: number, options: { l2?: number; iterations?: number } = {}): LogisticModel {
+export function fitLogistic(
+  x: Float32Array,
+  y: Uint8Array,
+  features: number,
+  options: { l2?: number; iterations?: number } = {},
+): LogisticModel {
   const n = y.length;
   const p = features + 1;
   const l2 = options.l2 ?? 1;

@@ -23,7 +23,10 @@ export class OnnxScorer {
 
   /** Scores `rows` pairs laid out row-major in `x`. */
   async score(x: Float32Array, rows: number): Promise<Float32Array> {
-    const input = new ort.Tensor("float32", x.length === rows * this.features ? x : x.subarray(0, rows * this.features), [rows, this.features]);
+    const input = new ort.Tensor("float32", x.length === rows * this.features ? x : x.subarray(0, rows * this.features), [
+      rows,
+      this.features,
+    ]);
     const out = await this.session.run({ features: input });
     return out.score.data as Float32Array;
   }

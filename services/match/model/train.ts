@@ -22,7 +22,10 @@ export interface TrainedMatchModel {
 }
 
 /** Pairs to rows: the symmetric feature vector and whether the pair matched. */
-export function dataset(pairs: readonly LabelledPair[], profiles: ReadonlyMap<string, ProfileFeatures>): { x: Float32Array; y: Uint8Array } {
+export function dataset(
+  pairs: readonly LabelledPair[],
+  profiles: ReadonlyMap<string, ProfileFeatures>,
+): { x: Float32Array; y: Uint8Array } {
   const usable = pairs.filter((p) => profiles.has(p.a) && profiles.has(p.b));
   const x = new Float32Array(usable.length * FEATURE_COUNT);
   const y = new Uint8Array(usable.length);
@@ -57,7 +60,10 @@ export async function trainMatchModel(
   const test = dataset(pairs.filter(isHeldOut), profiles);
   if (train.y.length < 100 || test.y.length < 20) throw new Error(`too few labelled pairs to train (${train.y.length} + ${test.y.length})`);
   const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: 1 });
-  const onnx = exportLogisticOnnx(model, { producerVersion: options.version, docString: `match scoring ${options.version}: ${FEATURE_NAMES.join(",")}` });
+  const onnx = exportLogisticOnnx(model, {
+    producerVersion: options.version,
+    docString: `match scoring ${options.version}: ${FEATURE_NAMES.join(",")}`,
+  });
 
   const v0Train = Float32Array.from({ length: train.y.length }, (_, i) => weightedSum(train.x, i * FEATURE_COUNT));
   const v0Calibration = calibrate(v0Train, train.y);

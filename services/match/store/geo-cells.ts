@@ -15,7 +15,10 @@ export function geoCell(latitude: number, longitude: number): number {
  * row of latitude and longitude range (two where the box crosses the
  * antimeridian): every point inside the box has a cell in one of them.
  */
-export function cellRanges(box: { minLat: number; maxLat: number; lonRanges: readonly (readonly [number, number])[] }): { lo: number[]; hi: number[] } {
+export function cellRanges(box: { minLat: number; maxLat: number; lonRanges: readonly (readonly [number, number])[] }): {
+  lo: number[];
+  hi: number[];
+} {
   const lo: number[] = [];
   const hi: number[] = [];
   const first = Math.floor((box.minLat + 90) * PER_DEGREE);

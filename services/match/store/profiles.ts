@@ -97,9 +97,15 @@ export async function nearbyTravellers(
   const box = boundingBox(q.latitude, q.longitude, q.km);
   const lonRanges: [number, number][] =
     box.minLon < -180
-      ? [[box.minLon + 360, 180], [-180, box.maxLon]]
+      ? [
+          [box.minLon + 360, 180],
+          [-180, box.maxLon],
+        ]
       : box.maxLon > 180
-        ? [[box.minLon, 180], [-180, box.maxLon - 360]]
+        ? [
+            [box.minLon, 180],
+            [-180, box.maxLon - 360],
+          ]
         : [[box.minLon, box.maxLon]];
   const cells = cellRanges({ minLat: box.minLat, maxLat: box.maxLat, lonRanges });
   const params: (number | string | number[])[] = [
@@ -126,8 +132,9 @@ export async function nearbyTravellers(
     .join(" or ");
   const out: { row: TravellerRow; profile: ProfileFeatures }[] = [];
   // Rows are decoded as they arrive, while PostgreSQL (on another core) is still reading the next ones.
-  await sql.unsafe<StoredRow[]>(
-    `with nearest as (
+  await sql
+    .unsafe<StoredRow[]>(
+      `with nearest as (
        select t.id from unnest($1::int[], $2::int[]) as c(lo, hi)
        join travellers t on t.geo_cell between c.lo and c.hi
        where t.latitude between $3 and $4 and (${lonClause}) and t.age between $5 and $6 and t.id <> $7::uuid
@@ -136,11 +143,12 @@ export async function nearbyTravellers(
        order by (t.latitude - $8) ^ 2 + ((t.longitude - $9) * $10) ^ 2
        limit $11)
      select ${COLUMNS} from nearest join travellers using (id)`,
-    params as never[],
-  ).forEach((stored) => {
-    const row = fromStored(stored);
-    out.push({ row, profile: toProfile(row) });
-  });
+      params as never[],
+    )
+    .forEach((stored) => {
+      const row = fromStored(stored);
+      out.push({ row, profile: toProfile(row) });
+    });
   return out;
 }
 

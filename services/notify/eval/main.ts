@@ -30,7 +30,9 @@ const prior = populationPrior(states);
 
 // The fixed-hour baseline: the single local hour of day with the most training activity overall.
 const byHour = new Array<number>(24).fill(0);
-prior.hours.forEach((v, h) => (byHour[h % 24] += v));
+prior.hours.forEach((v, h) => {
+  byHour[h % 24] += v;
+});
 const fixedHour = byHour.indexOf(Math.max(...byHour));
 
 let ours = 0;

@@ -23,7 +23,12 @@ const WINDOW_HOURS: Record<UrgencyName, number> = { high: 0, medium: 12, low: 72
  * toward the population's), on the channel they open most for this kind of
  * notification.
  */
-export function decide(state: UserState, prior: PopulationPrior, req: { type: NotificationTypeName; urgency: UrgencyName }, now: number): Decision {
+export function decide(
+  state: UserState,
+  prior: PopulationPrior,
+  req: { type: NotificationTypeName; urgency: UrgencyName },
+  now: number,
+): Decision {
   const coldStart = state.weight < 1;
   const posterior = shrink(state, prior);
   const allowed = (ms: number) => !isQuiet(hourOfWeek(ms, state.timezone) % 24, state);
@@ -109,7 +114,10 @@ function reasonFor(posterior: number[], chosen: number, coldStart: boolean, urge
   const peak = byHour.indexOf(Math.max(...byHour));
   const who = coldStart ? "New user: travellers are" : "User";
   const habit = `${who} most active ${span(peak)} on ${weekend ? "weekends" : "weekdays"}`;
-  if (urgency === "high") return immediate ? `Urgent: sending now (${habit.charAt(0).toLowerCase()}${habit.slice(1)})` : `Urgent: sending when quiet hours end (${habit.charAt(0).toLowerCase()}${habit.slice(1)})`;
+  if (urgency === "high")
+    return immediate
+      ? `Urgent: sending now (${habit.charAt(0).toLowerCase()}${habit.slice(1)})`
+      : `Urgent: sending when quiet hours end (${habit.charAt(0).toLowerCase()}${habit.slice(1)})`;
   return habit;
 }
 

@@ -41,7 +41,10 @@ const HALF_LIFE_DAYS = 21;
 const KERNEL = [0.15, 0.5, 1, 0.5, 0.15];
 
 export function emptyOpens(): Record<NotificationTypeName, Record<ChannelName, number>> {
-  return Object.fromEntries(NOTIFICATION_TYPES.map((t) => [t, { push: 0, email: 0, sms: 0 }])) as Record<NotificationTypeName, Record<ChannelName, number>>;
+  return Object.fromEntries(NOTIFICATION_TYPES.map((t) => [t, { push: 0, email: 0, sms: 0 }])) as Record<
+    NotificationTypeName,
+    Record<ChannelName, number>
+  >;
 }
 
 /** Recency-weighted, circularly smoothed hour-of-week activity and channel opens. */
@@ -51,7 +54,7 @@ export function buildUserState(events: readonly ActivityEvent[], prefs: UserPref
   let weight = 0;
   for (const e of events) {
     if (e.at > now) continue;
-    const w = Math.pow(0.5, (now - e.at) / 86_400_000 / HALF_LIFE_DAYS);
+    const w = 0.5 ** ((now - e.at) / 86_400_000 / HALF_LIFE_DAYS);
     raw[hourOfWeek(e.at, prefs.timezone)] += w;
     weight += w;
     if (e.kind === "notification_open" && e.channel && e.notificationType) opens[e.notificationType][e.channel] += w;
@@ -76,8 +79,12 @@ export function populationPrior(states: Iterable<UserState>): PopulationPrior {
   for (const s of states) {
     const sum = s.hours.reduce((a, b) => a + b, 0);
     // Each traveller counts once, whatever their volume, so heavy users do not define "typical".
-    if (sum > 0) s.hours.forEach((v, h) => (hours[h] += v / sum));
-    for (const t of Object.keys(channels) as NotificationTypeName[]) for (const c of Object.keys(channels[t]) as ChannelName[]) channels[t][c] += s.opens[t][c];
+    if (sum > 0)
+      s.hours.forEach((v, h) => {
+        hours[h] += v / sum;
+      });
+    for (const t of Object.keys(channels) as NotificationTypeName[])
+      for (const c of Object.keys(channels[t]) as ChannelName[]) channels[t][c] += s.opens[t][c];
   }
   const total = hours.reduce((a, b) => a + b, 0);
   for (const t of Object.keys(channels) as NotificationTypeName[]) {

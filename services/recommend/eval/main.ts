@@ -39,13 +39,18 @@ const itemTags = catalogue.map((d) => d.tags.map((t) => INTERESTS.indexOf(t)));
 const { model, users: vectors } = trainFactorisation({ items: catalogue.length, features: INTERESTS.length, users, itemTags });
 const trainedIn = performance.now() - started;
 
-const popularity = popularityScores(users.map((u) => u.observed), catalogue.length);
+const popularity = popularityScores(
+  users.map((u) => u.observed),
+  catalogue.length,
+);
 const d = model.dim;
 const observed = users.map((u) => u.observed);
 const scores = new Float32Array(catalogue.length);
 const totals = {
   model: rankingMetrics(observed, heldOut, (n) => scoreAll(model, vectors.subarray(n * d, (n + 1) * d), scores)),
-  interests: rankingMetrics(observed, heldOut, (n) => scoreAll(model, mapped(model.interestMap, users[n].interests, d, new Float64Array(d)), scores)),
+  interests: rankingMetrics(observed, heldOut, (n) =>
+    scoreAll(model, mapped(model.interestMap, users[n].interests, d, new Float64Array(d)), scores),
+  ),
   popularity: rankingMetrics(observed, heldOut, () => popularity),
 };
 const judged = totals.model.judged;

@@ -73,7 +73,10 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
           else writable.end(done);
         });
         let settled = false;
-        ended.then(() => (settled = true), () => (settled = true));
+        ended.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
         const abandoned = (async () => {
           for (;;) {
             await new Promise((r) => setTimeout(r, 250));
@@ -117,7 +120,10 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   const sql = postgres(`postgres://postgres@${conn}/postgres`, {
     max: options.max ?? 4,
     onnotice: () => undefined,
-    onnotify: (channel: string, payload: string) => listeners.get(channel)?.forEach((fn) => fn(payload)),
+    onnotify: (channel: string, payload: string) =>
+      listeners.get(channel)?.forEach((fn) => {
+        fn(payload);
+      }),
     ssl: false,
   } as postgres.Options<never>);
   const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
@@ -146,7 +152,14 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   });
 }
 
-function wrap(sql: Sql, kind: Database["kind"], location: string, copyIn: Database["copyIn"], listen: Database["listen"], close: () => Promise<void>): Database {
+function wrap(
+  sql: Sql,
+  kind: Database["kind"],
+  location: string,
+  copyIn: Database["copyIn"],
+  listen: Database["listen"],
+  close: () => Promise<void>,
+): Database {
   return {
     sql,
     kind,

@@ -19,7 +19,11 @@ export function subscribe(
   onMessage: (channel: string, message: string) => void,
   missed: string,
 ): Subscription {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 500, 5000), connectionName: "mlmesh-subscriber" });
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: null,
+    retryStrategy: (n) => Math.min(n * 500, 5000),
+    connectionName: "mlmesh-subscriber",
+  });
   let down = false;
   redis.on("error", () => {
     if (!down) log.warn(`Redis pub/sub unavailable: ${missed}`, { redis: redactUrl(redisUrl) });

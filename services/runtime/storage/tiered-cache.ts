@@ -117,7 +117,11 @@ export class TieredCache<V> {
     return value;
   }
 
-  private async fetchMany(keys: string[], found: Map<string, V>, compute: (keys: string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+  private async fetchMany(
+    keys: string[],
+    found: Map<string, V>,
+    compute: (keys: string[]) => Promise<Map<string, V>>,
+  ): Promise<Map<string, V>> {
     let missing = keys;
     if (this.redis.status === "ready") {
       try {

@@ -6,7 +6,7 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import { MeshError } from "../errors.js";
+import type { MeshError } from "../errors.js";
 import type { ReflectionIndex } from "../reflection.js";
 import type { StreamLimits } from "../stream-limits.js";
 

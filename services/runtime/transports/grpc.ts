@@ -129,7 +129,9 @@ class MetadataReader implements Metadata {
 
 function toMetadata(headers: ResponseMetadata): grpc.Metadata {
   const md = new grpc.Metadata();
-  headers.forEach((value, key) => md.set(key, value));
+  headers.forEach((value, key) => {
+    md.set(key, value);
+  });
   return md;
 }
 

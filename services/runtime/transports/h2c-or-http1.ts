@@ -39,7 +39,10 @@ export class H2cOrHttp1Server {
       socket.once("data", (chunk: Buffer) => {
         socket.pause();
         socket.unshift(chunk);
-        const isH2 = chunk.length >= PREFACE.length ? chunk.subarray(0, PREFACE.length).equals(PREFACE) : PREFACE.subarray(0, chunk.length).equals(chunk);
+        const isH2 =
+          chunk.length >= PREFACE.length
+            ? chunk.subarray(0, PREFACE.length).equals(PREFACE)
+            : PREFACE.subarray(0, chunk.length).equals(chunk);
         (isH2 ? this.h2 : this.h1).emit("connection", socket);
         process.nextTick(() => socket.resume());
       });

@@ -97,7 +97,9 @@ export class RestGateway {
     } else {
       json = queryToJson(route.method.input, url.searchParams);
     }
-    route.variables.forEach((field, i) => setPath(json, field, match[i + 1]));
+    route.variables.forEach((field, i) => {
+      setPath(json, field, match[i + 1]);
+    });
     return json;
   }
 }
@@ -203,7 +205,7 @@ async function streamJson(res: http.ServerResponse, route: HttpRoute, stream: As
     if (first) throw err;
     // Mid-stream failure: the status is already 200, so append the error as Envoy does.
     const mesh = err instanceof MeshError ? err : new MeshError(Status.INTERNAL, "internal error");
-    res.end("," + JSON.stringify({ code: mesh.code, message: mesh.message, details: [] }) + "]");
+    res.end(`,${JSON.stringify({ code: mesh.code, message: mesh.message, details: [] })}]`);
   }
 }
 
@@ -284,7 +286,11 @@ export function httpStatusOf(code: Status): number {
   }
 }
 
-function sendError(res: http.ServerResponse, err: MeshError, httpStatus = err instanceof BodyTooLarge ? 413 : httpStatusOf(err.code)): void {
+function sendError(
+  res: http.ServerResponse,
+  err: MeshError,
+  httpStatus = err instanceof BodyTooLarge ? 413 : httpStatusOf(err.code),
+): void {
   // The rest of an oversize body stays unread, so this connection cannot carry another request.
   if (err instanceof BodyTooLarge) res.setHeader("connection", "close");
   sendJson(res, httpStatus, { code: err.code, message: err.message, details: [] }, new Headers());
@@ -302,6 +308,8 @@ function sendJson(res: http.ServerResponse, status: number, body: JsonValue, hea
 
 function headerObject(headers: ResponseMetadata): Record<string, string> {
   const out: Record<string, string> = {};
-  headers.forEach((v, k) => (out[k] = v));
+  headers.forEach((v, k) => {
+    out[k] = v;
+  });
   return out;
 }
