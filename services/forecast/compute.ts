@@ -24,7 +24,7 @@ export function forecast(history: DailyQuantity[], options: ComputeOptions): For
 export function stockout(history: DailyQuantity[], options: ComputeOptions & { currentStockUnits: number }): StockoutResult {
   const holidays = resolveHolidays(history, options.holidays);
   const f = forecastDemand(history, { ...options, holidays });
-  return stockoutFromForecast(f, { ...options, holidays, paths: 2000, seed: 1 });
+  return stockoutFromForecast(f, { ...options, holidays });
 }
 
 function resolveHolidays(history: DailyQuantity[], request: HolidayRequest): Holiday[] {

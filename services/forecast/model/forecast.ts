@@ -1,10 +1,11 @@
+import { autoEts, mstlEts } from "./augurs.js";
 import { crostonSba, seasonalNaive, theta } from "./baselines.js";
 import { formatDay } from "./calendar.js";
 import { toDailySeries, type DailyQuantity, type DailySeries } from "./daily-series.js";
 import type { DesignSpec } from "./design.js";
 import { InvalidForecastInputError } from "./errors.js";
 import type { Holiday } from "./holidays.js";
-import { bandAt, calibrateIntervals, type IntervalBands } from "./intervals.js";
+import { bandAt, calibrateIntervals, countInterval, fitCountDistribution, LOW_COUNT_MEAN, type CountDistribution, type IntervalBands } from "./intervals.js";
 import { DEFAULT_PENALTIES, PrefixGrams } from "./ridge.js";
 import { detectSeasonality, type SeasonalityFound } from "./seasonality.js";
 
@@ -48,6 +49,10 @@ export interface ForecastResult {
   /** Residuals of the winner by horizon step, in its own space, for simulating demand paths. */
   bands: IntervalBands;
   space: "linear" | "log";
+  /** For low counts only: the count distribution whose quantiles give the intervals. */
+  counts?: CountDistribution;
+  /** The winner's backtest in linear space, by origin and step: what demand over a lead time is drawn from. */
+  backtest: { actual: number[][]; predicted: number[][] };
 }
 
 interface Candidate {
@@ -105,7 +110,7 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
       predictions.push(f);
     }
     return { candidate: c, mae: absError / count, residuals, predictions };
-  });
+  }).filter((s) => Number.isFinite(s.mae));
   scored.sort((a, b) => a.mae - b.mae);
   // The mean of the three best candidates often beats each of them; it competes on the same backtest.
   const top = scored.slice(0, 3);
@@ -142,30 +147,64 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
   const winner = scored[0];
 
   const bands = calibrateIntervals(winner.residuals, level);
+  const counts = isLowCount(values) ? countDistribution(values, originLengths, backtestH, winner) : undefined;
   const forecast = winner.candidate.forecast(n, h);
   const lastDay = start + n - 1;
   const predictions: DailyForecast[] = [];
   for (let s = 0; s < h; s++) {
-    const [lo, hi] = bandAt(bands, s);
-    predictions.push({
-      date: formatDay(lastDay + 1 + s),
-      value: Math.max(0, fromSpace(winner.candidate.space, forecast[s])),
-      lower: Math.max(0, fromSpace(winner.candidate.space, forecast[s] + lo)),
-      upper: Math.max(0, fromSpace(winner.candidate.space, forecast[s] + hi)),
-    });
+    const [lower, upper] = interval(winner.candidate.space, forecast[s], bandAt(bands, s), counts, level);
+    predictions.push({ date: formatDay(lastDay + 1 + s), value: Math.max(0, fromSpace(winner.candidate.space, forecast[s])), lower, upper });
   }
 
   return {
     predictions,
     model: winner.candidate.name,
-    metrics: backtestMetrics(values, originLengths, backtestH, winner, bands),
+    metrics: backtestMetrics(values, originLengths, backtestH, winner, bands, counts),
     trainingSamples: series.recordedDays,
     seasonality,
     candidates: scored.map((s) => ({ model: s.candidate.name, mae: s.mae })),
     intervalLevel: level,
     bands,
     space: winner.candidate.space,
+    ...(counts ? { counts } : {}),
+    backtest: {
+      actual: originLengths.map((length) => Array.from(values.subarray(length, length + backtestH))),
+      predicted: winner.predictions.map((f) => Array.from(f, (v) => Math.max(0, fromSpace(winner.candidate.space, v)))),
+    },
   };
+}
+
+/** Whole numbers with a low daily mean: the series whose intervals come from a count distribution too. */
+function isLowCount(values: Float64Array): boolean {
+  let sum = 0;
+  for (const v of values) {
+    if (!Number.isInteger(v)) return false;
+    sum += v;
+  }
+  return sum / values.length <= LOW_COUNT_MEAN;
+}
+
+function countDistribution(
+  values: Float64Array,
+  originLengths: number[],
+  backtestH: number,
+  winner: { candidate: Candidate; predictions: Float64Array[] },
+): CountDistribution {
+  const actuals: number[] = [];
+  const points: number[] = [];
+  originLengths.forEach((length, j) => {
+    for (let s = 0; s < backtestH; s++) {
+      actuals.push(values[length + s]);
+      points.push(Math.max(0, fromSpace(winner.candidate.space, winner.predictions[j][s])));
+    }
+  });
+  return fitCountDistribution(actuals, points);
+}
+
+/** The interval at one day: the residual band, or for low counts the count distribution's central interval. */
+function interval(space: "linear" | "log", f: number, [lo, hi]: [number, number], counts: CountDistribution | undefined, level: number): [number, number] {
+  if (counts) return countInterval(counts, Math.max(0, fromSpace(space, f)), level);
+  return [Math.max(0, fromSpace(space, f + lo)), Math.max(0, fromSpace(space, f + hi))];
 }
 
 function buildCandidates(
@@ -219,6 +258,13 @@ function buildCandidates(
     candidates.push({ name: "seasonal naive (364 days)", space: "linear", forecast: (l, s) => seasonalNaive(values, l, s, 364) });
   }
   candidates.push({ name: "theta", space: "linear", forecast: (l, s) => theta(values, start, l, s, seasonality.weekly) });
+  // The statsforecast family: MSTL with AutoETS on the remainder (weekly, and yearly once two years
+  // precede the first origin), and AutoETS with a weekly season.
+  if (originLengths[0] >= 28) {
+    const periods = seasonality.yearly && originLengths[0] >= 2 * 365 ? [7, 365] : [7];
+    candidates.push({ name: `mstl-autoets (${periods.join(", ")} days)`, space: "linear", forecast: (l, s) => mstlEts(values, l, s, periods) });
+    candidates.push({ name: "autoets (7-day season)", space: "linear", forecast: (l, s) => autoEts(values, l, s, 7) });
+  }
   const zeroShare = values.filter((v) => v === 0).length / n;
   if (zeroShare > 0.3) candidates.push({ name: "croston-sba (intermittent)", space: "linear", forecast: (l, s) => crostonSba(values, l, s) });
   return candidates;
@@ -250,6 +296,7 @@ function backtestMetrics(
   backtestH: number,
   winner: { candidate: Candidate; residuals: Float64Array[]; predictions: Float64Array[] },
   bands: IntervalBands,
+  counts: CountDistribution | undefined,
 ): ForecastMetrics {
   let ape = 0;
   let apeCount = 0;
@@ -271,9 +318,7 @@ function backtestMetrics(
       sq += e * e;
       abs += Math.abs(e);
       actualSum += Math.abs(actual);
-      const [lo, hi] = bandAt(bands, s);
-      const lower = Math.max(0, fromSpace(winner.candidate.space, f[s] + lo));
-      const upper = fromSpace(winner.candidate.space, f[s] + hi);
+      const [lower, upper] = interval(winner.candidate.space, f[s], bandAt(bands, s), counts, bands.level);
       if (actual >= lower && actual <= upper) inside++;
       count++;
     }
