@@ -47,6 +47,7 @@ export function matchHandlers(parts: MatchParts): ServiceImpl<typeof MatchScorin
 async function scoreMatch(parts: MatchParts, req: ScoreMatchRequest) {
   const started = performance.now();
   // The smaller id picks the arm, so score(a, b) and score(b, a) come from the same version.
+  // biome-ignore lint/complexity/useMathMinMax: ids are strings; Math.min would compare them as numbers
   const model = parts.metrics.answeredBy(parts.router.pick(req.userAId < req.userBId ? req.userAId : req.userBId));
   const ps = await requireProfiles(parts, [req.userAId, req.userBId]);
   const a = ps.get(req.userAId)!;

@@ -14,6 +14,7 @@ export function solveRidge(gram: Float64Array, rhs: Float64Array, penalty: Float
       for (let k = 0; k < j; k++) sum -= l[i * p + k] * l[j * p + k];
       if (i === j) {
         // A tiny jitter keeps columns with no data (a changepoint after the origin) solvable.
+        // biome-ignore lint/complexity/useMathMinMax: a NaN sum must become the floor, as Math.max would not make it
         l[i * p + i] = Math.sqrt(sum > 1e-12 ? sum : 1e-12);
       } else {
         l[i * p + j] = sum / l[j * p + j];
