@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { autoEts, mstlEts } from "../model/augurs.js";
 import { seasonalNaive } from "../model/baselines.js";
 import { forecastDemand } from "../model/forecast.js";
+import { leadTimeDemand, probabilityOfExceeding, reorderPoint } from "../model/lead-time.js";
 import { usHolidays } from "../model/holidays.js";
 import { toDailySeries } from "../model/daily-series.js";
 import { prophetForecast } from "./prophet-wasm.js";
@@ -29,6 +30,10 @@ import { Random } from "../../numeric/random.js";
  *  2. on no series is ours worse than seasonal naive (7 days) by more than
  *     SERIES_MARGIN: the same lower bound, per series, is at least -SERIES_MARGIN;
  *  3. the coverage of our 95% intervals, averaged over the series, lies in 93-97%.
+ * Reported, not gated: of stock levels where the model puts running out by
+ * day 7-90 at about 80%, how many ran out; for reorder points at a 95% cycle
+ * service level (lead times 7, 14, 28 days), the share of cycles whose
+ * lead-time demand stayed within them, and the fill rate.
  *
  * Flags: `--split development|held-out` runs one part only; `--markdown FILE`
  * writes the tables; `--as-model seasonal-naive|prophet|mstl|autoets` puts that
@@ -95,10 +100,26 @@ function score(s: Score, actual: Float64Array, f: Forecast, scale: number): void
   s.mase.push(abs / actual.length / scale);
 }
 
+/** Stockout and reorder-point backtests of our model on one series. */
+interface InventoryScore {
+  /** Stock set where the model says P(running out by day d) is about 80%: predicted probability, and whether it ran out. */
+  stockoutPredicted: number[];
+  stockoutHappened: number[];
+  /** Reorder point at a 95% cycle service level: whether lead-time demand stayed within it, and units filled from it. */
+  cycles: number;
+  cyclesServed: number;
+  demand: number;
+  filled: number;
+}
+const STOCKOUT_DAYS = [7, 14, 28, 56, 90];
+const LEAD_TIMES = [7, 14, 28];
+const SERVICE_LEVEL = 0.95;
+
 interface SeriesResult {
   series: EvalSeries;
   scores: Record<ModelKey, Score>;
   picked: Map<string, number>;
+  inventory: InventoryScore;
 }
 
 function evaluate(series: EvalSeries): SeriesResult {
@@ -108,6 +129,7 @@ function evaluate(series: EvalSeries): SeriesResult {
   const holidays = usHolidays(firstYear, firstYear + Math.ceil(n / 365) + 1);
   const scores = Object.fromEntries(MODELS.map(([k]) => [k, empty()])) as Record<ModelKey, Score>;
   const picked = new Map<string, number>();
+  const inventory: InventoryScore = { stockoutPredicted: [], stockoutHappened: [], cycles: 0, cyclesServed: 0, demand: 0, filled: 0 };
   const timed = (key: ModelKey, run: () => Forecast): Forecast => {
     const t = performance.now();
     const f = run();
@@ -140,13 +162,28 @@ function evaluate(series: EvalSeries): SeriesResult {
       ours = timed("ours", () => {
         const f = forecastDemand(train, { horizonDays: H, intervalLevel: ourLevel, holidays });
         picked.set(f.model, (picked.get(f.model) ?? 0) + 1);
+        const actualSum = (days: number) => actual.subarray(0, days).reduce((a, b) => a + b, 0);
+        for (const d of STOCKOUT_DAYS) {
+          const demand = leadTimeDemand(f, d);
+          const stock = demand.samples[Math.max(0, Math.ceil(0.2 * demand.samples.length) - 1)];
+          inventory.stockoutPredicted.push(probabilityOfExceeding(demand, stock));
+          inventory.stockoutHappened.push(actualSum(d) > stock ? 1 : 0);
+        }
+        for (const lead of LEAD_TIMES) {
+          const rop = reorderPoint(f, lead, SERVICE_LEVEL).reorderPoint;
+          const d = actualSum(lead);
+          inventory.cycles++;
+          if (d <= rop) inventory.cyclesServed++;
+          inventory.demand += d;
+          inventory.filled += Math.min(d, rop);
+        }
         return { value: f.predictions.map((p) => p.value), lower: f.predictions.map((p) => p.lower), upper: f.predictions.map((p) => p.upper) };
       });
     }
     score(scores.ours, actual, ours, scale);
     for (const [key, f] of Object.entries(forecasts) as [Exclude<ModelKey, "ours">, Forecast][]) score(scores[key], actual, f, scale);
   }
-  return { series, scores, picked };
+  return { series, scores, picked, inventory };
 }
 
 function clampForecast(point: Float64Array): Forecast {
@@ -181,6 +218,14 @@ const improvement = (results: readonly SeriesResult[], base: ModelKey) => {
   return 1 - agg("ours") / agg(base);
 };
 
+function inventoryLine(inv: InventoryScore): string {
+  return (
+    `Stockout confidence (stock set where the model gives about 80% for running out by day ${STOCKOUT_DAYS.join(", ")}): ` +
+    `predicted ${pct(meanOf(inv.stockoutPredicted))}, ran out ${pct(meanOf(inv.stockoutHappened))} of ${inv.stockoutHappened.length}. ` +
+    `Reorder point at ${pct(SERVICE_LEVEL)} service, lead times ${LEAD_TIMES.join(", ")} days: lead-time demand within it in ` +
+    `${pct(inv.cyclesServed / inv.cycles)} of ${inv.cycles} cycles, fill rate ${pct(inv.filled / inv.demand)}.`
+  );
+}
 const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) + "%" : "—");
 const coverage = (s: Score) => (s.withIntervals ? s.inside / s.withIntervals : NaN);
 const mape = (s: Score) => (s.apeCount ? (100 * s.ape) / s.apeCount : NaN);
@@ -210,6 +255,7 @@ for (const series of set) {
     `### ${series.name} (${series.split})\n\n${values.length} days, mean ${meanOf(Array.from(values)).toFixed(1)} a day, ${pct(zeros)} zero days; ${series.trait}.\n\n${table}\n\n` +
     `Improvement over seasonal naive (7 days): ${pct(improvement([r], "naive7"))}, 95% lower bound ${pct(lb)} (gate: at least ${pct(-SERIES_MARGIN)}).` +
     (picked ? ` Models our backtest picked: ${picked}.` : "") +
+    (r.inventory.cycles ? `\n\n${inventoryLine(r.inventory)}` : "") +
     "\n";
   sections.push(text);
   process.stdout.write(`\n${text}`);
@@ -234,6 +280,18 @@ for (const base of ["naive7", "prophet"] as const) {
   if (!(point > 0)) failures.push(`aggregate: MASE is not below ${name}'s (improvement ${pct(point)})`);
   if (!(lb >= margin)) failures.push(`aggregate: lower bound of MASE improvement over ${name} ${pct(lb)} is below ${pct(margin)}`);
 }
+const pooled = results.reduce<InventoryScore>(
+  (acc, r) => ({
+    stockoutPredicted: [...acc.stockoutPredicted, ...r.inventory.stockoutPredicted],
+    stockoutHappened: [...acc.stockoutHappened, ...r.inventory.stockoutHappened],
+    cycles: acc.cycles + r.inventory.cycles,
+    cyclesServed: acc.cyclesServed + r.inventory.cyclesServed,
+    demand: acc.demand + r.inventory.demand,
+    filled: acc.filled + r.inventory.filled,
+  }),
+  { stockoutPredicted: [], stockoutHappened: [], cycles: 0, cyclesServed: 0, demand: 0, filled: 0 },
+);
+if (pooled.cycles) gateLines.push(`All series: ${inventoryLine(pooled)}`);
 const cov = meanOf(results.map((r) => coverage(r.scores.ours)));
 gateLines.push(`Mean coverage of our 95% intervals: ${pct(cov)} (gate: ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}).`);
 if (!(cov >= COVERAGE_RANGE[0] && cov <= COVERAGE_RANGE[1])) failures.push(`aggregate: 95% interval coverage ${pct(cov)} is outside ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}`);
