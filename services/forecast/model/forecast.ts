@@ -1,4 +1,3 @@
-import { autoEts, mstlEts } from "./augurs.js";
 import { crostonSba, seasonalNaive, theta } from "./baselines.js";
 import { formatDay } from "./calendar.js";
 import { toDailySeries, type DailyQuantity, type DailySeries } from "./daily-series.js";
@@ -258,13 +257,10 @@ function buildCandidates(
     candidates.push({ name: "seasonal naive (364 days)", space: "linear", forecast: (l, s) => seasonalNaive(values, l, s, 364) });
   }
   candidates.push({ name: "theta", space: "linear", forecast: (l, s) => theta(values, start, l, s, seasonality.weekly) });
-  // The statsforecast family: MSTL with AutoETS on the remainder (weekly, and yearly once two years
-  // precede the first origin), and AutoETS with a weekly season.
-  if (originLengths[0] >= 28) {
-    const periods = seasonality.yearly && originLengths[0] >= 2 * 365 ? [7, 365] : [7];
-    candidates.push({ name: `mstl-autoets (${periods.join(", ")} days)`, space: "linear", forecast: (l, s) => mstlEts(values, l, s, periods) });
-    candidates.push({ name: "autoets (7-day season)", space: "linear", forecast: (l, s) => autoEts(values, l, s, 7) });
-  }
+  // The statsforecast family (MSTL with AutoETS, AutoETS; model/augurs.ts) is not a candidate here:
+  // each adds 100-150 ms to a fit on three years of history (against 5-12 ms for the whole selection),
+  // which would cost ForecastDemand an order of magnitude in latency. make eval-forecast reports both
+  // beside this model as baselines.
   const zeroShare = values.filter((v) => v === 0).length / n;
   if (zeroShare > 0.3) candidates.push({ name: "croston-sba (intermittent)", space: "linear", forecast: (l, s) => crostonSba(values, l, s) });
   return candidates;
