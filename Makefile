@@ -5,7 +5,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
-.PHONY: test-deps install proto-deps generate lint check-gen check-imports descriptors openapi build typecheck test test-unit \
+.PHONY: test-deps install proto-deps generate lint check-gen check-imports check-style format descriptors openapi build typecheck test test-unit \
         dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
@@ -59,6 +59,13 @@ typecheck: install
 check-imports: install
 	$(TSX) scripts/check-imports.ts
 
+# Biome: the formatter and the linter (biome.json). `make format` rewrites what `check-style` reports.
+check-style: install
+	$(BIN)/biome check --error-on-warnings .
+
+format: install
+	$(BIN)/biome check --write .
+
 # Starts its own PostgreSQL and Redis (test/support/global-setup.ts) and stops them at the end;
 # TEST_DATABASE_URL and TEST_REDIS_URL point it at servers of your own instead.
 test-unit: test-deps install
@@ -94,7 +101,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: test-deps install lint check-gen descriptors openapi typecheck check-imports check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck check-style check-imports check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

@@ -24,7 +24,7 @@ function synthetic(
   opts: { weekly?: number; yearly?: number; noise?: number; trend?: number; seed?: number; start?: string },
 ) {
   const r = rng(opts.seed ?? 1);
-  const start = Date.parse((opts.start ?? "2020-01-01") + "T00:00:00Z") / 86_400_000;
+  const start = Date.parse(`${opts.start ?? "2020-01-01"}T00:00:00Z`) / 86_400_000;
   const weekShape = [0.7, 1.1, 1.05, 1.0, 1.1, 1.2, 0.85];
   return Array.from({ length: days }, (_, t) => {
     const day = start + t;
@@ -138,7 +138,7 @@ describe("forecast model", () => {
     const holidayDays = new Set(holidays.flatMap((h) => h.days));
     const series = synthetic(3 * 365, { weekly: 0.3, noise: 2, seed: 4 }).map((p) => ({
       ...p,
-      quantity: holidayDays.has(Date.parse(p.date + "T00:00:00Z") / 86_400_000) ? p.quantity * 0.5 : p.quantity,
+      quantity: holidayDays.has(Date.parse(`${p.date}T00:00:00Z`) / 86_400_000) ? p.quantity * 0.5 : p.quantity,
     }));
     const train = series.filter((p) => p.date < "2022-11-01");
     const f = forecastDemand(train, { horizonDays: 60, holidays });

@@ -177,7 +177,11 @@ function evaluate(series: EvalSeries): SeriesResult {
           inventory.demand += d;
           inventory.filled += Math.min(d, rop);
         }
-        return { value: f.predictions.map((p) => p.value), lower: f.predictions.map((p) => p.lower), upper: f.predictions.map((p) => p.upper) };
+        return {
+          value: f.predictions.map((p) => p.value),
+          lower: f.predictions.map((p) => p.lower),
+          upper: f.predictions.map((p) => p.upper),
+        };
       });
     }
     score(scores.ours, actual, ours, scale);
@@ -226,7 +230,7 @@ function inventoryLine(inv: InventoryScore): string {
     `${pct(inv.cyclesServed / inv.cycles)} of ${inv.cycles} cycles, fill rate ${pct(inv.filled / inv.demand)}.`
   );
 }
-const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) + "%" : "—");
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "—");
 const coverage = (s: Score) => (s.withIntervals ? s.inside / s.withIntervals : NaN);
 const mape = (s: Score) => (s.apeCount ? (100 * s.ape) / s.apeCount : NaN);
 
@@ -259,7 +263,8 @@ for (const series of set) {
     "\n";
   sections.push(text);
   process.stdout.write(`\n${text}`);
-  if (!(lb >= -SERIES_MARGIN)) failures.push(`${series.name}: lower bound of improvement over seasonal naive ${pct(lb)} is below -${pct(SERIES_MARGIN)}`);
+  if (!(lb >= -SERIES_MARGIN))
+    failures.push(`${series.name}: lower bound of improvement over seasonal naive ${pct(lb)} is below -${pct(SERIES_MARGIN)}`);
 }
 
 const aggregate = [
@@ -276,7 +281,9 @@ for (const base of ["naive7", "prophet"] as const) {
   const name = MODELS.find(([k]) => k === base)![1];
   const point = improvement(results, base);
   const margin = AGGREGATE_MARGIN[base];
-  gateLines.push(`Aggregate improvement over ${name}: ${pct(point)}, 95% lower bound ${pct(lb)} (gate: above 0%, lower bound at least ${pct(margin)}).`);
+  gateLines.push(
+    `Aggregate improvement over ${name}: ${pct(point)}, 95% lower bound ${pct(lb)} (gate: above 0%, lower bound at least ${pct(margin)}).`,
+  );
   if (!(point > 0)) failures.push(`aggregate: MASE is not below ${name}'s (improvement ${pct(point)})`);
   if (!(lb >= margin)) failures.push(`aggregate: lower bound of MASE improvement over ${name} ${pct(lb)} is below ${pct(margin)}`);
 }
@@ -294,7 +301,8 @@ const pooled = results.reduce<InventoryScore>(
 if (pooled.cycles) gateLines.push(`All series: ${inventoryLine(pooled)}`);
 const cov = meanOf(results.map((r) => coverage(r.scores.ours)));
 gateLines.push(`Mean coverage of our 95% intervals: ${pct(cov)} (gate: ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}).`);
-if (!(cov >= COVERAGE_RANGE[0] && cov <= COVERAGE_RANGE[1])) failures.push(`aggregate: 95% interval coverage ${pct(cov)} is outside ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}`);
+if (!(cov >= COVERAGE_RANGE[0] && cov <= COVERAGE_RANGE[1]))
+  failures.push(`aggregate: 95% interval coverage ${pct(cov)} is outside ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}`);
 const aggregateText = `### Aggregate${split ? ` (${split} series only)` : ""}\n\n${aggregate}\n\n${gateLines.join("\n")}\n`;
 process.stdout.write(`\n${aggregateText}`);
 

@@ -66,9 +66,29 @@ export function birdStrikes(operator?: string): DailyQuantity[] {
 export function evaluationSet(): EvalSeries[] {
   return [
     { name: "US births 2000-2014 (SSA)", trait: "trend break: the 2007 peak, then decline", split: "development", history: usBirths() },
-    { name: "bird strikes per day, all operators", trait: "low counts (about 2 a day), growing", split: "development", history: birdStrikes() },
-    { name: "bird strikes per day, American Airlines", trait: "intermittent (most days zero)", split: "development", history: birdStrikes("AMERICAN AIRLINES") },
-    { name: "US births 1969-1988 (CDC NCHS)", trait: "trend break: decline to 1975, then growth", split: "held-out", history: usBirths1969() },
-    { name: "bird strikes per day, Southwest Airlines", trait: "intermittent (most days zero)", split: "held-out", history: birdStrikes("SOUTHWEST AIRLINES") },
+    {
+      name: "bird strikes per day, all operators",
+      trait: "low counts (about 2 a day), growing",
+      split: "development",
+      history: birdStrikes(),
+    },
+    {
+      name: "bird strikes per day, American Airlines",
+      trait: "intermittent (most days zero)",
+      split: "development",
+      history: birdStrikes("AMERICAN AIRLINES"),
+    },
+    {
+      name: "US births 1969-1988 (CDC NCHS)",
+      trait: "trend break: decline to 1975, then growth",
+      split: "held-out",
+      history: usBirths1969(),
+    },
+    {
+      name: "bird strikes per day, Southwest Airlines",
+      trait: "intermittent (most days zero)",
+      split: "held-out",
+      history: birdStrikes("SOUTHWEST AIRLINES"),
+    },
   ];
 }

@@ -4,7 +4,15 @@ import { toDailySeries, type DailyQuantity, type DailySeries } from "./daily-ser
 import type { DesignSpec } from "./design.js";
 import { InvalidForecastInputError } from "./errors.js";
 import type { Holiday } from "./holidays.js";
-import { bandAt, calibrateIntervals, countInterval, fitCountDistribution, LOW_COUNT_MEAN, type CountDistribution, type IntervalBands } from "./intervals.js";
+import {
+  bandAt,
+  calibrateIntervals,
+  countInterval,
+  fitCountDistribution,
+  LOW_COUNT_MEAN,
+  type CountDistribution,
+  type IntervalBands,
+} from "./intervals.js";
 import { DEFAULT_PENALTIES, PrefixGrams } from "./ridge.js";
 import { detectSeasonality, type SeasonalityFound } from "./seasonality.js";
 
@@ -90,26 +98,28 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
   const candidates = buildCandidates(series, seasonality, options.holidays ?? [], originLengths, h);
 
   // Rolling-origin backtest: every candidate forecasts backtestH days from each origin.
-  const scored = candidates.map((c) => {
-    let absError = 0;
-    let count = 0;
-    const residuals: Float64Array[] = [];
-    const predictions: Float64Array[] = [];
-    for (const length of originLengths) {
-      const f = c.forecast(length, backtestH);
-      const r = new Float64Array(backtestH);
-      for (let s = 0; s < backtestH; s++) {
-        const actual = values[length + s];
-        const predicted = Math.max(0, fromSpace(c.space, f[s]));
-        absError += Math.abs(actual - predicted);
-        count++;
-        r[s] = toSpace(c.space, actual) - f[s];
+  const scored = candidates
+    .map((c) => {
+      let absError = 0;
+      let count = 0;
+      const residuals: Float64Array[] = [];
+      const predictions: Float64Array[] = [];
+      for (const length of originLengths) {
+        const f = c.forecast(length, backtestH);
+        const r = new Float64Array(backtestH);
+        for (let s = 0; s < backtestH; s++) {
+          const actual = values[length + s];
+          const predicted = Math.max(0, fromSpace(c.space, f[s]));
+          absError += Math.abs(actual - predicted);
+          count++;
+          r[s] = toSpace(c.space, actual) - f[s];
+        }
+        residuals.push(r);
+        predictions.push(f);
       }
-      residuals.push(r);
-      predictions.push(f);
-    }
-    return { candidate: c, mae: absError / count, residuals, predictions };
-  }).filter((s) => Number.isFinite(s.mae));
+      return { candidate: c, mae: absError / count, residuals, predictions };
+    })
+    .filter((s) => Number.isFinite(s.mae));
   scored.sort((a, b) => a.mae - b.mae);
   // The mean of the three best candidates often beats each of them; it competes on the same backtest.
   const top = scored.slice(0, 3);
@@ -131,7 +141,8 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
     const predictions: Float64Array[] = [];
     originLengths.forEach((length, j) => {
       const f = new Float64Array(backtestH);
-      for (const t of top) for (let i = 0; i < backtestH; i++) f[i] += Math.max(0, fromSpace(t.candidate.space, t.predictions[j][i])) / top.length;
+      for (const t of top)
+        for (let i = 0; i < backtestH; i++) f[i] += Math.max(0, fromSpace(t.candidate.space, t.predictions[j][i])) / top.length;
       const r = new Float64Array(backtestH);
       for (let i = 0; i < backtestH; i++) {
         r[i] = values[length + i] - f[i];
@@ -152,7 +163,12 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
   const predictions: DailyForecast[] = [];
   for (let s = 0; s < h; s++) {
     const [lower, upper] = interval(winner.candidate.space, forecast[s], bandAt(bands, s), counts, level);
-    predictions.push({ date: formatDay(lastDay + 1 + s), value: Math.max(0, fromSpace(winner.candidate.space, forecast[s])), lower, upper });
+    predictions.push({
+      date: formatDay(lastDay + 1 + s),
+      value: Math.max(0, fromSpace(winner.candidate.space, forecast[s])),
+      lower,
+      upper,
+    });
   }
 
   return {
@@ -201,7 +217,13 @@ function countDistribution(
 }
 
 /** The interval at one day: the residual band, or for low counts the count distribution's central interval. */
-function interval(space: "linear" | "log", f: number, [lo, hi]: [number, number], counts: CountDistribution | undefined, level: number): [number, number] {
+function interval(
+  space: "linear" | "log",
+  f: number,
+  [lo, hi]: [number, number],
+  counts: CountDistribution | undefined,
+  level: number,
+): [number, number] {
   if (counts) return countInterval(counts, Math.max(0, fromSpace(space, f)), level);
   return [Math.max(0, fromSpace(space, f + lo)), Math.max(0, fromSpace(space, f + hi))];
 }
@@ -262,7 +284,8 @@ function buildCandidates(
   // which would cost ForecastDemand an order of magnitude in latency. make eval-forecast reports both
   // beside this model as baselines.
   const zeroShare = values.filter((v) => v === 0).length / n;
-  if (zeroShare > 0.3) candidates.push({ name: "croston-sba (intermittent)", space: "linear", forecast: (l, s) => crostonSba(values, l, s) });
+  if (zeroShare > 0.3)
+    candidates.push({ name: "croston-sba (intermittent)", space: "linear", forecast: (l, s) => crostonSba(values, l, s) });
   return candidates;
 }
 

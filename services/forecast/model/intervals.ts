@@ -1,4 +1,3 @@
-
 /**
  * Prediction intervals from the model's own backtest errors: for each horizon
  * step, the empirical quantiles of the residuals at nearby steps across all
@@ -68,7 +67,10 @@ export function normalQuantile(p: number): number {
   if (p > 1 - plow) return -normalQuantile(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /**

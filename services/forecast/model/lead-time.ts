@@ -24,16 +24,21 @@ export interface LeadTimeDemand {
 
 export function leadTimeDemand(forecast: ForecastResult, days: number): LeadTimeDemand {
   if (!Number.isInteger(days) || days < 1 || days > forecast.predictions.length) {
-    throw new InvalidForecastInputError("lead_time_days", "lead_time_days.range", `lead_time_days must be between 1 and the horizon (${forecast.predictions.length})`);
+    throw new InvalidForecastInputError(
+      "lead_time_days",
+      "lead_time_days.range",
+      `lead_time_days must be between 1 and the horizon (${forecast.predictions.length})`,
+    );
   }
   const { actual, predicted } = forecast.backtest;
   const steps = actual[0]?.length ?? 0;
   let total = 0;
   let count = 0;
-  for (const row of actual) for (const v of row) {
-    total += v;
-    count++;
-  }
+  for (const row of actual)
+    for (const v of row) {
+      total += v;
+      count++;
+    }
   const pseudo = count ? total / count : 0;
   let sum = 0;
   for (let s = 0; s < days; s++) sum += forecast.predictions[s].value;
