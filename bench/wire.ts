@@ -1,8 +1,8 @@
 import net from "node:net";
 
 /*
- * Raw HTTP/2 and TCP helpers for the soak's abuse (bench/soak-abuse.ts),
- * copied from test/hostile/wire.ts: the bench build does not import tests.
+ * Raw HTTP/2 and TCP helpers for hostile clients: the soak's abuse
+ * (bench/soak-abuse.ts) and the hostile-client suite (test/hostile/) both use them.
  */
 
 /** The HTTP/2 client connection preface. */

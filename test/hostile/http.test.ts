@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 import { httpRequest, MeshProcess, SAMPLE_FORECAST } from "./mesh-process.js";
-import { closed, connect, write } from "./wire.js";
+import { closed, connect, write } from "../../bench/wire.js";
 
 const LIMIT = 64 * 1024;
 

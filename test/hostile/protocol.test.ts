@@ -18,7 +18,7 @@ import {
   PREFACE,
   randomBytes,
   write,
-} from "./wire.js";
+} from "../../bench/wire.js";
 
 /**
  * A hostile client against the real `mlmesh serve` process, below the RPC
