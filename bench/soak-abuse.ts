@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ServerReflectionRequestSchema } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { Status, statusName } from "../services/runtime/status.js";
 import {
   closed,
   connect,
@@ -193,26 +194,6 @@ function outcome(reply: Buffer): string {
       : "bytes that are not HTTP";
 }
 
-const GRPC_CODES = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
-
 /** One HTTP/2 request; resolves with its gRPC status (or Connect error code, or :status) and never waits past `ms`. */
 function h2Request(s: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body: Buffer | undefined, ms: number): Promise<string> {
   return new Promise((resolve) => {
@@ -245,7 +226,7 @@ function h2Request(s: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeade
     stream.on("close", () => {
       clearTimeout(timer);
       const connectCode = contentType.startsWith("application/connect") ? /"code":"(\w+)"/.exec(text)?.[1] : undefined;
-      if (grpcStatus !== undefined) resolve(GRPC_CODES[Number(grpcStatus)] ?? `grpc-status ${grpcStatus}`);
+      if (grpcStatus !== undefined) resolve(Number(grpcStatus) in Status ? statusName(Number(grpcStatus)) : `grpc-status ${grpcStatus}`);
       else if (connectCode) resolve(`Connect error ${connectCode} (HTTP ${status})`);
       else if (gaveUp) resolve(running() ? `no answer in ${ms / 1000} s` : "no answer before the soak ended");
       else if (status) resolve(`HTTP ${status}`);

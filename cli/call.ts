@@ -5,6 +5,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { contracts } from "../services/contracts.js";
 import { parseArgs } from "./args.js";
 import { CliUsageError, ExitCode } from "./exit.js";
+import { Status, statusName } from "../services/runtime/status.js";
 
 export const callUsage = `mlmesh call SERVICE.METHOD '{json}' [--addr 127.0.0.1:50051] [--key KEY] [--timeout-ms MS]
 
@@ -67,25 +68,6 @@ function resolve(target: string): { service: DescService; method: DescMethod } {
   return { service, method };
 }
 
-const codeNames = [
-  "OK",
-  "CANCELLED",
-  "UNKNOWN",
-  "INVALID_ARGUMENT",
-  "DEADLINE_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_EXISTS",
-  "PERMISSION_DENIED",
-  "RESOURCE_EXHAUSTED",
-  "FAILED_PRECONDITION",
-  "ABORTED",
-  "OUT_OF_RANGE",
-  "UNIMPLEMENTED",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "DATA_LOSS",
-  "UNAUTHENTICATED",
-];
 export function codeName(code: number): string {
-  return codeNames[code] ?? String(code);
+  return code in Status ? statusName(code) : String(code);
 }
