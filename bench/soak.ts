@@ -32,8 +32,9 @@ const DEADLINE_MS = 5000;
 const apiKey = BENCH_API_KEY;
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const serverUrl = "postgres://postgres@127.0.0.1:5432";
-const database = "mlmesh_bench_soak";
-const prefix = "bench-soak";
+// Names of this run's own (its process id): two soaks at once, say make bench in two checkouts, must not drop each other's database.
+const database = `mlmesh_bench_soak_${process.pid}`;
+const prefix = `bench-soak-${process.pid}`;
 const sample = readFileSync(new URL("../../scripts/samples/forecast-demand.json", import.meta.url), "utf8");
 const here = (file: string) => new URL(file, import.meta.url).pathname;
 
@@ -484,7 +485,7 @@ const md = `## Soak: hostile clients beside normal traffic
 Written by \`node dist/bench/soak.js\` (part of \`make bench\`) on ${new Date().toISOString().slice(0, 10)}; ${describeMachine()}.
 
 The mesh runs as in production, \`node dist/cli/main.js serve\` in a process of its own (default limits; PostgreSQL
-database \`${database}\`, fresh; Redis ${redisUrl.replace(/\/\/[^@]*@/, "//")}, prefix \`${prefix}\`). The normal traffic is a fixed-rate mix from the
+database \`mlmesh_bench_soak_<pid>\`, made for the run and dropped after it; Redis ${redisUrl.replace(/\/\/[^@]*@/, "//")}, prefix \`bench-soak-<pid>\`). The normal traffic is a fixed-rate mix from the
 benchmark's process, open loop (a slow answer does not delay the next call), over one gRPC connection and keep-alive
 HTTP/1.1 connections. Phase A: ${BASELINE_SECONDS} s of it alone (after ${WARMUP_SECONDS} s of warm-up). Phase B, straight after in the same
 run: the same mix for ${ABUSE_SECONDS} s while \`node dist/bench/soak-abuse.js\`, another process, attacks all four ports on
