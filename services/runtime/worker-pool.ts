@@ -194,7 +194,11 @@ export class WorkerPool {
   private dispatch(): void {
     while (this.idle.length && this.queue.length) {
       const worker = this.idle.pop()!;
-      const task = this.queue.shift()!;
+      // Adaptive LIFO: first come, first served while the queue is short; once it backs up, the
+      // newest task goes first. Under FIFO an overloaded pool only starts tasks whose callers are
+      // about to give up; each is stopped (its thread recycled, cold again) at its deadline, and the
+      // pool stays collapsed after the load has gone. The newest task has its whole deadline left.
+      const task = this.queue.length > this.size ? this.queue.pop()! : this.queue.shift()!;
       this.busy.set(worker, task);
       worker.postMessage({ id: task.id, fn: task.fn, args: task.args });
     }
