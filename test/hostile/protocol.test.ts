@@ -170,25 +170,7 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
     ];
     for (const port of [mesh.ports.grpc, mesh.ports.connect]) {
       for (const body of bodies) {
-        const session = http2.connect(`http://127.0.0.1:${port}`);
-        session.on("error", () => undefined);
-        const stream = session.request({
-          ":method": "POST",
-          ":path": path,
-          "content-type": "application/grpc",
-          te: "trailers",
-          [auth[0]]: auth[1],
-        });
-        stream.on("error", () => undefined);
-        const status = await new Promise<string | undefined>((resolve) => {
-          let grpcStatus: string | undefined;
-          stream.on("response", (h) => (grpcStatus ??= h["grpc-status"] as string | undefined));
-          stream.on("trailers", (t) => (grpcStatus = t["grpc-status"] as string | undefined));
-          stream.on("close", () => resolve(grpcStatus));
-          stream.resume();
-          stream.end(body);
-        });
-        session.close();
+        const status = await grpcStatusOf(port, { ":path": path, [auth[0]]: auth[1] }, body);
         expect(status, `port ${port}, body ${body.toString("hex").slice(0, 40)}`).toBeDefined();
         expect(status).not.toBe("0");
       }
@@ -289,28 +271,32 @@ describe("hostile clients: reflection, TCP, gRPC frames, HTTP/2", () => {
   it("answers a malformed grpc-timeout with a status, on the gRPC and Connect ports", async () => {
     for (const port of [mesh.ports.grpc, mesh.ports.connect]) {
       for (const timeout of ["abc", "-1S", "999999999S", "1X", ""]) {
-        const session = http2.connect(`http://127.0.0.1:${port}`);
-        session.on("error", () => undefined);
-        const stream = session.request({
-          ":method": "POST",
-          ":path": "/grpc.health.v1.Health/Check",
-          "content-type": "application/grpc",
-          te: "trailers",
-          "grpc-timeout": timeout,
-        });
-        stream.on("error", () => undefined);
-        const status = await new Promise<string | undefined>((resolve) => {
-          let grpcStatus: string | undefined;
-          stream.on("response", (h) => (grpcStatus ??= h["grpc-status"] as string | undefined));
-          stream.on("trailers", (t) => (grpcStatus = t["grpc-status"] as string | undefined));
-          stream.on("close", () => resolve(grpcStatus));
-          stream.resume();
-          stream.end(grpcMessage(Buffer.alloc(0)));
-        });
-        session.close();
+        const status = await grpcStatusOf(
+          port,
+          { ":path": "/grpc.health.v1.Health/Check", "grpc-timeout": timeout },
+          grpcMessage(Buffer.alloc(0)),
+        );
         expect(status, `port ${port}, grpc-timeout ${JSON.stringify(timeout)}`).toBeDefined();
       }
     }
     await mesh.assertHealthy();
   });
 });
+
+/** Sends one gRPC request on a fresh HTTP/2 connection; resolves with the grpc-status it ended with, if any. */
+async function grpcStatusOf(port: number, headers: http2.OutgoingHttpHeaders, body: Buffer): Promise<string | undefined> {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => undefined);
+  const stream = session.request({ ":method": "POST", "content-type": "application/grpc", te: "trailers", ...headers });
+  stream.on("error", () => undefined);
+  const status = await new Promise<string | undefined>((resolve) => {
+    let grpcStatus: string | undefined;
+    stream.on("response", (h) => (grpcStatus ??= h["grpc-status"] as string | undefined));
+    stream.on("trailers", (t) => (grpcStatus = t["grpc-status"] as string | undefined));
+    stream.on("close", () => resolve(grpcStatus));
+    stream.resume();
+    stream.end(body);
+  });
+  session.close();
+  return status;
+}
