@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
-import type { ApiKeyAuth } from "./auth.js";
+import type { ApiKeyAuth, Caller } from "./auth.js";
 import { CallSignal } from "./call-signal.js";
 import type { CallContext, Metadata, ResponseMetadata, Transport } from "./context.js";
 import { MeshError, toMeshError } from "./errors.js";
@@ -10,6 +10,7 @@ import { log } from "./log.js";
 import { MethodMetrics } from "./method-metrics.js";
 import type { MeshMetrics } from "./metrics.js";
 import { Status } from "./status.js";
+import { scopeDenied, scopeOf, UNDECLARED, type MethodScopes, type Scope } from "./keys/scopes.js";
 import { extractTraceContext, injectTraceContext } from "./tracing.js";
 import type { StreamLimits } from "./stream-limits.js";
 import type { RequestValidator } from "./validation.js";
@@ -36,9 +37,12 @@ export interface BoundMethod {
   readonly method: DescMethod;
   /** No API key needed (health, reflection). */
   readonly open: boolean;
+  /** The scope a key needs to call it (unless open). */
+  readonly scope: Scope;
   /**
-   * Checks the API key alone (UNAUTHENTICATED without one), for a transport
-   * that must refuse a caller before it reads the body. The call itself checks again.
+   * Checks the API key alone (UNAUTHENTICATED without one, PERMISSION_DENIED
+   * without the method's scope), for a transport that must refuse a caller
+   * before it reads the body. The call itself checks again.
    */
   admit(headers: Metadata): void;
   unary(request: RequestSource, call: IncomingCall): Promise<Message>;
@@ -78,9 +82,16 @@ export class Pipeline {
     return this.calls.count;
   }
 
-  bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean } = {}): BoundService {
+  /**
+   * Binds a service's methods. `scopes` says which scope each needs (declared
+   * once, by its area); without it every method needs `admin`, so a
+   * forgotten declaration fails closed.
+   */
+  bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean; scopes?: MethodScopes } = {}): BoundService {
+    const scopes = options.scopes ?? UNDECLARED;
     const methods = service.methods.map(
-      (method) => new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false),
+      (method) =>
+        new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false, scopeOf(scopes, method.name)),
     );
     return { service, methods };
   }
@@ -140,6 +151,7 @@ class MethodBinding implements BoundMethod {
     readonly method: DescMethod,
     impl: object,
     readonly open: boolean,
+    readonly scope: Scope,
   ) {
     this.handler = (impl as Record<string, unknown>)[method.localName] as Handler | undefined;
     this.spanName = `${service.typeName}/${method.name}`;
@@ -147,7 +159,30 @@ class MethodBinding implements BoundMethod {
   }
 
   admit(headers: Metadata): void {
-    if (!this.open) this.deps.auth.authenticate(headers);
+    if (!this.open) this.authorize(headers);
+  }
+
+  // Children of mlmesh_api_key_requests_total per key entry, so a call does not hash its labels; a reloaded key is a new entry.
+  private readonly keyCounters = new WeakMap<Caller, { inc(): void }>();
+
+  private keyCounter(caller: Caller, allowed: boolean): { inc(): void } {
+    let c = this.keyCounters.get(caller);
+    if (!c) this.keyCounters.set(caller, (c = this.deps.metrics.keyRequests.labels(caller.name, this.scope, allowed ? "allowed" : "denied")));
+    return c;
+  }
+
+  /** The caller's key, if it holds this method's scope; counted by key name, scope and outcome. */
+  private authorize(headers: Metadata): Caller {
+    const caller = this.deps.auth.authenticate(headers);
+    const allowed = caller.scopes.has(this.scope);
+    this.keyCounter(caller, allowed).inc();
+    if (!allowed) {
+      if (deniedLogDue(`${caller.name} ${this.spanName}`)) {
+        log.warn("permission denied (logged once per 10 s per key and method)", { key: caller.name, rpc: this.spanName, scope: this.scope });
+      }
+      throw scopeDenied(this.scope, this.spanName);
+    }
+    return caller;
   }
 
   async unary(request: RequestSource, call: IncomingCall): Promise<Message> {
@@ -156,13 +191,15 @@ class MethodBinding implements BoundMethod {
     const span = this.startSpan(call);
     let code = Status.OK;
     let signal: CallSignal | undefined;
+    let key: string | undefined;
     try {
       const prepared = this.prepare(request, call, span);
       signal = prepared.signal;
+      key = prepared.ctx.principal;
       const result = this.handler!(prepared.message, prepared.ctx) as Promise<unknown>;
       return this.toOutput(await signal.race(result));
     } catch (err) {
-      const mesh = this.fail(err, span);
+      const mesh = this.fail(err, span, key);
       code = mesh.code;
       throw mesh;
     } finally {
@@ -177,9 +214,11 @@ class MethodBinding implements BoundMethod {
     let code = Status.OK;
     let signal: CallSignal | undefined;
     let release: (() => void) | undefined;
+    let key: string | undefined;
     try {
       const prepared = this.prepare(request, call, span);
       signal = prepared.signal;
+      key = prepared.ctx.principal;
       release = this.deps.streams.acquire(call.peer, this.spanName);
       // A stream lives long: always watch for cancellation and shutdown.
       void prepared.ctx.signal;
@@ -194,7 +233,7 @@ class MethodBinding implements BoundMethod {
         await iterator.return?.();
       }
     } catch (err) {
-      const mesh = this.fail(err, span);
+      const mesh = this.fail(err, span, key);
       code = mesh.code;
       throw mesh;
     } finally {
@@ -223,7 +262,7 @@ class MethodBinding implements BoundMethod {
 
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */
   private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
-    const principal = this.open ? undefined : this.deps.auth.authenticate(call.headers);
+    const caller = this.open ? undefined : this.authorize(call.headers);
     let message: Message;
     if (typeof request === "function") {
       try {
@@ -243,7 +282,8 @@ class MethodBinding implements BoundMethod {
         return signal.signal;
       },
       deadline: call.deadline,
-      principal,
+      principal: caller?.name,
+      scopes: caller?.scopes ?? NO_SCOPES,
       span,
       transport: call.transport,
       responseHeaders: call.responseHeaders,
@@ -256,13 +296,18 @@ class MethodBinding implements BoundMethod {
   }
 
   /** The status a failure answers with, marked on the span; a bug or an outage is logged. */
-  private fail(err: unknown, span: Span): MeshError {
+  private fail(err: unknown, span: Span, key: string | undefined): MeshError {
     const mesh = toMeshError(err);
     if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
-      log.error("handler failed", { rpc: this.spanName, error: err instanceof Error ? err.stack : String(err) });
+      log.error("handler failed", { rpc: this.spanName, key, error: err instanceof Error ? err.stack : String(err) });
     } else if (mesh.code === Status.UNAVAILABLE && !(err instanceof MeshError) && outageLogDue(mesh.message)) {
       // A storage outage fails every call that needs it: say so, not once per call.
-      log.warn("call failed: storage unavailable (logged once per 10 s)", { rpc: this.spanName, answer: mesh.message, error: String(err) });
+      log.warn("call failed: storage unavailable (logged once per 10 s)", {
+        rpc: this.spanName,
+        key,
+        answer: mesh.message,
+        error: String(err),
+      });
     }
     span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
     span.setAttribute("rpc.grpc.status_code", mesh.code);
@@ -286,7 +331,18 @@ class MethodBinding implements BoundMethod {
   }
 }
 
+const NO_SCOPES: ReadonlySet<Scope> = new Set();
+
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
+const deniedLoggedAt = new Map<string, number>();
+
+/** Whether a refusal of this key on this method is due another log line (at most one per 10 s; keys and methods are few). */
+function deniedLogDue(keyAndMethod: string): boolean {
+  const now = Date.now();
+  if (now - (deniedLoggedAt.get(keyAndMethod) ?? -Infinity) < OUTAGE_LOG_INTERVAL_MS) return false;
+  deniedLoggedAt.set(keyAndMethod, now);
+  return true;
+}
 const outageLoggedAt = new Map<string, number>();
 
 /** Whether an outage answered with this message is due another log line (at most one per 10 s each). */
