@@ -182,6 +182,6 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
       log.info("stopped");
     })());
 
-  const reloadKeys = () => auth.keys.reload("reload requested (SIGHUP)");
+  const reloadKeys = () => auth.keys.reload("reload requested (SIGHUP)", true);
   return { ports, health, metrics, db, admin, gateway, shutdown, reloadKeys };
 }

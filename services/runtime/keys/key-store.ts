@@ -63,8 +63,12 @@ export class ApiKeyStore {
     return this.current.map((e) => e.name);
   }
 
-  /** Re-reads the key file; true when it was read (changed or not), false when it was bad and the old keys stay. */
-  reload(reason: string): boolean {
+  /**
+   * Re-reads the key file; true when it was read (changed or not), false when
+   * it was bad and the old keys stay. `requested` (SIGHUP) logs the outcome
+   * even when nothing changed, so an operator sees the signal was taken.
+   */
+  reload(reason: string, requested = false): boolean {
     if (!this.path) return true;
     this.signature = this.statSignature();
     let read: { entries: ApiKeyEntry[]; text: string };
@@ -74,7 +78,10 @@ export class ApiKeyStore {
       log.error("API key file not reloaded: keeping the keys loaded before", { reason, problem: (err as Error).message, keys: this.names });
       return false;
     }
-    if (read.text === this.fileText) return true;
+    if (read.text === this.fileText) {
+      if (requested) log.info("API key file re-read: unchanged", { reason, keys: this.names });
+      return true;
+    }
     this.fileText = read.text;
     this.current = [...this.legacy, ...read.entries];
     log.info("API keys reloaded", { reason, file: this.path, keys: this.names });
