@@ -33,7 +33,7 @@ export function forecastAreaWith(computeModule: URL): AreaFactory {
     });
     return {
       service: ForecastService,
-    scopes: INFER,
+      scopes: INFER,
       impl: forecastHandlers({ sql: deps.db.sql, pool, cache: new PredictionCache(deps.db.sql), metrics: deps.metrics }),
       close: () => pool.close(),
     };

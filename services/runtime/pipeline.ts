@@ -91,7 +91,16 @@ export class Pipeline {
     const scopes = options.scopes ?? UNDECLARED;
     const methods = service.methods.map(
       (method) =>
-        new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false, scopeOf(scopes, method.name)),
+        new MethodBinding(
+          this.deps,
+          this.calls,
+          this.stopping.signal,
+          service,
+          method,
+          impl,
+          options.open ?? false,
+          scopeOf(scopes, method.name),
+        ),
     );
     return { service, methods };
   }
@@ -167,7 +176,8 @@ class MethodBinding implements BoundMethod {
 
   private keyCounter(caller: Caller, allowed: boolean): { inc(): void } {
     let c = this.keyCounters.get(caller);
-    if (!c) this.keyCounters.set(caller, (c = this.deps.metrics.keyRequests.labels(caller.name, this.scope, allowed ? "allowed" : "denied")));
+    if (!c)
+      this.keyCounters.set(caller, (c = this.deps.metrics.keyRequests.labels(caller.name, this.scope, allowed ? "allowed" : "denied")));
     return c;
   }
 
@@ -178,7 +188,11 @@ class MethodBinding implements BoundMethod {
     this.keyCounter(caller, allowed).inc();
     if (!allowed) {
       if (deniedLogDue(`${caller.name} ${this.spanName}`)) {
-        log.warn("permission denied (logged once per 10 s per key and method)", { key: caller.name, rpc: this.spanName, scope: this.scope });
+        log.warn("permission denied (logged once per 10 s per key and method)", {
+          key: caller.name,
+          rpc: this.spanName,
+          scope: this.scope,
+        });
       }
       throw scopeDenied(this.scope, this.spanName);
     }

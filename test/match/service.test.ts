@@ -144,7 +144,14 @@ describe("MatchScoringService", () => {
     // Centred on a traveller's own home, with their age only: they are among the few found, at distance 0.
     const me = tokyo[1];
     const res = await client.searchMatches(
-      { prompt: "Looking for hiking enthusiasts", latitude: me.latitude, longitude: me.longitude, maxDistanceKm: 20, ageRangeYears: [me.age, me.age], limit: 50 },
+      {
+        prompt: "Looking for hiking enthusiasts",
+        latitude: me.latitude,
+        longitude: me.longitude,
+        maxDistanceKm: 20,
+        ageRangeYears: [me.age, me.age],
+        limit: 50,
+      },
       { headers },
     );
     const self = res.matches.find((m) => m.userId === me.id);
@@ -163,9 +170,18 @@ describe("MatchScoringService", () => {
     // The fields a match card needs, and nothing else.
     for (const m of wide.matches) {
       const json = toJson(MatchedProfileSchema, m, { alwaysEmitImplicit: true }) as Record<string, unknown>;
-      expect(Object.keys(json).sort()).toEqual(
-        ["age", "displayName", "distanceKm", "factors", "interests", "matchReasons", "matchScore", "travelStyle", "userId", "within1Km"],
-      );
+      expect(Object.keys(json).sort()).toEqual([
+        "age",
+        "displayName",
+        "distanceKm",
+        "factors",
+        "interests",
+        "matchReasons",
+        "matchScore",
+        "travelStyle",
+        "userId",
+        "within1Km",
+      ]);
     }
   });
 

@@ -40,7 +40,11 @@ describe("the API key file", () => {
     ["an unknown scope", JSON.stringify([{ name: "a", key: KEY, scopes: ["root"] }]), /entry 0 \('a'\): unknown scope "root"/],
     ["no scopes", JSON.stringify([{ name: "a", key: KEY, scopes: [] }]), /scopes must be a non-empty array/],
     ["a short key", JSON.stringify([{ name: "a", key: "short", scopes: ["infer"] }]), /16 characters at least/],
-    ["key and sha256", JSON.stringify([{ name: "a", key: KEY, sha256: "0".repeat(64), scopes: ["infer"] }]), /exactly one of key and sha256/],
+    [
+      "key and sha256",
+      JSON.stringify([{ name: "a", key: KEY, sha256: "0".repeat(64), scopes: ["infer"] }]),
+      /exactly one of key and sha256/,
+    ],
     ["a bad sha256", JSON.stringify([{ name: "a", sha256: "xyz", scopes: ["infer"] }]), /64 lower-case hex digits/],
     ["a bad name", JSON.stringify([{ name: "a b", key: KEY, scopes: ["infer"] }]), /entry 0: name must be/],
     [
@@ -72,7 +76,9 @@ describe("the API key file", () => {
   it("refuses to start with a bad or missing file, naming it", () => {
     const bad = file("bad.json", JSON.stringify([{ name: "a", key: KEY, scopes: ["everything"] }]));
     expect(() => loadConfig({ MLMESH_API_KEYS_FILE: bad })).toThrow(ConfigError);
-    expect(() => loadConfig({ MLMESH_API_KEYS_FILE: bad })).toThrow(`MLMESH_API_KEYS_FILE: ${bad}: entry 0 ('a'): unknown scope "everything"`);
+    expect(() => loadConfig({ MLMESH_API_KEYS_FILE: bad })).toThrow(
+      `MLMESH_API_KEYS_FILE: ${bad}: entry 0 ('a'): unknown scope "everything"`,
+    );
     expect(() => loadConfig({ MLMESH_API_KEYS_FILE: join(dir, "missing.json") })).toThrow(/missing\.json: cannot be read \(ENOENT\)/);
     const good = file("good.json", JSON.stringify([{ name: "a", key: KEY, scopes: ["infer"] }]));
     const config = loadConfig({ MLMESH_API_KEYS_FILE: good });

@@ -26,7 +26,14 @@ function listServices(client: RawGrpcClient, metadata: Record<string, string> = 
     });
     call.on("error", (err: grpc.ServiceError) => resolve({ code: err.code, details: err.details }));
     call.on("end", () => resolve(names));
-    call.write(Buffer.from(toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }))));
+    call.write(
+      Buffer.from(
+        toBinary(
+          ServerReflectionRequestSchema,
+          create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }),
+        ),
+      ),
+    );
     call.end();
   });
 }
@@ -54,7 +61,10 @@ describe("MLMESH_REFLECTION", () => {
 
   it("key: reflection needs a valid key (any scope)", async () => {
     const client = await start("key");
-    expect(await listServices(client)).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringContaining("missing API key") });
+    expect(await listServices(client)).toMatchObject({
+      code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringContaining("missing API key"),
+    });
     expect(await listServices(client, { authorization: "Bearer not-a-valid-key-xxxxxxxx" })).toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
     });

@@ -124,11 +124,15 @@ describe("scoped API keys", () => {
     const denied = await forecast.forecastDemand({ productId: "p", horizonDays: 1 }, as(JOBS_KEY)).catch((e) => ConnectError.from(e));
     expect(denied).toBeInstanceOf(ConnectError);
     expect((denied as ConnectError).code).toBe(Code.PermissionDenied);
-    expect((denied as ConnectError).rawMessage).toBe("this key lacks the scope 'infer' needed by mlmesh.forecast.v1.ForecastService/ForecastDemand");
+    expect((denied as ConnectError).rawMessage).toBe(
+      "this key lacks the scope 'infer' needed by mlmesh.forecast.v1.ForecastService/ForecastDemand",
+    );
     const retry = await jobs.retryJob({ jobId: NO_JOB }, as(JOBS_KEY)).catch((e) => ConnectError.from(e));
     expect((retry as ConnectError).code).toBe(Code.PermissionDenied);
     expect((retry as ConnectError).rawMessage).toContain("'admin' needed by mlmesh.jobs.v1.JobQueueService/RetryJob");
-    const force = await jobs.submitTrainingJob({ model: ModelKind.MATCH, forcePromote: true }, as(JOBS_KEY)).catch((e) => ConnectError.from(e));
+    const force = await jobs
+      .submitTrainingJob({ model: ModelKind.MATCH, forcePromote: true }, as(JOBS_KEY))
+      .catch((e) => ConnectError.from(e));
     expect((force as ConnectError).code).toBe(Code.PermissionDenied);
     // A stream is refused the same way.
     const watch = async () => {
@@ -213,7 +217,7 @@ describe("scoped API keys", () => {
     expect(await accepted(TEST_KEY)).toBe(true);
 
     // A corrupt file (or one with an unknown scope) is refused: the keys loaded before stay.
-    for (const bad of ["[{\"name\": \"x\", \"key\": ", JSON.stringify([{ name: "x", key: INFER_KEY, scopes: ["everything"] }])]) {
+    for (const bad of ['[{"name": "x", "key": ', JSON.stringify([{ name: "x", key: INFER_KEY, scopes: ["everything"] }])]) {
       const before = logs.length;
       writeKeys(bad);
       await until(async () => logs.slice(before).includes("API key file not reloaded"), "the bad file logged");

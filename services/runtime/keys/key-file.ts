@@ -62,7 +62,8 @@ export function parseKeyFile(text: string): ApiKeyEntry[] {
     const hex = digest.toString("hex");
     if (digests.has(hex)) throw new Error(`${at}: the same key is listed twice`);
     digests.add(hex);
-    if (!Array.isArray(e.scopes) || e.scopes.length === 0) throw new Error(`${at}: scopes must be a non-empty array of ${SCOPES.join(", ")}`);
+    if (!Array.isArray(e.scopes) || e.scopes.length === 0)
+      throw new Error(`${at}: scopes must be a non-empty array of ${SCOPES.join(", ")}`);
     for (const s of e.scopes) {
       if (!SCOPES.includes(s as Scope)) throw new Error(`${at}: unknown scope ${JSON.stringify(s)} (known: ${SCOPES.join(", ")})`);
     }

@@ -72,4 +72,3 @@ export function addReflectionToGrpcServer(
     server.addService(definition, { ServerReflectionInfo: handler });
   }
 }
-
