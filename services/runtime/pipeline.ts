@@ -168,7 +168,8 @@ class MethodBinding implements BoundMethod {
   }
 
   admit(headers: Metadata): void {
-    if (!this.open) this.authorize(headers);
+    // The call checks again and counts an allowed key then; a refusal here ends the call, so it is counted here.
+    if (!this.open) this.authorize(headers, false);
   }
 
   // Children of mlmesh_api_key_requests_total per key entry, so a call does not hash its labels; a reloaded key is a new entry.
@@ -182,10 +183,10 @@ class MethodBinding implements BoundMethod {
   }
 
   /** The caller's key, if it holds this method's scope; counted by key name, scope and outcome. */
-  private authorize(headers: Metadata): Caller {
+  private authorize(headers: Metadata, countAllowed = true): Caller {
     const caller = this.deps.auth.authenticate(headers);
     const allowed = caller.scopes.has(this.scope);
-    this.keyCounter(caller, allowed).inc();
+    if (!allowed || countAllowed) this.keyCounter(caller, allowed).inc();
     if (!allowed) {
       if (deniedLogDue(`${caller.name} ${this.spanName}`)) {
         log.warn("permission denied (logged once per 10 s per key and method)", {

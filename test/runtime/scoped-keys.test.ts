@@ -200,6 +200,19 @@ describe("scoped API keys", () => {
     expect(metrics).toMatch(/mlmesh_api_key_requests_total\{key="MLMESH_API_KEYS\[0\]",scope="admin",outcome="allowed"\} [1-9]/);
     expect(logs).toMatch(/"msg":"permission denied[^\n]*"key":"batch"/);
     expect(logs).toContain('"travel-app"');
+    // One call, one count, whichever transport (REST checks the key before the body and again in the call).
+    const allowedCount = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${mesh.ports.admin}/metrics`)).text();
+      return Number(/mlmesh_api_key_requests_total\{key="travel-app",scope="infer",outcome="allowed"\} (\d+)/.exec(text)?.[1]);
+    };
+    const before = await allowedCount();
+    const rest = await fetch(`http://127.0.0.1:${mesh.ports.gateway}/forecast/demand`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${INFER_KEY}` },
+      body: JSON.stringify({ product_id: "p", horizon_days: 1 }),
+    });
+    expect(rest.status).toBe(200);
+    expect(await allowedCount()).toBe(before + 1);
     for (const key of [INFER_KEY, JOBS_KEY, OPS_KEY, TEST_KEY, sha256(OPS_KEY)]) {
       expect(metrics).not.toContain(key);
       expect(logs).not.toContain(key);
