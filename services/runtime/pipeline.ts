@@ -278,6 +278,7 @@ class MethodBinding implements BoundMethod {
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */
   private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
     const caller = this.open ? undefined : this.authorize(call.headers);
+    if (caller) span.setAttribute("mlmesh.api_key", caller.name);
     let message: Message;
     if (typeof request === "function") {
       try {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type * as grpc from "@grpc/grpc-js";
+import type { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { JobQueueService, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
@@ -52,6 +53,7 @@ const NO_JOB = "00000000-0000-4000-8000-000000000000";
 
 describe("scoped API keys", () => {
   let mesh: Mesh;
+  let spans: InMemorySpanExporter;
   let grpcClient: RawGrpcClient;
   let logs = "";
   const write = process.stderr.write.bind(process.stderr);
@@ -63,7 +65,7 @@ describe("scoped API keys", () => {
       logs += chunk.toString();
       return write(chunk, ...rest);
     }) as typeof process.stderr.write;
-    ({ mesh } = await startTestMesh([slowForecastArea, jobsAreaWith(handlerMap([]))], {
+    ({ mesh, spans } = await startTestMesh([slowForecastArea, jobsAreaWith(handlerMap([]))], {
       MLMESH_API_KEYS_FILE: keyFile,
       LOG_LEVEL: "info",
     }));
@@ -213,6 +215,7 @@ describe("scoped API keys", () => {
     });
     expect(rest.status).toBe(200);
     expect(await allowedCount()).toBe(before + 1);
+    expect(spans.getFinishedSpans().some((span) => span.attributes["mlmesh.api_key"] === "travel-app")).toBe(true);
     for (const key of [INFER_KEY, JOBS_KEY, OPS_KEY, TEST_KEY, sha256(OPS_KEY)]) {
       expect(metrics).not.toContain(key);
       expect(logs).not.toContain(key);
