@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../services/runtime/config.js";
-import { parseKeyFile } from "../../services/runtime/keys/key-file.js";
+import { keyDigest, parseKeyFile } from "../../services/runtime/keys/key-file.js";
+import { ApiKeyStore, readKeyFile } from "../../services/runtime/keys/key-store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlmesh-keyfile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,5 +104,32 @@ describe("the API key file", () => {
     expect(loadConfig({ ...keys, MLMESH_REFLECTION: "off" }).reflection).toBe("off");
     expect(loadConfig({ ...keys, MLMESH_REFLECTION: "key" }).reflection).toBe("key");
     expect(() => loadConfig({ ...keys, MLMESH_REFLECTION: "yes" })).toThrow(/MLMESH_REFLECTION="yes": must be on, off or key/);
+  });
+});
+
+describe("a key file mounted from a Kubernetes Secret", () => {
+  it("follows the Secret's symlink swap (..data to a new directory) without a restart", async () => {
+    // What the kubelet lays out: keys.json -> ..data/keys.json, ..data -> ..<timestamp>/, swapped by a rename.
+    const mount = join(dir, "secret");
+    const version = (name: string, entries: unknown) => {
+      mkdirSync(join(mount, name), { recursive: true });
+      writeFileSync(join(mount, name, "keys.json"), JSON.stringify(entries));
+    };
+    version("..v1", [{ name: "first", key: KEY, scopes: ["infer"] }]);
+    symlinkSync("..v1", join(mount, "..data"));
+    symlinkSync("..data/keys.json", join(mount, "keys.json"));
+    const path = join(mount, "keys.json");
+    const store = new ApiKeyStore([], path, readKeyFile(path).entries);
+    store.watch(200);
+    try {
+      expect(store.names).toEqual(["first"]);
+      version("..v2", [{ name: "second", key: `${KEY}-2`, scopes: ["jobs"] }]);
+      symlinkSync("..v2", join(mount, "..data_tmp"));
+      renameSync(join(mount, "..data_tmp"), join(mount, "..data"));
+      await expect.poll(() => store.names, { timeout: 30_000, interval: 50 }).toEqual(["second"]);
+      expect(store.entries[0].digest).toEqual(keyDigest(`${KEY}-2`));
+    } finally {
+      store.close();
+    }
   });
 });
