@@ -38,6 +38,7 @@ export function readKeyFile(path: string): { entries: ApiKeyEntry[]; text: strin
  */
 export class ApiKeyStore {
   private current: readonly ApiKeyEntry[];
+  // The text the keys were last taken from; unknown at first (the configuration read the file), so the first change always applies.
   private fileText: string | undefined;
   private signature: string | undefined;
   private watcher: FSWatcher | undefined;
@@ -92,7 +93,6 @@ export class ApiKeyStore {
   watch(pollMs = KEY_FILE_POLL_MS): void {
     const path = this.path;
     if (!path || this.poll) return;
-    this.fileText = safeRead(path);
     try {
       // The directory, not the file: a Secret update replaces the file (a symlink swap), and a watch on the old one goes quiet.
       this.watcher = watch(dirname(path), (_event, name) => {
@@ -129,13 +129,5 @@ export class ApiKeyStore {
     } catch {
       return "missing";
     }
-  }
-}
-
-function safeRead(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
   }
 }
