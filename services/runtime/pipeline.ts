@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
 import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
-import type { ApiKeyAuth, Caller } from "./auth.js";
+import type { ApiKeyAuth } from "./auth.js";
 import { CallSignal } from "./call-signal.js";
 import type { CallContext, Metadata, ResponseMetadata, Transport } from "./context.js";
 import { MeshError, toMeshError } from "./errors.js";
@@ -10,7 +10,8 @@ import { log } from "./log.js";
 import { MethodMetrics } from "./method-metrics.js";
 import type { MeshMetrics } from "./metrics.js";
 import { Status } from "./status.js";
-import { scopeDenied, scopeOf, UNDECLARED, type MethodScopes, type Scope } from "./keys/scopes.js";
+import { MethodAccess } from "./keys/method-access.js";
+import { scopeOf, UNDECLARED, type MethodScopes, type Scope } from "./keys/scopes.js";
 import { extractTraceContext, injectTraceContext } from "./tracing.js";
 import type { StreamLimits } from "./stream-limits.js";
 import type { RequestValidator } from "./validation.js";
@@ -151,6 +152,7 @@ class MethodBinding implements BoundMethod {
   private readonly handler: Handler | undefined;
   private readonly spanName: string;
   private readonly metrics: MethodMetrics;
+  private readonly access: MethodAccess;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -165,39 +167,12 @@ class MethodBinding implements BoundMethod {
     this.handler = (impl as Record<string, unknown>)[method.localName] as Handler | undefined;
     this.spanName = `${service.typeName}/${method.name}`;
     this.metrics = new MethodMetrics(deps.metrics, service, method);
+    this.access = new MethodAccess(deps.auth, deps.metrics, scope, this.spanName);
   }
 
   admit(headers: Metadata): void {
     // The call checks again and counts an allowed key then; a refusal here ends the call, so it is counted here.
-    if (!this.open) this.authorize(headers, false);
-  }
-
-  // Children of mlmesh_api_key_requests_total per key entry, so a call does not hash its labels; a reloaded key is a new entry.
-  private readonly keyCounters = new WeakMap<Caller, { inc(): void }>();
-
-  private keyCounter(caller: Caller, allowed: boolean): { inc(): void } {
-    let c = this.keyCounters.get(caller);
-    if (!c)
-      this.keyCounters.set(caller, (c = this.deps.metrics.keyRequests.labels(caller.name, this.scope, allowed ? "allowed" : "denied")));
-    return c;
-  }
-
-  /** The caller's key, if it holds this method's scope; counted by key name, scope and outcome. */
-  private authorize(headers: Metadata, countAllowed = true): Caller {
-    const caller = this.deps.auth.authenticate(headers);
-    const allowed = caller.scopes.has(this.scope);
-    if (!allowed || countAllowed) this.keyCounter(caller, allowed).inc();
-    if (!allowed) {
-      if (deniedLogDue(`${caller.name} ${this.spanName}`)) {
-        log.warn("permission denied (logged once per 10 s per key and method)", {
-          key: caller.name,
-          rpc: this.spanName,
-          scope: this.scope,
-        });
-      }
-      throw scopeDenied(this.scope, this.spanName);
-    }
-    return caller;
+    if (!this.open) this.access.check(headers, false);
   }
 
   async unary(request: RequestSource, call: IncomingCall): Promise<Message> {
@@ -277,7 +252,7 @@ class MethodBinding implements BoundMethod {
 
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */
   private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
-    const caller = this.open ? undefined : this.authorize(call.headers);
+    const caller = this.open ? undefined : this.access.check(call.headers);
     if (caller) span.setAttribute("mlmesh.api_key", caller.name);
     let message: Message;
     if (typeof request === "function") {
@@ -350,15 +325,6 @@ class MethodBinding implements BoundMethod {
 const NO_SCOPES: ReadonlySet<Scope> = new Set();
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
-const deniedLoggedAt = new Map<string, number>();
-
-/** Whether a refusal of this key on this method is due another log line (at most one per 10 s; keys and methods are few). */
-function deniedLogDue(keyAndMethod: string): boolean {
-  const now = Date.now();
-  if (now - (deniedLoggedAt.get(keyAndMethod) ?? -Infinity) < OUTAGE_LOG_INTERVAL_MS) return false;
-  deniedLoggedAt.set(keyAndMethod, now);
-  return true;
-}
 const outageLoggedAt = new Map<string, number>();
 
 /** Whether an outage answered with this message is due another log line (at most one per 10 s each). */
