@@ -14,13 +14,14 @@ export const serveUsage = `mlmesh serve [--worker]
 
 Starts the mesh: gRPC (GRPC_PORT, 50051), Connect (CONNECT_PORT, 8080),
 REST gateway (GATEWAY_PORT, 8000) and admin (ADMIN_PORT, 9464).
-Configuration comes from the environment: MLMESH_API_KEYS (or
-MLMESH_AUTH_DISABLED=true, local only), DATABASE_URL (embedded PGlite under
+Configuration comes from the environment: MLMESH_API_KEYS and/or
+MLMESH_API_KEYS_FILE (or MLMESH_AUTH_DISABLED=true, local only), MLMESH_REFLECTION, DATABASE_URL (embedded PGlite under
 MLMESH_DATA_DIR when unset), REDIS_URL, LOG_LEVEL, MLMESH_MAX_MESSAGE_BYTES,
 MLMESH_SHUTDOWN_GRACE_MS, FORECAST_WORKERS, FORECAST_QUEUE_DEPTH,
 MATCH_BATCH_MAX, MATCH_BATCH_WAIT_MS, MATCH_PREDICTION_CACHE_TTL_MS,
 MLMESH_MODEL_KEEP_VERSIONS (each checked at start: a bad value refuses to
-start, naming it). SIGTERM drains in-flight calls, then exits 0.
+start, naming it). SIGTERM drains in-flight calls, then exits 0; SIGHUP
+re-reads MLMESH_API_KEYS_FILE.
 
 Options:
   --worker   also run a job worker in this process (what \`make dev\` does:
@@ -42,6 +43,8 @@ export async function serve(args: string[]): Promise<number> {
     await worker?.shutdown();
     await mesh.shutdown();
   };
+  // SIGHUP re-reads MLMESH_API_KEYS_FILE (the file is also watched); without a listener Node would exit on it.
+  process.on("SIGHUP", () => void mesh.reloadKeys());
   installLastResort(stop);
   return untilSignal(stop);
 }

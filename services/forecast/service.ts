@@ -3,6 +3,7 @@ import type { AreaFactory } from "../runtime/area.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
 import { forecastHandlers, MODEL } from "./handlers.js";
 import { PredictionCache } from "./prediction-cache.js";
+import { INFER } from "../runtime/keys/scopes.js";
 
 export const forecastArea: AreaFactory = (deps) =>
   forecastAreaWith(new URL(`./compute.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url))(deps);
@@ -32,6 +33,7 @@ export function forecastAreaWith(computeModule: URL): AreaFactory {
     });
     return {
       service: ForecastService,
+      scopes: INFER,
       impl: forecastHandlers({ sql: deps.db.sql, pool, cache: new PredictionCache(deps.db.sql), metrics: deps.metrics }),
       close: () => pool.close(),
     };

@@ -4,6 +4,7 @@ import { JobQueueService } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.j
 import type { AreaFactory } from "../runtime/area.js";
 import type { CallContext } from "../runtime/context.js";
 import { MeshError } from "../runtime/errors.js";
+import { requireScope, type MethodScopes } from "../runtime/keys/scopes.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import { log } from "../runtime/log.js";
 import { Status } from "../runtime/status.js";
@@ -24,6 +25,9 @@ const WATCH_POLL_MS = 2000;
 // CancelJob waits this long for the worker holding a running job to confirm, so the usual answer is CANCELLED.
 const CANCEL_CONFIRM_MS = 3000;
 
+/** Submitting, reading, watching and cancelling jobs needs `jobs`; queueing a dead-lettered job again needs `admin`. */
+const JOB_SCOPES: MethodScopes = { default: "jobs", methods: { RetryJob: "admin" } };
+
 /**
  * The JobQueue API over the given jobs: services/job-handlers.ts gathers the
  * ones the areas build; tests and benchmarks give their own.
@@ -39,7 +43,9 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
     return {
       service: JobQueueService,
       impl: jobService({ config, store, queues, events, handlers, submitter: new JobSubmitter(store, queues) }),
-      admin: [{ prefix: "/queues", handler: queueDashboard("/queues", queues) }],
+      scopes: JOB_SCOPES,
+      // Anyone with `jobs` may look at the dashboard; retrying, removing or promoting entries through it needs `admin`.
+      admin: [{ prefix: "/queues", handler: queueDashboard("/queues", queues), scopes: { read: "jobs", write: "admin" } }],
       close: async () => {
         events.close();
         await queues.close();
@@ -61,7 +67,11 @@ interface Parts {
 /** The JobQueue RPCs, each a named step below. */
 function jobService(p: Parts): ServiceImpl<typeof JobQueueService> {
   return {
-    submitTrainingJob: (req, ctx) => submit(p, "training", modelKindName(req.model), req, ctx),
+    submitTrainingJob: (req, ctx) => {
+      // Promoting whatever the job trains, beaten or not, is an operator's decision.
+      if (req.forcePromote) requireScope(ctx, "admin", `${JobQueueService.typeName}/SubmitTrainingJob with force_promote=true`);
+      return submit(p, "training", modelKindName(req.model), req, ctx);
+    },
     submitInferenceJob: (req, ctx) => submit(p, "inference", inferenceTaskName(req.task), req, ctx),
     getJob: async (req) => ({ job: jobMessage(await existing(p, req.jobId)) }),
     listJobs: (req) => page(p, { status: storedStatus(req.status), jobType: storedJobType(req.jobType) }, req),

@@ -1,7 +1,7 @@
 import type { Tracer } from "@opentelemetry/api";
 import { listenerLimits } from "../runtime/transports/listener-limits.js";
 import { AdminServer } from "../runtime/admin.js";
-import { ApiKeyAuth } from "../runtime/auth.js";
+import { authFor } from "../runtime/auth.js";
 import type { MeshConfig } from "../runtime/config.js";
 import { log } from "../runtime/log.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
@@ -64,19 +64,13 @@ export async function startJobWorker(options: {
 
   let admin: AdminServer | undefined;
   if (options.openAdmin) {
-    const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
+    // The worker's admin port mounts no page behind the keys; the file is read at start only.
+    const auth = authFor(config);
     admin = new AdminServer(
       listenerLimits(config),
       options.metrics,
       async () => [...((await db.ping()) ? [] : [`database unreachable (${db.kind})`]), ...(await worker.problems())],
-      (headers) => {
-        try {
-          auth.authenticate(headers);
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      (headers) => auth.tryAuthenticate(headers),
     );
   }
   const adminPort = admin ? await admin.listen(config.adminPort, config.host) : undefined;

@@ -121,9 +121,8 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
       userId: p.id,
       displayName: row.display_name,
       age: row.age,
-      distanceKm: Math.round(haversineKm(latitude, longitude, row.latitude, row.longitude) * 10) / 10,
+      ...roundedDistance(haversineKm(latitude, longitude, row.latitude, row.longitude)),
       interests: row.interests,
-      bio: row.bio,
       travelStyle: row.travel_style,
       matchScore: percentOf(score),
       factors: factorsOf(x, i * FEATURE_COUNT, model.weights),
@@ -133,6 +132,15 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
     modelVersion: model.version,
     latencyMs: performance.now() - started,
   };
+}
+
+/**
+ * A distance as a search answers it: whole kilometres, and nearer than 1 km
+ * only as such, so that answers to searches from a few nearby centres cannot
+ * pin down where someone lives.
+ */
+export function roundedDistance(km: number): { distanceKm: number; within1Km: boolean } {
+  return km < 1 ? { distanceKm: 0, within1Km: true } : { distanceKm: Math.round(km), within1Km: false };
 }
 
 /** Who searches: a traveller (their prompt, if given, standing for their own), or a prompt alone. */

@@ -11,6 +11,7 @@ import { ProfileCache } from "./profile-cache.js";
 import { MatchMetrics } from "./rpc-metrics.js";
 import { loadServingModel, type LoadedModel } from "./serving-model.js";
 import { loadIdf } from "./store/profiles.js";
+import { INFER } from "../runtime/keys/scopes.js";
 
 /**
  * MatchScoring: profiles from PostgreSQL through two cache levels, features
@@ -44,6 +45,7 @@ export const matchArea: AreaFactory = async (deps) => {
   });
   return {
     service: MatchScoringService,
+    scopes: INFER,
     impl,
     close: async () => {
       await serving.close();

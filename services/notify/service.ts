@@ -5,6 +5,7 @@ import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { notifyHandlers } from "./handlers.js";
 import { learnPrior } from "./prior.js";
 import { StateStore } from "./state-store.js";
+import { INFER } from "../runtime/keys/scopes.js";
 
 /**
  * NotificationTiming: per-traveller hour-of-week engagement (cached in
@@ -27,6 +28,7 @@ export const notifyArea: AreaFactory = async (deps) => {
   timer.unref();
   return {
     service: NotificationTimingService,
+    scopes: INFER,
     impl: notifyHandlers({ store, prior: () => prior, metrics: deps.metrics }),
     close: async () => {
       clearInterval(timer);

@@ -7,6 +7,7 @@ import { recommendHandlers } from "./handlers.js";
 import type { Recommender } from "./recommender.js";
 import { loadRecommender } from "./training.js";
 import { UserStateStore } from "./user-state.js";
+import { INFER } from "../runtime/keys/scopes.js";
 
 /**
  * Recommendation: the promoted model from the registry (destination vectors
@@ -32,6 +33,7 @@ export const recommendArea: AreaFactory = async (deps) => {
   const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(serving.current, id));
   return {
     service: RecommendationService,
+    scopes: INFER,
     impl: recommendHandlers({ serving, firstFit, store, metrics: deps.metrics }),
     // A failed first fit (no destinations seeded) is reported by the RPC, not by readiness: the other services still serve.
     notReady: async () => (serving.current || firstFit?.failure ? [] : ["recommendation model training"]),

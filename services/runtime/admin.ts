@@ -1,11 +1,16 @@
 import http from "node:http";
+import type { Caller } from "./auth.js";
+import type { Scope } from "./keys/scopes.js";
 import type { MeshMetrics } from "./metrics.js";
 import { guardHttp1, http1Options, type ListenerLimits } from "./transports/listener-limits.js";
 
 /** What /readyz reports: ready, or the reasons it is not. */
 export type ReadinessCheck = () => Promise<string[]>;
 
-type Mount = { prefix: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void; auth: boolean };
+/** Scopes a page needs: `read` for GET and HEAD, `write` for anything else. */
+export type PageScopes = { read: Scope; write: Scope };
+
+type Mount = { prefix: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void; auth: PageScopes | false };
 
 /**
  * The admin port: /metrics for Prometheus, /healthz (the process is alive),
@@ -20,14 +25,14 @@ export class AdminServer {
     private readonly limits: ListenerLimits,
     private readonly metrics: MeshMetrics,
     private readonly readiness: ReadinessCheck,
-    private readonly authorize: (headers: Headers) => boolean,
+    private readonly authenticate: (headers: Headers) => Caller | undefined,
   ) {
     this.server = http.createServer(http1Options(limits), (req, res) => void this.route(req, res));
     guardHttp1(this.server, "admin");
   }
 
-  /** Serves `handler` under `prefix`; with auth, only for a valid API key. */
-  mount(prefix: string, handler: Mount["handler"], options: { auth: boolean }): void {
+  /** Serves `handler` under `prefix`; with auth, only for a valid API key holding the scope the request method needs. */
+  mount(prefix: string, handler: Mount["handler"], options: { auth: PageScopes | false }): void {
     this.mounts.push({ prefix, handler, auth: options.auth });
   }
 
@@ -69,9 +74,19 @@ export class AdminServer {
       }
       for (const m of this.mounts) {
         if (path === m.prefix || path.startsWith(`${m.prefix}/`)) {
-          if (m.auth && !this.authorize(toHeaders(req))) {
-            res.writeHead(401, { "www-authenticate": 'Basic realm="ml-mesh admin", charset="UTF-8"' }).end("unauthorized");
-            return;
+          if (m.auth) {
+            const caller = this.authenticate(toHeaders(req));
+            if (!caller) {
+              res.writeHead(401, { "www-authenticate": 'Basic realm="ml-mesh admin", charset="UTF-8"' }).end("unauthorized");
+              return;
+            }
+            const scope = req.method === "GET" || req.method === "HEAD" ? m.auth.read : m.auth.write;
+            if (!caller.scopes.has(scope)) {
+              res
+                .writeHead(403, { "content-type": "text/plain" })
+                .end(`this key lacks the scope '${scope}' needed by ${req.method} ${m.prefix} on the admin port\n`);
+              return;
+            }
           }
           m.handler(req, res);
           return;

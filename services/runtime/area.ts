@@ -2,6 +2,7 @@ import type http from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import type { Redis } from "ioredis";
 import type { MeshConfig } from "./config.js";
+import type { MethodScopes, Scope } from "./keys/scopes.js";
 import type { ServiceImpl } from "./handler.js";
 import type { MeshMetrics } from "./metrics.js";
 import type { Database } from "./storage/database.js";
@@ -19,10 +20,19 @@ export interface Area {
   readonly service: DescService;
   // biome-ignore lint/suspicious/noExplicitAny: a list of areas holds services of different contracts
   readonly impl: ServiceImpl<any>;
+  /** The scope a key needs for each of its methods (keys/scopes.ts); undeclared, every method needs `admin`. */
+  readonly scopes?: MethodScopes;
   /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
   readonly notReady?: () => Promise<string[]>;
-  /** Pages for the admin port, served behind the API keys (the queue dashboard). */
-  readonly admin?: readonly { prefix: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void }[];
+  /**
+   * Pages for the admin port, served behind the API keys (the queue dashboard):
+   * GET and HEAD need the `read` scope, any other method the `write` scope.
+   */
+  readonly admin?: readonly {
+    prefix: string;
+    handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+    scopes: { read: Scope; write: Scope };
+  }[];
   readonly close?: () => Promise<void>;
 }
 

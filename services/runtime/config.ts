@@ -1,3 +1,6 @@
+import type { ApiKeyEntry } from "./keys/key-file.js";
+import { readKeyFile } from "./keys/key-store.js";
+
 /** The mesh's configuration, read from the environment and checked at start. */
 export interface MeshConfig {
   grpcPort: number;
@@ -7,6 +10,12 @@ export interface MeshConfig {
   host: string;
   apiKeys: string[];
   authDisabled: boolean;
+  /** MLMESH_API_KEYS_FILE: named, scoped keys (JSON), watched and re-read without a restart. */
+  apiKeysFile: string | undefined;
+  /** The key file's keys as read at start (a bad file refuses to start). */
+  apiKeyFileEntries: readonly ApiKeyEntry[];
+  /** MLMESH_REFLECTION: gRPC server reflection on, off, or for any valid key. */
+  reflection: "on" | "off" | "key";
   /** postgres:// URL; undefined runs embedded PGlite under dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -150,8 +159,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     .map((k) => k.trim())
     .filter(Boolean);
   const authDisabled = flag("MLMESH_AUTH_DISABLED");
-  if (apiKeys.length === 0 && !authDisabled) {
-    problems.push("MLMESH_API_KEYS is empty: set comma-separated API keys, or MLMESH_AUTH_DISABLED=true for local use only");
+  const apiKeysFile = env.MLMESH_API_KEYS_FILE?.trim() || undefined;
+  let apiKeyFileEntries: ApiKeyEntry[] = [];
+  if (apiKeysFile) {
+    try {
+      apiKeyFileEntries = readKeyFile(apiKeysFile).entries;
+    } catch (err) {
+      problems.push(`MLMESH_API_KEYS_FILE: ${(err as Error).message}`);
+    }
+  }
+  if (apiKeys.length === 0 && !apiKeysFile && !authDisabled) {
+    problems.push(
+      "MLMESH_API_KEYS is empty: set comma-separated API keys or MLMESH_API_KEYS_FILE, or MLMESH_AUTH_DISABLED=true for local use only",
+    );
+  }
+  const reflection = (env.MLMESH_REFLECTION?.trim() || "on") as MeshConfig["reflection"];
+  if (!["on", "off", "key"].includes(reflection)) {
+    problems.push(`MLMESH_REFLECTION=${JSON.stringify(env.MLMESH_REFLECTION)}: must be on, off or key`);
   }
   for (const k of apiKeys) {
     if (k.length < 16) problems.push(`MLMESH_API_KEYS: a key of ${k.length} characters is too short (16 at least)`);
@@ -188,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     host: env.MLMESH_HOST?.trim() || "0.0.0.0",
     apiKeys,
     authDisabled,
+    apiKeysFile,
+    apiKeyFileEntries,
+    reflection,
     databaseUrl,
     dataDir: env.MLMESH_DATA_DIR?.trim() || ".data",
     redisUrl,

@@ -1,4 +1,5 @@
 import type { Span } from "@opentelemetry/api";
+import type { Scope } from "./keys/scopes.js";
 
 /** Request metadata, lower-case keys; a fetch Headers object is one. */
 export interface Metadata {
@@ -26,8 +27,10 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Absolute deadline in ms since the epoch, if the client set one. */
   readonly deadline: number | undefined;
-  /** The API key's label (not the key) once authenticated, else undefined. */
+  /** The API key's name (not the key) once authenticated, else undefined. */
   readonly principal: string | undefined;
+  /** The caller's key's scopes (empty on an open method); check finer rules with `requireScope` (keys/scopes.ts). */
+  readonly scopes: ReadonlySet<Scope>;
   /** The call's span, for handlers that add events or child spans. */
   readonly span: Span;
   readonly transport: Transport;

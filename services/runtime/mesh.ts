@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AdminServer } from "./admin.js";
 import type { Area, AreaFactory } from "./area.js";
-import { ApiKeyAuth } from "./auth.js";
+import { authFor } from "./auth.js";
 import type { MeshConfig } from "./config.js";
+import type { Metadata } from "./context.js";
 import { HealthState, healthService, ServingStatus } from "./health.js";
 import { log, setLogLevel } from "./log.js";
 import { MeshMetrics } from "./metrics.js";
@@ -53,6 +54,8 @@ export interface Mesh {
   readonly db: Database;
   readonly admin: AdminServer;
   readonly gateway: RestGateway;
+  /** Re-reads MLMESH_API_KEYS_FILE now (SIGHUP); false when it was bad and the old keys stay. */
+  reloadKeys(): boolean;
   /** Health NOT_SERVING, stop taking calls, let in-flight ones finish (up to the grace period), then close. */
   shutdown(): Promise<void>;
 }
@@ -75,12 +78,13 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   const areas: Area[] = [];
   for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics }));
 
-  const auth = new ApiKeyAuth(config.apiKeys, config.authDisabled);
+  const auth = authFor(config);
+  auth.keys.watch();
   const limits = listenerLimits(config);
   const streams = new StreamLimits(config.maxWatchesPerConnection, config.maxWatches);
   const pipeline = new Pipeline({ auth, validator: new RequestValidator(), metrics, tracer, streams });
   const health = new HealthState(areas.map((a) => a.service.typeName));
-  const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl));
+  const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl, { scopes: a.scopes }));
   const healthBound = pipeline.bind(Health, healthService(health), { open: true });
 
   const grpcServer = new grpc.Server({
@@ -94,7 +98,10 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     "grpc.max_metadata_size": limits.maxHeaderBytes,
   });
   for (const b of [...bound, healthBound]) addToGrpcServer(grpcServer, b);
-  addReflectionToGrpcServer(grpcServer, new ReflectionIndex([...areas.map((a) => a.service), Health]), streams);
+  if (config.reflection !== "off") {
+    const admitReflection = config.reflection === "key" ? (headers: Metadata) => void auth.authenticate(headers) : undefined;
+    addReflectionToGrpcServer(grpcServer, new ReflectionIndex([...areas.map((a) => a.service), Health]), streams, admitReflection);
+  }
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${config.host}:${config.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
       err ? reject(err) : resolve(port),
@@ -119,16 +126,9 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     if (health.get("") !== ServingStatus.SERVING) problems.push("not serving (starting or shutting down)");
     return problems;
   };
-  const admin = new AdminServer(limits, metrics, notReady, (headers) => {
-    try {
-      auth.authenticate(headers);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const admin = new AdminServer(limits, metrics, notReady, (headers) => auth.tryAuthenticate(headers));
   admin.mount("/openapi.json", openApiHandler(), { auth: false });
-  for (const a of areas) for (const page of a.admin ?? []) admin.mount(page.prefix, page.handler, { auth: true });
+  for (const a of areas) for (const page of a.admin ?? []) admin.mount(page.prefix, page.handler, { auth: page.scopes });
   const adminPort = await admin.listen(config.adminPort, config.host);
 
   // Ready only when storage answers and every area has loaded and warmed its models.
@@ -152,7 +152,8 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     ports,
     database: `${db.kind} ${db.location}`,
     redis: redactUrl(config.redisUrl),
-    auth: config.authDisabled ? "disabled" : `${config.apiKeys.length} key(s)`,
+    auth: config.authDisabled ? "disabled" : { keys: auth.keys.names, file: config.apiKeysFile },
+    reflection: config.reflection,
   });
 
   let stopping: Promise<void> | undefined;
@@ -175,10 +176,12 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
       await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
       for (const a of areas) await a.close?.();
       await admin.close();
+      auth.keys.close();
       redis.disconnect();
       await db.close();
       log.info("stopped");
     })());
 
-  return { ports, health, metrics, db, admin, gateway, shutdown };
+  const reloadKeys = () => auth.keys.reload("reload requested (SIGHUP)", true);
+  return { ports, health, metrics, db, admin, gateway, shutdown, reloadKeys };
 }

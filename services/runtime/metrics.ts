@@ -34,6 +34,13 @@ export class MeshMetrics {
     registers: [this.registry],
   });
 
+  readonly keyRequests = new FastCounter({
+    name: "mlmesh_api_key_requests_total",
+    help: "Calls by the API key's name (never the key), the scope the method needs, and whether the key held it (allowed, denied).",
+    labelNames: ["key", "scope", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   // The predecessor's names, for the model-serving RPCs.
   readonly inferenceRequests = new FastCounter({
     name: "ml_inference_requests_total",

@@ -10,6 +10,8 @@ import { log } from "./log.js";
 import { MethodMetrics } from "./method-metrics.js";
 import type { MeshMetrics } from "./metrics.js";
 import { Status } from "./status.js";
+import { MethodAccess } from "./keys/method-access.js";
+import { scopeOf, UNDECLARED, type MethodScopes, type Scope } from "./keys/scopes.js";
 import { extractTraceContext, injectTraceContext } from "./tracing.js";
 import type { StreamLimits } from "./stream-limits.js";
 import type { RequestValidator } from "./validation.js";
@@ -36,9 +38,12 @@ export interface BoundMethod {
   readonly method: DescMethod;
   /** No API key needed (health, reflection). */
   readonly open: boolean;
+  /** The scope a key needs to call it (unless open). */
+  readonly scope: Scope;
   /**
-   * Checks the API key alone (UNAUTHENTICATED without one), for a transport
-   * that must refuse a caller before it reads the body. The call itself checks again.
+   * Checks the API key alone (UNAUTHENTICATED without one, PERMISSION_DENIED
+   * without the method's scope), for a transport that must refuse a caller
+   * before it reads the body. The call itself checks again.
    */
   admit(headers: Metadata): void;
   unary(request: RequestSource, call: IncomingCall): Promise<Message>;
@@ -78,9 +83,25 @@ export class Pipeline {
     return this.calls.count;
   }
 
-  bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean } = {}): BoundService {
+  /**
+   * Binds a service's methods. `scopes` says which scope each needs (declared
+   * once, by its area); without it every method needs `admin`, so a
+   * forgotten declaration fails closed.
+   */
+  bind<S extends DescService>(service: S, impl: ServiceImpl<S>, options: { open?: boolean; scopes?: MethodScopes } = {}): BoundService {
+    const scopes = options.scopes ?? UNDECLARED;
     const methods = service.methods.map(
-      (method) => new MethodBinding(this.deps, this.calls, this.stopping.signal, service, method, impl, options.open ?? false),
+      (method) =>
+        new MethodBinding(
+          this.deps,
+          this.calls,
+          this.stopping.signal,
+          service,
+          method,
+          impl,
+          options.open ?? false,
+          scopeOf(scopes, method.name),
+        ),
     );
     return { service, methods };
   }
@@ -131,6 +152,7 @@ class MethodBinding implements BoundMethod {
   private readonly handler: Handler | undefined;
   private readonly spanName: string;
   private readonly metrics: MethodMetrics;
+  private readonly access: MethodAccess;
 
   constructor(
     private readonly deps: PipelineDeps,
@@ -140,14 +162,17 @@ class MethodBinding implements BoundMethod {
     readonly method: DescMethod,
     impl: object,
     readonly open: boolean,
+    readonly scope: Scope,
   ) {
     this.handler = (impl as Record<string, unknown>)[method.localName] as Handler | undefined;
     this.spanName = `${service.typeName}/${method.name}`;
     this.metrics = new MethodMetrics(deps.metrics, service, method);
+    this.access = new MethodAccess(deps.auth, deps.metrics, scope, this.spanName);
   }
 
   admit(headers: Metadata): void {
-    if (!this.open) this.deps.auth.authenticate(headers);
+    // The call checks again and counts an allowed key then; a refusal here ends the call, so it is counted here.
+    if (!this.open) this.access.check(headers, false);
   }
 
   async unary(request: RequestSource, call: IncomingCall): Promise<Message> {
@@ -156,13 +181,15 @@ class MethodBinding implements BoundMethod {
     const span = this.startSpan(call);
     let code = Status.OK;
     let signal: CallSignal | undefined;
+    let key: string | undefined;
     try {
       const prepared = this.prepare(request, call, span);
       signal = prepared.signal;
+      key = prepared.ctx.principal;
       const result = this.handler!(prepared.message, prepared.ctx) as Promise<unknown>;
       return this.toOutput(await signal.race(result));
     } catch (err) {
-      const mesh = this.fail(err, span);
+      const mesh = this.fail(err, span, key);
       code = mesh.code;
       throw mesh;
     } finally {
@@ -177,9 +204,11 @@ class MethodBinding implements BoundMethod {
     let code = Status.OK;
     let signal: CallSignal | undefined;
     let release: (() => void) | undefined;
+    let key: string | undefined;
     try {
       const prepared = this.prepare(request, call, span);
       signal = prepared.signal;
+      key = prepared.ctx.principal;
       release = this.deps.streams.acquire(call.peer, this.spanName);
       // A stream lives long: always watch for cancellation and shutdown.
       void prepared.ctx.signal;
@@ -194,7 +223,7 @@ class MethodBinding implements BoundMethod {
         await iterator.return?.();
       }
     } catch (err) {
-      const mesh = this.fail(err, span);
+      const mesh = this.fail(err, span, key);
       code = mesh.code;
       throw mesh;
     } finally {
@@ -223,7 +252,8 @@ class MethodBinding implements BoundMethod {
 
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */
   private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
-    const principal = this.open ? undefined : this.deps.auth.authenticate(call.headers);
+    const caller = this.open ? undefined : this.access.check(call.headers);
+    if (caller) span.setAttribute("mlmesh.api_key", caller.name);
     let message: Message;
     if (typeof request === "function") {
       try {
@@ -243,7 +273,8 @@ class MethodBinding implements BoundMethod {
         return signal.signal;
       },
       deadline: call.deadline,
-      principal,
+      principal: caller?.name,
+      scopes: caller?.scopes ?? NO_SCOPES,
       span,
       transport: call.transport,
       responseHeaders: call.responseHeaders,
@@ -256,13 +287,18 @@ class MethodBinding implements BoundMethod {
   }
 
   /** The status a failure answers with, marked on the span; a bug or an outage is logged. */
-  private fail(err: unknown, span: Span): MeshError {
+  private fail(err: unknown, span: Span, key: string | undefined): MeshError {
     const mesh = toMeshError(err);
     if (mesh.code === Status.INTERNAL && !(err instanceof MeshError)) {
-      log.error("handler failed", { rpc: this.spanName, error: err instanceof Error ? err.stack : String(err) });
+      log.error("handler failed", { rpc: this.spanName, key, error: err instanceof Error ? err.stack : String(err) });
     } else if (mesh.code === Status.UNAVAILABLE && !(err instanceof MeshError) && outageLogDue(mesh.message)) {
       // A storage outage fails every call that needs it: say so, not once per call.
-      log.warn("call failed: storage unavailable (logged once per 10 s)", { rpc: this.spanName, answer: mesh.message, error: String(err) });
+      log.warn("call failed: storage unavailable (logged once per 10 s)", {
+        rpc: this.spanName,
+        key,
+        answer: mesh.message,
+        error: String(err),
+      });
     }
     span.setStatus({ code: SpanStatusCode.ERROR, message: mesh.message });
     span.setAttribute("rpc.grpc.status_code", mesh.code);
@@ -285,6 +321,8 @@ class MethodBinding implements BoundMethod {
     this.calls.leave();
   }
 }
+
+const NO_SCOPES: ReadonlySet<Scope> = new Set();
 
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
 const outageLoggedAt = new Map<string, number>();

@@ -72,6 +72,11 @@ export class MeshProcess {
     }
   }
 
+  /** Sends the process a signal (SIGHUP re-reads the key file). */
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
   get alive(): boolean {
     return this.exitCode === undefined;
   }

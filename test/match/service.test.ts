@@ -2,7 +2,8 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { toJson } from "@bufbuild/protobuf";
+import { MatchedProfileSchema, MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { haversineKm } from "../../services/numeric/geography.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
@@ -123,6 +124,65 @@ describe("MatchScoringService", () => {
     const mine = await client.searchMatches({ userId: centre.id, limit: 5 }, { headers });
     expect(mine.matches.map((m) => m.userId)).not.toContain(centre.id);
     expect(haversineKm(centre.latitude, centre.longitude, centre.latitude, centre.longitude)).toBe(0);
+  });
+
+  it("bounds the search: at most 500 km and 50 results, INVALID_ARGUMENT naming the field and rule beyond", async () => {
+    const centre = tokyo[0];
+    const at = { prompt: "x", latitude: centre.latitude, longitude: centre.longitude };
+    const far = await client.searchMatches({ ...at, maxDistanceKm: 501 }, { headers }).catch((e) => ConnectError.from(e));
+    expect((far as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((far as ConnectError).rawMessage).toMatch(/max_distance_km.*500/);
+    const many = await client.searchMatches({ ...at, limit: 51 }, { headers }).catch((e) => ConnectError.from(e));
+    expect((many as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((many as ConnectError).rawMessage).toMatch(/limit.*50/);
+    const widest = await client.searchMatches({ ...at, maxDistanceKm: 500, limit: 50 }, { headers });
+    expect(widest.matches.length).toBeGreaterThan(0);
+    expect(widest.matches.length).toBeLessThanOrEqual(50);
+  });
+
+  it("answers with whole kilometres, nearer than 1 km without a figure, and no bio or coordinates", async () => {
+    // Centred on a traveller's own home, with their age only: they are among the few found, at distance 0.
+    const me = tokyo[1];
+    const res = await client.searchMatches(
+      {
+        prompt: "Looking for hiking enthusiasts",
+        latitude: me.latitude,
+        longitude: me.longitude,
+        maxDistanceKm: 20,
+        ageRangeYears: [me.age, me.age],
+        limit: 50,
+      },
+      { headers },
+    );
+    const self = res.matches.find((m) => m.userId === me.id);
+    expect(self, "the traveller living at the centre").toBeDefined();
+    expect(self).toMatchObject({ distanceKm: 0, within1Km: true });
+    const wide = await client.searchMatches(
+      { prompt: "Looking for hiking enthusiasts", latitude: me.latitude, longitude: me.longitude, maxDistanceKm: 500, limit: 50 },
+      { headers },
+    );
+    for (const m of [...res.matches, ...wide.matches]) {
+      expect(Number.isInteger(m.distanceKm)).toBe(true);
+      if (m.within1Km) expect(m.distanceKm).toBe(0);
+      else expect(m.distanceKm).toBeGreaterThanOrEqual(1);
+    }
+    expect(wide.matches.some((m) => m.distanceKm > 1)).toBe(true);
+    // The fields a match card needs, and nothing else.
+    for (const m of wide.matches) {
+      const json = toJson(MatchedProfileSchema, m, { alwaysEmitImplicit: true }) as Record<string, unknown>;
+      expect(Object.keys(json).sort()).toEqual([
+        "age",
+        "displayName",
+        "distanceKm",
+        "factors",
+        "interests",
+        "matchReasons",
+        "matchScore",
+        "travelStyle",
+        "userId",
+        "within1Km",
+      ]);
+    }
   });
 
   it("rejects out-of-range coordinates and ages", async () => {

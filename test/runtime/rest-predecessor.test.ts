@@ -68,8 +68,12 @@ describe("predecessors' REST examples", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { matches: Record<string, unknown>[] };
     expect(Array.isArray(body.matches)).toBe(true);
-    for (const m of body.matches)
+    for (const m of body.matches) {
       expect(m).toMatchObject({ user_id: expect.any(String), match_score: expect.any(Number), match_reasons: expect.any(Array) });
+      // Whole kilometres (or within_1_km), and no bio or coordinates.
+      expect(Number.isInteger(m.distance_km ?? 0)).toBe(true);
+      for (const field of ["bio", "latitude", "longitude"]) expect(m).not.toHaveProperty(field);
+    }
   });
 
   it("POST /forecast/demand with transaction_data", async () => {

@@ -6,16 +6,24 @@ import {
   type ServerReflectionRequest,
   type ServerReflectionResponse,
 } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
+import type { Metadata } from "../context.js";
 import type { MeshError } from "../errors.js";
 import type { ReflectionIndex } from "../reflection.js";
 import type { StreamLimits } from "../stream-limits.js";
+import { MetadataReader } from "./grpc.js";
 
 /**
  * Serves reflection v1 and v1alpha (grpcurl tries v1 first, older tools only
  * know v1alpha). The two versions have the same messages field for field, so
- * one set of schemas encodes both.
+ * one set of schemas encodes both. With `admit` (MLMESH_REFLECTION=key), a
+ * stream it refuses (it throws a MeshError) ends with that status before any answer.
  */
-export function addReflectionToGrpcServer(server: grpc.Server, index: ReflectionIndex, streams: StreamLimits): void {
+export function addReflectionToGrpcServer(
+  server: grpc.Server,
+  index: ReflectionIndex,
+  streams: StreamLimits,
+  admit?: (headers: Metadata) => void,
+): void {
   for (const pkg of ["grpc.reflection.v1", "grpc.reflection.v1alpha"]) {
     const definition: grpc.ServiceDefinition = {
       ServerReflectionInfo: {
@@ -33,6 +41,7 @@ export function addReflectionToGrpcServer(server: grpc.Server, index: Reflection
       call.on("error", () => undefined);
       let release: () => void;
       try {
+        admit?.(new MetadataReader(call.metadata));
         release = streams.acquire(call.getPeer(), "reflection");
       } catch (err) {
         call.emit("error", { code: (err as MeshError).code, details: (err as MeshError).message });

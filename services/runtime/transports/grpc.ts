@@ -116,7 +116,7 @@ function incomingCall(call: grpc.ServerUnaryCall<Buffer, Message> | grpc.ServerW
 }
 
 /** grpc-js metadata read in place: copying it into a fetch Headers costs more than the rest of a small call. */
-class MetadataReader implements Metadata {
+export class MetadataReader implements Metadata {
   constructor(private readonly md: grpc.Metadata) {}
   get(name: string): string | null {
     const values = this.md.get(name);
