@@ -31,6 +31,7 @@ const ENVOY_FILES = [
   "envoy/extensions/filters/http/grpc_json_transcoder/v3/transcoder.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/filters/http/health_check/v3/health_check.proto",
 ];
 
 /** Envoy's API as a registry, compiled once per list of files into build/envoy-api-<hash>.binpb. */
@@ -83,16 +84,24 @@ export function envoyRegistry(): Registry {
   return createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(out)));
 }
 
-export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, registry = envoyRegistry()): string[] {
-  const problems: string[] = [];
-  let bootstrap: Message;
+/** The config decoded strictly into Envoy's Bootstrap (every typed_config unpacked), or why it cannot be. */
+export function decodeBootstrap(yamlText: string, registry = envoyRegistry()): { bootstrap: Message } | { problem: string } {
   try {
     const schema = registry.getMessage("envoy.config.bootstrap.v3.Bootstrap");
     if (!schema) throw new Error("Envoy's Bootstrap message is missing from the API protos");
-    bootstrap = fromJson(schema, parse(yamlText) as JsonValue, { registry });
+    const bootstrap = fromJson(schema, parse(yamlText) as JsonValue, { registry });
+    findTranscoders(bootstrap, registry);
+    return { bootstrap };
   } catch (err) {
-    return [`not a valid Envoy v3 bootstrap: ${(err as Error).message}`];
+    return { problem: `not a valid Envoy v3 bootstrap: ${(err as Error).message}` };
   }
+}
+
+export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, registry = envoyRegistry()): string[] {
+  const problems: string[] = [];
+  const decoded = decodeBootstrap(yamlText, registry);
+  if ("problem" in decoded) return [decoded.problem];
+  const bootstrap = decoded.bootstrap;
   const ours = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
   const transcoders = findTranscoders(bootstrap, registry);
   if (transcoders.length === 0) problems.push("no grpc_json_transcoder filter");
@@ -120,7 +129,7 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 /**
  * What production needs of an Envoy bootstrap beyond being valid, read from its YAML (decode it
- * with checkEnvoyConfig first): the admin interface on loopback only; in every HTTP listener, a
+ * with checkEnvoyConfig first): the admin interface on loopback only; in every listener that forwards to a cluster, a
  * local rate limit whose buckets are per client address (a remote_address descriptor fed by a
  * route's or virtual host's remote_address action), never per downstream connection (a client
  * opening connections would multiply its allowance); no LOGICAL_DNS cluster (it connects to one
@@ -136,11 +145,13 @@ export function envoyPolicyProblems(yamlText: string, options: { tls: boolean })
   const resources = (cfg.static_resources as Json | undefined) ?? {};
   for (const listener of asList(resources.listeners)) {
     const name = String(listener.name);
+    // A listener that forwards nothing (the kubelet's health listener) needs neither TLS nor a limit.
+    if (!JSON.stringify(listener).includes('"cluster":')) continue;
     for (const chain of asList(listener.filter_chains)) {
       if (options.tls) {
         const socket = chain.transport_socket as Json | undefined;
         const tls = socket?.typed_config as Json | undefined;
-        const certs = asList(((tls?.common_tls_context as Json | undefined) ?? {}).tls_certificates);
+        const certs = asList((tls?.common_tls_context as Json | undefined)?.tls_certificates);
         if (typeOf(tls) !== "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext")
           problems.push(`listener ${name}: no DownstreamTlsContext transport socket (plaintext)`);
         else if (
@@ -165,16 +176,14 @@ export function envoyPolicyProblems(yamlText: string, options: { tls: boolean })
           });
           if (!perClient) problems.push(`listener ${name}: no rate-limit descriptor keyed on remote_address alone`);
         }
-        const hosts = asList(((hcm.route_config as Json | undefined) ?? {}).virtual_hosts);
+        const hosts = asList((hcm.route_config as Json | undefined)?.virtual_hosts);
         const fedByAddress = (limits: unknown) =>
           asList(limits).some((r) => {
             const actions = asList(r.actions);
             return actions.length === 1 && "remote_address" in actions[0];
           });
         const unfed = hosts.flatMap((h) =>
-          fedByAddress(h.rate_limits)
-            ? []
-            : asList(h.routes).filter((r) => !fedByAddress(((r.route as Json | undefined) ?? {}).rate_limits)),
+          fedByAddress(h.rate_limits) ? [] : asList(h.routes).filter((r) => !fedByAddress((r.route as Json | undefined)?.rate_limits)),
         );
         if (limiters.length && unfed.length)
           problems.push(`listener ${name}: ${unfed.length} route(s) without a remote_address rate_limits action`);
