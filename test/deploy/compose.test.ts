@@ -177,7 +177,7 @@ describe("deploy/docker-compose.yml", () => {
   it("sends the mesh's and the workers' traces to the collector, which exports them to Jaeger", () => {
     const collector = parse(collectorText) as Collector;
     expect(collectorProblems(collector)).toEqual([]);
-    const otlp = (collector.receivers?.otlp as { protocols: Record<string, { endpoint: string }> }).protocols;
+    const otlp = (collector.receivers!.otlp as { protocols: Record<string, { endpoint: string }> }).protocols;
     expect(otlp.grpc.endpoint).toBe("0.0.0.0:4317");
     expect(otlp.http.endpoint).toBe("0.0.0.0:4318");
     const svc = compose.services["otel-collector"];
