@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: test-deps install proto-deps generate lint check-gen check-imports check-style format descriptors openapi build typecheck test test-unit \
-        dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy clean
+        dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy check-rules clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -90,6 +90,13 @@ check-helm: install
 check-envoy: descriptors
 	$(TSX) scripts/check-envoy.ts
 
+# The alert rules (deploy/prometheus/alert-rules.yml): promtool's check of the Prometheus config and the
+# rules it loads, promtool's unit tests of every alert, and the Helm chart's copy equal to compose's.
+check-rules: test-deps
+	promtool check config deploy/prometheus/prometheus.yml
+	cd deploy/prometheus && promtool test rules alert-rules.test.yml
+	cmp deploy/prometheus/alert-rules.yml helm/mlmesh/files/alert-rules.yml || { echo "helm/mlmesh/files/alert-rules.yml differs from deploy/prometheus/alert-rules.yml: copy it"; exit 1; }
+
 # Synthetic data: `make seed` (10,000 travellers), `make seed TRAVELLERS=1000000`.
 seed: build
 	node dist/cli/main.js seed --travellers $(or $(TRAVELLERS),10000)
@@ -101,7 +108,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: test-deps install lint check-gen descriptors openapi typecheck check-style check-imports check-helm check-envoy test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate

@@ -15,9 +15,11 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
-import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { decodeBootstrap, envoyPolicyProblems } from "./check-envoy.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const chartDir = join(repoRoot, "helm/mlmesh");
@@ -122,6 +124,8 @@ const models: Record<string, new (data: never) => Validatable> = {
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
 };
 
 /** Checks one object against its Kubernetes schema; an apiVersion/kind the chart does not expect is an error too. */
@@ -327,11 +331,138 @@ export function checkCase(name: string, valuesFile?: string): CaseResult {
   for (const m of manifests) validateManifest(m);
   const existing = (values.secret as { existingSecret?: string } | undefined)?.existingSecret;
   checkReferences(manifests, { externalSecrets: existing ? [existing] : [] });
+  checkMeshPods(manifests, values);
+  checkEnvoy(manifests, values);
+  checkNetworkPolicies(manifests);
   return { name, manifests };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: rendered objects are read loosely; their schema was checked above
+type Loose = Record<string, any>;
+function fail(where: string, message: string): never {
+  throw new HelmCheckError("kubernetes", `${where}: ${message}`);
+}
+const component = (m: Manifest | Loose): string | undefined =>
+  ((m.metadata.labels ?? {}) as Record<string, string>)["app.kubernetes.io/component"] ?? undefined;
+const deployments = (ms: Manifest[], c: string) => ms.filter((m) => m.kind === "Deployment" && component(m) === c) as Loose[];
+
+/**
+ * What the mesh's pods need in production: DATABASE_URL and REDIS_URL from a Secret (DATABASE_URL not
+ * optional, so no pod opens a PGlite of its own), the API keys file mounted from a Secret as a
+ * directory (a subPath mount never sees the Secret change), a startup probe that waits for the first
+ * start, and, for the inference core, liveness on /healthz, which nothing but a wedged event loop
+ * fails; with `production`, reflection on key or off.
+ */
+export function checkMeshPods(manifests: Manifest[], values: Values): void {
+  for (const c of ["inference", "worker"]) {
+    for (const d of deployments(manifests, c)) {
+      const where = `Deployment ${d.metadata.name}`;
+      const pod = d.spec.template.spec as Loose;
+      const container = pod.containers[0] as Loose;
+      const env = new Map<string, Loose>((container.env ?? []).map((e: Loose) => [e.name as string, e]));
+      for (const name of ["DATABASE_URL", "REDIS_URL"]) {
+        const ref = env.get(name)?.valueFrom?.secretKeyRef;
+        if (!ref) fail(where, `${name} does not come from a Secret (secretKeyRef)`);
+        if (ref.optional) fail(where, `${name} is optional: a pod without it would run on its own embedded database`);
+      }
+      const file = env.get("MLMESH_API_KEYS_FILE")?.value as string | undefined;
+      if (!file) fail(where, "MLMESH_API_KEYS_FILE is not set");
+      const mount = (container.volumeMounts ?? []).find((m: Loose) => file!.startsWith(`${m.mountPath}/`));
+      if (!mount) fail(where, `nothing is mounted where MLMESH_API_KEYS_FILE points (${file})`);
+      if (mount.subPath) fail(where, "the API keys file is mounted with subPath, which never sees the Secret change");
+      const volume = (pod.volumes ?? []).find((v: Loose) => v.name === mount.name);
+      const item = file!.slice(mount.mountPath.length + 1);
+      if (!volume?.secret || !(volume.secret.items ?? [{ path: item }]).some((i: Loose) => i.path === item))
+        fail(where, `MLMESH_API_KEYS_FILE (${file}) is not a file of a Secret volume`);
+      if (!container.startupProbe?.httpGet) fail(where, "no startup probe: liveness would run during the first start");
+      if (c === "inference" && container.livenessProbe?.httpGet?.path !== "/healthz")
+        fail(where, "liveness must be /healthz on the admin port, which a long call, a fit or an outage cannot fail");
+    }
+  }
+  if (values.production) {
+    const config = manifests.find(
+      (m) => m.kind === "ConfigMap" && component(m) === undefined && "MLMESH_REFLECTION" in ((m as Loose).data ?? {}),
+    );
+    const reflection = (config as Loose | undefined)?.data.MLMESH_REFLECTION;
+    if (reflection !== "key" && reflection !== "off") fail("ConfigMap", `production: MLMESH_REFLECTION is ${reflection}, not key or off`);
+  }
+}
+
+/**
+ * Envoy's rendered config: a valid bootstrap (decoded strictly with Envoy's protos), the deployment
+ * policy of check-envoy (TLS required when production or a TLS Secret is named), TLS files from the
+ * named Secret's volume, and upstreams that resolve to every inference pod: a rendered headless Service.
+ */
+export function checkEnvoy(manifests: Manifest[], values: Values): void {
+  const cm = manifests.find((m) => m.kind === "ConfigMap" && component(m) === "envoy" && (m as Loose).data?.["envoy.yaml"]) as
+    | Loose
+    | undefined;
+  if (!cm) return;
+  const text = cm.data["envoy.yaml"] as string;
+  const where = `ConfigMap ${cm.metadata.name} envoy.yaml`;
+  const decoded = decodeBootstrap(text);
+  if ("problem" in decoded) fail(where, decoded.problem);
+  const secretName = ((values.envoy as Loose | undefined)?.tls?.secretName as string | undefined) ?? "";
+  const problems = envoyPolicyProblems(text, { tls: Boolean(values.production) || secretName !== "" });
+  if (problems.length) fail(where, problems.join("; "));
+  const cfg = parseYaml(text) as Loose;
+  const namespace = (manifests.find((m) => m.metadata.namespace) as Loose | undefined)?.metadata.namespace;
+  for (const cluster of cfg.static_resources?.clusters ?? []) {
+    for (const lb of (cluster.load_assignment?.endpoints ?? []).flatMap((e: Loose) => e.lb_endpoints ?? [])) {
+      const addr = lb.endpoint.address.socket_address as Loose;
+      const [svcName, ns] = String(addr.address).split(".");
+      const svc = manifests.find((m) => m.kind === "Service" && m.metadata.name === svcName) as Loose | undefined;
+      if (!svc) fail(where, `cluster ${cluster.name} names ${addr.address}, not a Service of the chart`);
+      if (namespace && ns !== namespace) fail(where, `cluster ${cluster.name} names namespace ${ns}, not the release's`);
+      if (svc.spec.clusterIP !== "None")
+        fail(
+          where,
+          `cluster ${cluster.name} reaches Service ${svcName} through its ClusterIP, which pins each connection to one pod; use a headless Service`,
+        );
+      if (!svc.spec.ports.some((p: Loose) => p.port === addr.port_value)) fail(where, `Service ${svcName} has no port ${addr.port_value}`);
+    }
+  }
+  const files = [...text.matchAll(/filename: (\S+?) ?\}/g)].map((m) => m[1]);
+  for (const d of deployments(manifests, "envoy")) {
+    const pod = d.spec.template.spec as Loose;
+    const mounts = (pod.containers[0].volumeMounts ?? []) as Loose[];
+    for (const f of files) {
+      const mount = mounts.find((m) => f.startsWith(`${m.mountPath}/`));
+      const volume = (pod.volumes ?? []).find((v: Loose) => v.name === mount?.name);
+      if (volume?.secret?.secretName !== secretName)
+        fail(`Deployment ${d.metadata.name}`, `Envoy reads ${f}, which is not mounted from the Secret ${secretName}`);
+    }
+  }
+}
+
+/**
+ * Every pod of the chart is selected by a NetworkPolicy governing both directions; the inference
+ * core and the workers admit no ingress rule without peers (it would admit everyone); the workers
+ * admit only their admin port; DNS is reachable.
+ */
+export function checkNetworkPolicies(manifests: Manifest[]): void {
+  const policies = manifests.filter((m) => m.kind === "NetworkPolicy") as Loose[];
+  if (policies.length === 0) return;
+  for (const d of manifests.filter((m) => m.kind === "Deployment") as Loose[]) {
+    const labels = d.spec.template.metadata.labels as Record<string, string>;
+    const mine = policies.filter((p) => Object.entries(p.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+    const where = `Deployment ${d.metadata.name}`;
+    if (mine.length === 0) fail(where, "no NetworkPolicy selects its pods");
+    const types = new Set(mine.flatMap((p) => p.spec.policyTypes as string[]));
+    if (!types.has("Ingress") || !types.has("Egress")) fail(where, "its NetworkPolicy does not govern both Ingress and Egress");
+    const ingress = mine.flatMap((p) => (p.spec.ingress ?? []) as Loose[]);
+    if (component(d) !== "envoy" && ingress.some((r) => !r.from?.length))
+      fail(where, "an ingress rule without `from` admits every pod and address");
+    if (component(d) === "worker" && ingress.some((r) => (r.ports ?? []).some((p: Loose) => p.port !== "admin")))
+      fail(where, "workers serve nothing: only their admin port may be reached");
+    const egress = mine.flatMap((p) => (p.spec.egress ?? []) as Loose[]);
+    if (!egress.some((r) => (r.ports ?? []).some((p: Loose) => p.port === 53))) fail(where, "its egress does not allow DNS");
+  }
+}
+
+/** values.yaml alone does not render: a release must name its database (see the tests). */
 export const cases: { name: string; valuesFile?: string }[] = [
-  { name: "defaults" },
+  { name: "ci/dev-values.yaml", valuesFile: join(chartDir, "ci/dev-values.yaml") },
   { name: "ci/production-values.yaml", valuesFile: join(chartDir, "ci/production-values.yaml") },
 ];
 

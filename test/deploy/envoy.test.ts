@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkEnvoyConfig, descriptorSetIsCurrent, envoyRegistry } from "../../scripts/check-envoy.js";
+import { checkEnvoyConfig, descriptorSetIsCurrent, envoyPolicyProblems, envoyRegistry } from "../../scripts/check-envoy.js";
 
 const config = readFileSync("deploy/envoy/envoy.yaml", "utf8");
 // A fresh descriptor set in a scratch directory: the test must not rewrite the lead's build/mlmesh.binpb.
@@ -60,5 +60,32 @@ describe("deploy/envoy/envoy.yaml, checked against Envoy's own API protos", () =
     const stale = join(scratch, "stale.binpb");
     writeFileSync(stale, descriptors.subarray(0, descriptors.length - 1));
     expect(descriptorSetIsCurrent(stale)).toBe(false);
+  });
+
+  it("keeps the admin interface on loopback, limits each client address, and reaches every mesh pod", () => {
+    expect(envoyPolicyProblems(config, { tls: false })).toEqual([]);
+    expect(
+      envoyPolicyProblems(config.replace("address: 127.0.0.1, port_value: 9901", "address: 0.0.0.0, port_value: 9901"), { tls: false }),
+    ).toEqual(["admin listens on 0.0.0.0, not on loopback"]);
+    const perConnection = config.replace("always_consume_default_token_bucket: false", "local_rate_limit_per_downstream_connection: true");
+    expect(checkEnvoyConfig(perConnection, descriptors, registry)).toEqual([]);
+    expect(envoyPolicyProblems(perConnection, { tls: false })).toContain(
+      "listener mlmesh_rest: the rate limit is per connection, not per client",
+    );
+    expect(envoyPolicyProblems(config.replace("- key: remote_address", "- key: path"), { tls: false })).toEqual([
+      "listener mlmesh_rest: no rate-limit descriptor keyed on remote_address alone",
+    ]);
+    expect(envoyPolicyProblems(config.replace("- remote_address: {}", "- source_cluster: {}"), { tls: false })).toEqual([
+      "listener mlmesh_rest: 1 route(s) without a remote_address rate_limits action",
+    ]);
+    expect(envoyPolicyProblems(config.replace("type: STRICT_DNS", "type: LOGICAL_DNS"), { tls: false })).toEqual([
+      "cluster mlmesh_grpc: LOGICAL_DNS reaches one address at a time, not every mesh pod",
+    ]);
+  });
+
+  it("requires TLS on every listener where asked: the local stack is plaintext", () => {
+    expect(envoyPolicyProblems(config, { tls: true })).toEqual([
+      "listener mlmesh_rest: no DownstreamTlsContext transport socket (plaintext)",
+    ]);
   });
 });

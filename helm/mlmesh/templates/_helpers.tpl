@@ -64,7 +64,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* The Secret holding MLMESH_API_KEYS and DATABASE_URL: the user's own, or the chart's. */}}
+{{/* The Secret holding DATABASE_URL, REDIS_URL and the API keys file: the user's own, or the chart's. */}}
 {{- define "mlmesh.secretName" -}}
 {{- if .Values.secret.existingSecret }}
 {{- .Values.secret.existingSecret }}
@@ -77,26 +77,55 @@ app.kubernetes.io/component: {{ .component }}
 {{- include "mlmesh.componentName" (dict "root" . "component" "config") }}
 {{- end }}
 
-{{/* Environment shared by the inference core and the workers. */}}
+{{/* Where the API keys file is mounted; a directory, not a subPath, so the kubelet's updates reach the mesh. */}}
+{{- define "mlmesh.apiKeysDir" -}}
+/etc/mlmesh/api-keys
+{{- end }}
+
+{{/* Environment shared by the inference core and the workers; call with (dict "root" . "serviceName" name). */}}
 {{- define "mlmesh.env" -}}
+{{- $root := .root }}
 envFrom:
   - configMapRef:
-      name: {{ include "mlmesh.configName" . }}
+      name: {{ include "mlmesh.configName" $root }}
 env:
-  - name: MLMESH_API_KEYS
-    valueFrom:
-      secretKeyRef:
-        name: {{ include "mlmesh.secretName" . }}
-        key: {{ .Values.secret.keys.apiKeys }}
+  {{- /* Not optional: a pod whose Secret lacks DATABASE_URL stays in CreateContainerConfigError rather than opening a PGlite of its own. */}}
   - name: DATABASE_URL
     valueFrom:
       secretKeyRef:
-        name: {{ include "mlmesh.secretName" . }}
-        key: {{ .Values.secret.keys.databaseUrl }}
-        optional: true
-  {{- with .Values.extraEnv }}
+        name: {{ include "mlmesh.secretName" $root }}
+        key: {{ $root.Values.secret.keys.databaseUrl }}
+  - name: REDIS_URL
+    valueFrom:
+      secretKeyRef:
+        name: {{ include "mlmesh.secretName" $root }}
+        key: {{ $root.Values.secret.keys.redisUrl }}
+  - name: MLMESH_API_KEYS_FILE
+    value: {{ printf "%s/%s" (include "mlmesh.apiKeysDir" $root) $root.Values.secret.keys.apiKeysFile | quote }}
+  - name: OTEL_SERVICE_NAME
+    value: {{ .serviceName | quote }}
+  {{- with $root.Values.otel.endpoint }}
+  - name: OTEL_EXPORTER_OTLP_ENDPOINT
+    value: {{ . | quote }}
+  {{- end }}
+  {{- with $root.Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- end }}
+
+{{/* The API keys file from the Secret, as a volume. */}}
+{{- define "mlmesh.apiKeysVolume" -}}
+- name: api-keys
+  secret:
+    secretName: {{ include "mlmesh.secretName" . }}
+    items:
+      - key: {{ .Values.secret.keys.apiKeysFile }}
+        path: {{ .Values.secret.keys.apiKeysFile }}
+{{- end }}
+
+{{/* The OTEL_SERVICE_NAME of the inference core; the workers' adds "-worker". */}}
+{{- define "mlmesh.otelServiceName" -}}
+{{- default (include "mlmesh.fullname" .) .Values.otel.serviceName }}
 {{- end }}
 
 {{/* Non-root, read-only root filesystem, no privilege escalation, no capabilities. */}}
@@ -113,4 +142,22 @@ seccompProfile:
 
 {{- define "mlmesh.podSecurityContext" -}}
 {{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- /* Egress of the inference core and the workers: DNS, PostgreSQL, Redis and the OTLP collector. A rule without `to` allows any address on its ports. */}}
+{{- define "mlmesh.meshEgress" -}}
+- ports:
+    - { port: 53, protocol: UDP }
+    - { port: 53, protocol: TCP }
+{{- range $name := list "postgresql" "redis" "otlp" }}
+{{- $e := index $.Values.networkPolicy.egress $name }}
+- ports:
+    {{- range (default (list $e.port) $e.ports) }}
+    - { port: {{ . }}, protocol: TCP }
+    {{- end }}
+  {{- with $e.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
