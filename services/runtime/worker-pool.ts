@@ -205,3 +205,18 @@ export class WorkerPool {
     this.changed();
   }
 }
+
+/**
+ * Runs one call of `fn` from `moduleUrl` on a thread of its own, then ends the
+ * thread: for work that comes seldom and runs long (a training fit), which
+ * must leave the event loop free meanwhile (a job worker's lock renewals, a
+ * server's calls). When `signal` fires the thread is stopped.
+ */
+export async function runOnThread<T>(moduleUrl: URL, options: { signal?: AbortSignal }, fn: string, ...args: unknown[]): Promise<T> {
+  const pool = new WorkerPool(moduleUrl, 1);
+  try {
+    return await pool.runWith<T>(options, fn, ...args);
+  } finally {
+    await pool.close();
+  }
+}

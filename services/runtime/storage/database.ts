@@ -12,6 +12,8 @@ export interface Database {
   readonly kind: "postgres" | "pglite";
   /** Where it runs, without credentials. */
   readonly location: string;
+  /** What another connection to the same database opens (a worker thread's own: training fits on one). */
+  readonly url: string;
   ping(): Promise<boolean>;
   /**
    * Bulk-loads rows given as PostgreSQL COPY text-format lines ("a\tb\n").
@@ -100,7 +102,7 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
       }
     };
     const listen = async (channel: string, onPayload: (payload: string) => void) => (await sql.listen(channel, onPayload)).unlisten;
-    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, listen, async () => {
+    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, options.url, copyIn, listen, async () => {
       await sql.end({ timeout: 5 });
     });
   }
@@ -117,7 +119,8 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   // ran the statement that raised it, so every connection hands notifications to the listeners here.
   const listeners = new Map<string, Set<(payload: string) => void>>();
   // PGlite runs one query at a time; a small pool keeps its queue short.
-  const sql = postgres(`postgres://postgres@${conn}/postgres`, {
+  const socketUrl = `postgres://postgres@${conn}/postgres`;
+  const sql = postgres(socketUrl, {
     max: options.max ?? 4,
     onnotice: () => undefined,
     onnotify: (channel: string, payload: string) =>
@@ -145,7 +148,7 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     set.add(onPayload);
     return async () => void set.delete(onPayload);
   };
-  return wrap(sql, "pglite", dir, copyIn, listen, async () => {
+  return wrap(sql, "pglite", dir, socketUrl, copyIn, listen, async () => {
     await sql.end({ timeout: 5 });
     await server.stop();
     await db.close();
@@ -156,6 +159,7 @@ function wrap(
   sql: Sql,
   kind: Database["kind"],
   location: string,
+  url: string,
   copyIn: Database["copyIn"],
   listen: Database["listen"],
   close: () => Promise<void>,
@@ -164,6 +168,7 @@ function wrap(
     sql,
     kind,
     location,
+    url,
     copyIn,
     listen,
     async ping() {
