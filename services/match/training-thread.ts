@@ -4,10 +4,10 @@
 import postgres from "postgres";
 import { fitFromDatabase, type FittedMatch } from "./training.js";
 
-export async function fitMatch(databaseUrl: string): Promise<FittedMatch> {
+export async function fitMatch(databaseUrl: string, progress?: (percent: number, message: string) => void): Promise<FittedMatch> {
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => undefined });
   try {
-    return await fitFromDatabase(sql);
+    return await fitFromDatabase(sql, { progress });
   } finally {
     await sql.end({ timeout: 5 });
   }

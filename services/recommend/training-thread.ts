@@ -4,10 +4,10 @@
 import postgres from "postgres";
 import { fitRecommendFromDatabase, type FittedRecommender } from "./training.js";
 
-export async function fitRecommend(databaseUrl: string): Promise<FittedRecommender> {
+export async function fitRecommend(databaseUrl: string, progress?: (percent: number, message: string) => void): Promise<FittedRecommender> {
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => undefined });
   try {
-    return await fitRecommendFromDatabase(sql);
+    return await fitRecommendFromDatabase(sql, { progress });
   } finally {
     await sql.end({ timeout: 5 });
   }

@@ -104,7 +104,7 @@ export async function trainRecommendModel(
     progress(5, "reading the data and fitting on a worker thread");
     fitted = await runOnThread<FittedRecommender>(
       onThread.module ?? RECOMMEND_TRAINING_THREAD,
-      { signal: options.signal },
+      { signal: options.signal, onProgress: (p, m) => progress(p as number, m as string) },
       "fitRecommend",
       onThread.databaseUrl,
     );
