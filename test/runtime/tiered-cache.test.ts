@@ -114,4 +114,21 @@ describe("a tiered cache", () => {
     await expect.poll(() => redis.status, { timeout: 20_000 }).toBe("ready");
     expect(await cache.get("d", async () => "new")).toBe("new");
   }, 60_000);
+
+  it("drops everything here and, once Redis is back, the prefix in Redis, when told changes were missed", async () => {
+    const cache = new TieredCache<string>(redis, undefined, "test", { redisKeyPrefix: `${prefix}all:` });
+    expect(await cache.get("e", async () => "old")).toBe("old");
+    expect(await cache.get("f", async () => "old")).toBe("old");
+    await expect.poll(() => direct.exists(`${prefix}all:e`, `${prefix}all:f`)).toBe(2);
+    const { port } = server!;
+    await server!.stop();
+    server = undefined;
+    await expect.poll(() => redis.status).not.toBe("ready");
+    cache.forgetAll();
+    server = await startServer(port);
+    await expect.poll(() => redis.status, { timeout: 20_000 }).toBe("ready");
+    expect(await cache.get("e", async () => "new")).toBe("new");
+    await expect.poll(() => direct.exists(`${prefix}all:f`), { timeout: 20_000 }).toBe(0);
+    expect(await cache.get("f", async () => "new")).toBe("new");
+  }, 60_000);
 });

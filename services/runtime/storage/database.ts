@@ -26,8 +26,11 @@ export interface Database {
    * postgres.js's listener connection (re-established after a reconnect);
    * PGlite, one backend behind its socket server, sends a notification back
    * on the connection that raised it, and the pool passes it on.
+   * `onListening` runs each time the LISTEN is in place: at first, and again
+   * after the listener's connection was lost and made anew (what was
+   * announced in between was heard by no one).
    */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onPayload: (payload: string) => void, onListening?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -101,7 +104,8 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
         if (!poisoned) conn.release();
       }
     };
-    const listen = async (channel: string, onPayload: (payload: string) => void) => (await sql.listen(channel, onPayload)).unlisten;
+    const listen = async (channel: string, onPayload: (payload: string) => void, onListening?: () => void) =>
+      (await sql.listen(channel, onPayload, onListening)).unlisten;
     return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, options.url, copyIn, listen, async () => {
       await sql.end({ timeout: 5 });
     });
@@ -139,13 +143,14 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     await db.query(`copy ${table} (${columns.join(", ")}) from '/dev/blob'`, [], { blob: new Blob(chunks) });
     return count;
   };
-  const listen = async (channel: string, onPayload: (payload: string) => void) => {
+  const listen = async (channel: string, onPayload: (payload: string) => void, onListening?: () => void) => {
     let set = listeners.get(channel);
     if (!set) {
       listeners.set(channel, (set = new Set()));
       await sql.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
     }
     set.add(onPayload);
+    onListening?.();
     return async () => void set.delete(onPayload);
   };
   return wrap(sql, "pglite", dir, socketUrl, copyIn, listen, async () => {

@@ -126,6 +126,18 @@ export class TieredCache<V> {
     else this.deleteLater(key);
   }
 
+  /**
+   * Drops every value here and in Redis (changes may have been missed); reads
+   * in flight will not store theirs. With Redis away, its copies are dropped
+   * when it returns.
+   */
+  forgetAll(): void {
+    for (const reads of this.reading.values()) for (const read of reads) read.stale = true;
+    this.local.clear();
+    this.unsentDeletes = "all";
+    if (this.redis.status === "ready") this.sendDeletes();
+  }
+
   private deleteLater(key: string): void {
     if (this.unsentDeletes === "all") return;
     this.unsentDeletes.add(key);
@@ -138,13 +150,23 @@ export class TieredCache<V> {
    * list, Redis is bypassed until the whole prefix is dropped.
    */
   private sendDeletes(): void {
+    // A drop under way is followed by another if more was forgotten meanwhile (see its end).
+    if (this.dropping) return;
     const unsent = this.unsentDeletes;
     this.unsentDeletes = new Set();
     if (unsent === "all") {
       this.dropping = true;
-      void this.dropPrefix()
-        .catch(() => (this.unsentDeletes = "all"))
-        .finally(() => (this.dropping = false));
+      void this.dropPrefix().then(
+        () => {
+          this.dropping = false;
+          if (this.unsentDeletes === "all" || this.unsentDeletes.size) this.sendDeletes();
+        },
+        () => {
+          // Redis failed mid-way: drop it all when it is back.
+          this.dropping = false;
+          this.unsentDeletes = "all";
+        },
+      );
       return;
     }
     const keys = [...unsent];
