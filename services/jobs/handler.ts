@@ -7,6 +7,8 @@ import type { JobRecord, JobType } from "./job-store.js";
 export interface JobRunContext {
   readonly job: JobRecord;
   readonly sql: Sql;
+  /** The same database for a connection of the job's own: a worker thread's, for a fit that must not block the worker's event loop. */
+  readonly databaseUrl: string;
   /** Aborted when the job is cancelled or the worker hands it back at shutdown. */
   readonly signal: AbortSignal;
   /** The job's span, a child of the submitting call's trace; handlers add events or child spans to it. */

@@ -51,6 +51,7 @@ export async function startJobWorker(options: {
     redisPrefix: config.redisPrefix,
     config: jobs,
     sql: db.sql,
+    databaseUrl: db.url,
     store,
     queues,
     events,

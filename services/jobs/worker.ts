@@ -25,6 +25,8 @@ export interface JobWorkerOptions {
   redisPrefix: string;
   config: JobsConfig;
   sql: Sql;
+  /** The database's URL, handed to jobs that fit on a thread of their own (see JobRunContext.databaseUrl). */
+  databaseUrl: string;
   store: JobStore;
   queues: JobQueues;
   events: JobEvents;
@@ -160,6 +162,7 @@ export class JobWorker {
     const ctx: JobRunContext = {
       job: record,
       sql: this.o.sql,
+      databaseUrl: this.o.databaseUrl,
       signal: entry.controller.signal,
       span,
       redis: this.publisher,

@@ -41,4 +41,9 @@ export class ProfileCache {
   forget(id: string): void {
     this.cache.forget(id);
   }
+
+  /** Drops every profile here and in Redis (changes may have been missed). */
+  forgetAll(): void {
+    this.cache.forgetAll();
+  }
 }

@@ -33,7 +33,12 @@ export const matchArea: AreaFactory = async (deps) => {
   const profiles = new ProfileCache(sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   const router = await ModelRouter.load(sql, deps.metrics, deps.config.modelAbWeights, () => serving.current!);
   // Changed profiles are announced by PostgreSQL (promotions on Redis, see ServingSlot); neither is needed to serve.
-  const changes = await onRowChanges(deps.db, "travellers", (id) => profiles.forget(id));
+  const changes = await onRowChanges(
+    deps.db,
+    "travellers",
+    (id) => profiles.forget(id),
+    () => profiles.forgetAll(),
+  );
   const impl = matchHandlers({
     sql,
     router,

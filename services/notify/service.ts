@@ -16,7 +16,14 @@ export const notifyArea: AreaFactory = async (deps) => {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   // New events and preferences, written by anyone, drop the traveller's cached state.
   const changes = await Promise.all(
-    ["activity_events", "user_notification_prefs"].map((table) => onRowChanges(deps.db, table, (id) => store.forget(id))),
+    ["activity_events", "user_notification_prefs"].map((table) =>
+      onRowChanges(
+        deps.db,
+        table,
+        (id) => store.forget(id),
+        () => store.forgetAll(),
+      ),
+    ),
   );
   let prior = await learnPrior(deps.db.sql);
   const timer = setInterval(() => {

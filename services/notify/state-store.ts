@@ -35,6 +35,11 @@ export class StateStore {
     this.cache.forget(userId);
   }
 
+  /** Drops every traveller's state here and in Redis (changes may have been missed). */
+  forgetAll(): void {
+    this.cache.forgetAll();
+  }
+
   /** The state, or undefined when no such traveller exists. */
   get(userId: string, now: number): Promise<UserState | undefined> {
     return this.cache.get(userId, () => this.compute(userId, now));

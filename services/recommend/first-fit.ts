@@ -1,8 +1,6 @@
 import type { ServingSlot } from "../registry/index.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
-import { WorkerPool } from "../runtime/worker-pool.js";
-import type { Factorisation, TrainingData } from "./factorisation.js";
 import type { Recommender } from "./recommender.js";
 import { loadRecommender, trainRecommendModel } from "./training.js";
 
@@ -18,15 +16,14 @@ export class FirstFit {
   failure: string | undefined;
   readonly done: Promise<void>;
 
-  constructor(sql: Sql, serving: ServingSlot<Recommender>) {
-    this.done = this.fit(sql, serving);
+  /** `databaseUrl` is the database `sql` reaches: the fitting thread opens its own connection to it. */
+  constructor(sql: Sql, databaseUrl: string, serving: ServingSlot<Recommender>) {
+    this.done = this.fit(sql, databaseUrl, serving);
   }
 
-  private async fit(sql: Sql, serving: ServingSlot<Recommender>): Promise<void> {
-    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-    const pool = new WorkerPool(new URL(`./fit.${ext}`, import.meta.url), 1);
+  private async fit(sql: Sql, databaseUrl: string, serving: ServingSlot<Recommender>): Promise<void> {
     try {
-      const outcome = await trainRecommendModel(sql, { fit: (data: TrainingData) => pool.run<Factorisation>("fit", data) });
+      const outcome = await trainRecommendModel(sql, { onThread: { databaseUrl } });
       if (!serving.current) {
         const fitted = await loadRecommender(sql, outcome.version);
         if (fitted) serving.fill(fitted);
@@ -34,8 +31,6 @@ export class FirstFit {
     } catch (err) {
       this.failure = (err as Error).message;
       log.error("could not train the recommendation model", { error: this.failure });
-    } finally {
-      await pool.close();
     }
   }
 }

@@ -3,7 +3,12 @@ import { checkKnown, isUuid, noParameters, type JobHandler } from "../jobs/index
 import { loadRecommender, trainRecommendModel } from "./training.js";
 import { UserStateStore } from "./user-state.js";
 
-/** Trains the recommendation model on the interactions in PostgreSQL; a promotion reaches every server through Redis. */
+/**
+ * Trains the recommendation model on the interactions in PostgreSQL; a
+ * promotion reaches every server through Redis. The reading and fitting run on
+ * a thread of their own, so the worker keeps renewing the job's lock however
+ * long the fit takes.
+ */
 export const trainRecommend: JobHandler = {
   jobType: "training",
   kind: "recommend",
@@ -13,6 +18,7 @@ export const trainRecommend: JobHandler = {
       force: ctx.job.forcePromote,
       signal: ctx.signal,
       progress: (p, m) => void ctx.progress(p, m),
+      onThread: { databaseUrl: ctx.databaseUrl },
     });
     if (outcome.promoted) await announcePromotion(ctx, ctx.redisPrefix, MODELS.recommend, outcome.version);
     return {

@@ -27,10 +27,15 @@ export const recommendArea: AreaFactory = async (deps) => {
     redisUrl: deps.config.redisUrl,
     redisPrefix: deps.config.redisPrefix,
   });
-  const firstFit = serving.current ? undefined : new FirstFit(sql, serving);
+  const firstFit = serving.current ? undefined : new FirstFit(sql, deps.db.url, serving);
   const store = new UserStateStore(sql, deps.redis, deps.config.redisPrefix, deps.metrics);
   // New views, saves and bookings, written by anyone, drop the traveller's cached state.
-  const changes = await onRowChanges(deps.db, "destination_interactions", (id) => store.forget(serving.current, id));
+  const changes = await onRowChanges(
+    deps.db,
+    "destination_interactions",
+    (id) => store.forget(serving.current, id),
+    () => store.forgetAll(),
+  );
   return {
     service: RecommendationService,
     scopes: INFER,

@@ -3,17 +3,14 @@ import { ModelRegistry, MODELS } from "../registry/index.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { Destination } from "./catalogue.js";
-import { scoreAll, trainFactorisation, userVector, type Factorisation, type Observations, type TrainingData } from "./factorisation.js";
+import { runOnThread } from "../runtime/worker-pool.js";
+import { scoreAll, trainFactorisation, userVector, type Observations, type TrainingData } from "./factorisation.js";
 import { seededHash } from "../numeric/hash.js";
 import { popularityScores, rankingMetrics, type RankingMetrics } from "./holdout.js";
 import { STRENGTH } from "./interactions.js";
 import { decodeFactorisation, encodeFactorisation, type ArtefactMetadata } from "./model-artefact.js";
 import { interestIndices, InteractionMatrix, Recommender } from "./recommender.js";
 import { loadCatalogue, loadInteractions, loadInterests } from "./store.js";
-
-/** Fits the factorisation; the server passes one that runs on a worker thread. */
-export type Fit = (data: TrainingData) => Promise<Factorisation>;
-export const fitInProcess: Fit = async (data) => trainFactorisation(data).model;
 
 export interface RecommendTrainingOutcome {
   version: number;
@@ -22,18 +19,39 @@ export interface RecommendTrainingOutcome {
   metrics: { model: RankingMetrics; popularity: RankingMetrics; judged: number };
 }
 
+/** A fitted, evaluated and encoded model: what a training thread hands back. */
+export interface FittedRecommender {
+  artefact: Uint8Array;
+  metadata: ArtefactMetadata;
+  metrics: RecommendTrainingOutcome["metrics"];
+  dataSummary: { destinations: number; travellers: number; interactions: number; fitSeconds: number };
+}
+
+/** The thread module training runs on (training-thread.ts), as built or as source. */
+export const RECOMMEND_TRAINING_THREAD = new URL(`./training-thread.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url);
+
 /**
- * Trains on the destinations and interactions in PostgreSQL, holding out one
- * save or booking of every traveller who has two or more; stores the model
- * with its held-out recall@10 and NDCG@10 (and popularity's) in the registry,
- * and promotes it when it beats popularity and the serving version (or when
- * forced). The served model is the evaluated one: the held-out events are a
- * small share of the data.
+ * Where the fit runs: in this process (a command, a test), or on a worker
+ * thread of its own that opens `databaseUrl` itself (jobs, and a server
+ * fitting its first model: half a minute of ALS must not stall the event
+ * loop). `module` is the thread's program (RECOMMEND_TRAINING_THREAD).
  */
-export async function trainRecommendModel(
+export interface OnThread {
+  databaseUrl: string;
+  module?: URL;
+}
+
+/**
+ * Reads the destinations and interactions in PostgreSQL, holds out one save
+ * or booking of every traveller who has two or more, fits on the rest and
+ * measures recall@10 and NDCG@10 on what was held out (and popularity's):
+ * the CPU-heavy part of training. The served model is the evaluated one: the
+ * held-out events are a small share of the data.
+ */
+export async function fitRecommendFromDatabase(
   sql: Sql,
-  options: { fit?: Fit; force?: boolean; signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
-): Promise<RecommendTrainingOutcome> {
+  options: { signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+): Promise<FittedRecommender> {
   const progress = options.progress ?? (() => undefined);
   progress(5, "reading destinations and interactions");
   const catalogue = await loadCatalogue(sql);
@@ -47,53 +65,86 @@ export async function trainRecommendModel(
   const { data, heldOut } = holdOut(catalogue, matrix, interests);
   progress(30, `fitting ${data.users.length} travellers × ${catalogue.length} destinations`);
   const started = performance.now();
-  const model = await (options.fit ?? fitInProcess)(data);
-  options.signal?.throwIfAborted();
+  const model = trainFactorisation(data).model;
+  const fitSeconds = (performance.now() - started) / 1000;
   progress(80, "evaluating on held-out saves and bookings");
   const observed = data.users.map((u) => u.observed);
   const scores = new Float32Array(catalogue.length);
   const popularity = popularityScores(observed, catalogue.length);
   const ours = rankingMetrics(observed, heldOut, (n) => scoreAll(model, userVector(model, data.users[n].interests, observed[n]), scores));
   const baseline = rankingMetrics(observed, heldOut, () => popularity);
-  const metrics = { model: pick(ours), popularity: pick(baseline), judged: ours.judged };
-
-  const registry = new ModelRegistry(sql);
   const { artefact, metadata } = encodeFactorisation(
     model,
     catalogue.map((d) => d.id),
   );
+  return {
+    artefact,
+    metadata,
+    metrics: { model: pick(ours), popularity: pick(baseline), judged: ours.judged },
+    dataSummary: { destinations: catalogue.length, travellers: matrix.byUser.size, interactions: matrix.count, fitSeconds },
+  };
+}
+
+/**
+ * Trains on the destinations and interactions in PostgreSQL (see
+ * fitRecommendFromDatabase), stores the model with its held-out evaluation in
+ * the registry, and promotes it when it beats popularity and the serving
+ * version on recall@10 (or when forced). The comparison with the serving
+ * version and the promotion are one step under the registry's lock, so
+ * concurrent trainings leave the best one serving.
+ */
+export async function trainRecommendModel(
+  sql: Sql,
+  options: { onThread?: OnThread; force?: boolean; signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+): Promise<RecommendTrainingOutcome> {
+  const progress = options.progress ?? (() => undefined);
+  const { onThread } = options;
+  let fitted: FittedRecommender;
+  if (onThread) {
+    progress(5, "reading the data and fitting on a worker thread");
+    fitted = await runOnThread<FittedRecommender>(
+      onThread.module ?? RECOMMEND_TRAINING_THREAD,
+      { signal: options.signal, onProgress: (p, m) => progress(p as number, m as string) },
+      "fitRecommend",
+      onThread.databaseUrl,
+    );
+  } else {
+    fitted = await fitRecommendFromDatabase(sql, options);
+  }
+  options.signal?.throwIfAborted();
+  const { metrics } = fitted;
+  const registry = new ModelRegistry(sql);
   const version = await registry.save({
     model: MODELS.recommend,
-    artefact,
-    metadata: metadata as unknown as Record<string, unknown>,
+    artefact: fitted.artefact,
+    metadata: fitted.metadata as unknown as Record<string, unknown>,
     metrics,
-    dataSummary: {
-      destinations: catalogue.length,
-      travellers: matrix.byUser.size,
-      interactions: matrix.count,
-      fitSeconds: (performance.now() - started) / 1000,
-    },
+    dataSummary: fitted.dataSummary,
   });
-  const current = await registry.serving(MODELS.recommend);
-  const currentRecall = (current?.metrics as { model?: RankingMetrics } | undefined)?.model?.recallAt10 ?? -Infinity;
+  const ours = metrics.model;
+  const baseline = metrics.popularity;
   let promoted = false;
   let reason: string;
   const r = (x: number) => x.toFixed(4);
-  if (options.force) {
-    promoted = true;
-    reason = "forced";
-  } else if (!(ours.recallAt10 > baseline.recallAt10 && ours.ndcgAt10 > baseline.ndcgAt10)) {
+  if (!options.force && !(ours.recallAt10 > baseline.recallAt10 && ours.ndcgAt10 > baseline.ndcgAt10)) {
     reason = `recall@10 ${r(ours.recallAt10)} / NDCG@10 ${r(ours.ndcgAt10)} do not beat popularity's ${r(baseline.recallAt10)} / ${r(baseline.ndcgAt10)}`;
-  } else if (ours.recallAt10 <= currentRecall) {
-    reason = `recall@10 ${r(ours.recallAt10)} does not beat serving version ${current!.version} (${r(currentRecall)})`;
   } else {
-    promoted = true;
-    reason = current ? `recall@10 ${r(ours.recallAt10)} beats version ${current.version} (${r(currentRecall)})` : "first version";
+    const outcome = await registry.promoteIfBetter(MODELS.recommend, version, { force: options.force, score: heldOutRecall });
+    promoted = outcome.promoted;
+    const serving = outcome.serving;
+    if (options.force) reason = "forced";
+    else if (!serving) reason = "first version";
+    else if (promoted) reason = `recall@10 ${r(ours.recallAt10)} beats version ${serving.version} (${r(serving.score)})`;
+    else reason = `recall@10 ${r(ours.recallAt10)} does not beat serving version ${serving.version} (${r(serving.score)})`;
   }
-  if (promoted) await registry.promote(MODELS.recommend, version);
   progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);
   log.info("recommendation model trained", { version, promoted, reason, ...metrics.model, popularity: metrics.popularity });
   return { version, promoted, reason, metrics };
+}
+
+/** A registry entry's held-out recall@10: what promotion compares. */
+function heldOutRecall(metrics: Record<string, unknown>): number | undefined {
+  return (metrics as { model?: RankingMetrics }).model?.recallAt10;
 }
 
 /**

@@ -43,6 +43,11 @@ export class UserStateStore {
     if (recommender) this.cache.forget(this.key(recommender, userId));
   }
 
+  /** Drops every traveller's state, for every model version, here and in Redis (changes may have been missed). */
+  forgetAll(): void {
+    this.cache.forgetAll();
+  }
+
   /** The state, or undefined when no such traveller exists. */
   get(recommender: Recommender, userId: string): Promise<UserState | undefined> {
     return this.cache.get(this.key(recommender, userId), async () => {

@@ -5,6 +5,6 @@
  */
 export { isModelName, MODELS, type ModelName } from "./models.js";
 export { announcePromotion, modelsChannel, onPromotion, type Publisher } from "./promotions.js";
-export { ModelRegistry, type ModelVersion } from "./registry.js";
+export { ModelRegistry, type ModelVersion, type PromotionOutcome } from "./registry.js";
 export { rollbackModel } from "./rollback.js";
 export { ServingSlot, type ServedModel, type ServingSlotOptions } from "./serving-slot.js";

@@ -31,8 +31,10 @@ function announcedModel(message: string): string | undefined {
 }
 
 /**
- * Calls `onChange` whenever a promotion or rollback of `model` is announced.
- * While Redis is away nothing arrives, and the log says what is missed.
+ * Calls `onChange` whenever a promotion or rollback of `model` is announced,
+ * and when the subscription comes back after Redis was away: nothing arrives
+ * meanwhile (the log says what is missed), so a promotion made then is only
+ * found by reading the registry again.
  */
 export function onPromotion(
   options: { redisUrl: string; redisPrefix: string; model: string; missed: string },
@@ -45,5 +47,6 @@ export function onPromotion(
       if (announcedModel(message) === options.model) onChange();
     },
     options.missed,
+    onChange,
   );
 }

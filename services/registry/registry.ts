@@ -87,10 +87,38 @@ export class ModelRegistry {
     });
   }
 
+  /** Makes a version the serving one, whatever serves now (under the model's lock, as every change of the serving version). */
   async promote(model: string, version: number): Promise<void> {
-    const r = await this
-      .sql`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
-    if (r.count === 0) throw new Error(`no version ${version} of model ${model}`);
+    await this.promoteIfBetter(model, version, { force: true, score: () => 0 });
+  }
+
+  /**
+   * Promotes `version` if its score beats the serving version's (higher is
+   * better; a serving version without a score is beaten by any), or whatever
+   * serves when `force` is set. One transaction under the model's lock, the
+   * comparison made inside it: two trainings finishing at once cannot both
+   * read the same serving version and leave the worse one promoted.
+   */
+  async promoteIfBetter(
+    model: string,
+    version: number,
+    options: { score: (metrics: Record<string, unknown>) => number | undefined; force?: boolean },
+  ): Promise<PromotionOutcome> {
+    return this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtext(${`model_versions:${model}`}))`;
+      const [candidate] = await tx<{ metrics: Record<string, unknown> }[]>`
+        select metrics from model_versions where model = ${model} and version = ${version}`;
+      if (!candidate) throw new Error(`no version ${version} of model ${model}`);
+      const [current] = await tx<{ version: number; metrics: Record<string, unknown> }[]>`
+        select version, metrics from model_versions where model = ${model} and promoted_at is not null
+        order by promoted_at desc limit 1`;
+      const score = options.score(candidate.metrics) ?? Number.NaN;
+      const serving = current && { version: current.version, score: options.score(current.metrics) ?? Number.NEGATIVE_INFINITY };
+      if (current?.version === version) return { promoted: false, serving };
+      if (!options.force && serving && !(score > serving.score)) return { promoted: false, serving };
+      await tx`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
+      return { promoted: true, serving };
+    });
   }
 
   async serving(model: string): Promise<ModelVersion | undefined> {
@@ -99,6 +127,12 @@ export class ModelRegistry {
       order by promoted_at desc limit 1`;
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
+}
+
+/** What promoteIfBetter did, and what served when it decided (undefined: nothing did). */
+export interface PromotionOutcome {
+  promoted: boolean;
+  serving: { version: number; score: number } | undefined;
 }
 
 interface Row {

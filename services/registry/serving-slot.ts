@@ -29,11 +29,15 @@ export interface ServingSlotOptions<M extends ServedModel> {
  * from the start, and loads it again whenever a promotion or rollback of the
  * model is announced; the new version goes in with one assignment, so
  * requests in flight finish on the one they started with, which is released
- * ten seconds later.
+ * ten seconds later. When the Redis subscription comes back after an outage
+ * it loads the serving version again, since a promotion made meanwhile was
+ * announced to no one.
  */
 export class ServingSlot<M extends ServedModel> {
   private model: M | undefined;
   private readonly promotions: Subscription;
+  /** Loads started; a load finishing after a later one started is dropped, so an older version never replaces a newer. */
+  private loads = 0;
 
   private constructor(
     private readonly options: ServingSlotOptions<M>,
@@ -74,9 +78,21 @@ export class ServingSlot<M extends ServedModel> {
 
   private reload(): void {
     const { title } = this.options;
+    const load = ++this.loads;
     void this.options.load().then(
       (next) => {
         if (!next) return;
+        if (load !== this.loads) {
+          // A later announcement's load is under way and answers with what serves now.
+          if (next !== this.model) void next.release?.();
+          return;
+        }
+        if (next === this.model) return;
+        if (next.version === this.model?.version) {
+          // Nothing changed (a re-read after Redis came back, say): keep the warmed copy.
+          void next.release?.();
+          return;
+        }
         const previous = this.model;
         this.model = next; // one assignment: later requests use the new version, running ones keep theirs
         log.info(`${title} model swapped`, { from: previous?.version, to: next.version });

@@ -40,6 +40,10 @@ export class LruCache<V> {
     this.map.delete(key);
   }
 
+  clear(): void {
+    this.map.clear();
+  }
+
   /** False when the time-to-live is zero: nothing is ever kept. */
   get enabled(): boolean {
     return this.ttlMs > 0;

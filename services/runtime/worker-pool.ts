@@ -8,6 +8,8 @@ import { Status } from "./status.js";
  * functions on request. Plain JavaScript, so it needs no loader; a TypeScript
  * module (tests and scripts run from source) is imported through tsx's API.
  * Own enumerable error fields (field, rule...) cross back; stacks stay here.
+ * A task run with onProgress gets, as its last argument, a function that
+ * reports progress (any arguments) back to the caller.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -19,7 +21,8 @@ parentPort.on("message", async (msg) => {
     const mod = await loaded;
     const fn = mod[msg.fn];
     if (typeof fn !== "function") throw new Error("worker module has no function " + msg.fn);
-    parentPort.postMessage({ id: msg.id, ok: true, value: await fn(...msg.args) });
+    const args = msg.progress ? [...msg.args, (...report) => parentPort.postMessage({ id: msg.id, progress: report })] : msg.args;
+    parentPort.postMessage({ id: msg.id, ok: true, value: await fn(...args) });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     parentPort.postMessage({ id: msg.id, ok: false, error: { name: e.name, message: e.message, props: { ...e } } });
@@ -33,6 +36,8 @@ interface Task {
   args: unknown[];
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Told of the task's progress reports, when it makes any. */
+  onProgress?: (...report: unknown[]) => void;
   /** Stops listening to the caller's signal once the task has settled. */
   detach?: () => void;
 }
@@ -85,8 +90,13 @@ export class WorkerPool {
     return this.runWith<T>({}, fn, ...args);
   }
 
-  /** Runs fn(...args) on a worker; when `signal` fires first, the task is dropped or stopped and rejects with the signal's reason. */
-  runWith<T>(options: { signal?: AbortSignal }, fn: string, ...args: unknown[]): Promise<T> {
+  /**
+   * Runs fn(...args) on a worker; when `signal` fires first, the task is
+   * dropped or stopped and rejects with the signal's reason. With
+   * `onProgress`, fn gets a progress reporter as its last argument, and what
+   * it reports is passed to onProgress.
+   */
+  runWith<T>(options: { signal?: AbortSignal; onProgress?: (...report: unknown[]) => void }, fn: string, ...args: unknown[]): Promise<T> {
     if (this.closed) return Promise.reject(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -102,7 +112,7 @@ export class WorkerPool {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      const task: Task = { id: this.nextId++, fn, args, resolve: resolve as (v: unknown) => void, reject };
+      const task: Task = { id: this.nextId++, fn, args, resolve: resolve as (v: unknown) => void, reject, onProgress: options.onProgress };
       if (signal) {
         const onAbort = () => this.abandon(task, signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
@@ -160,9 +170,19 @@ export class WorkerPool {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: this.moduleUrl.href } });
     worker.on(
       "message",
-      (msg: { id: number; ok: boolean; value?: unknown; error?: { name: string; message: string; props: Record<string, unknown> } }) => {
+      (msg: {
+        id: number;
+        ok: boolean;
+        value?: unknown;
+        error?: { name: string; message: string; props: Record<string, unknown> };
+        progress?: unknown[];
+      }) => {
         const task = this.busy.get(worker);
         if (!task || task.id !== msg.id) return;
+        if (msg.progress) {
+          task.onProgress?.(...msg.progress);
+          return;
+        }
         this.busy.delete(worker);
         this.idle.push(worker);
         if (msg.ok) this.settle(task, "completed", true, msg.value);
@@ -200,8 +220,28 @@ export class WorkerPool {
       // pool stays collapsed after the load has gone. The newest task has its whole deadline left.
       const task = this.queue.length > this.size ? this.queue.pop()! : this.queue.shift()!;
       this.busy.set(worker, task);
-      worker.postMessage({ id: task.id, fn: task.fn, args: task.args });
+      worker.postMessage({ id: task.id, fn: task.fn, args: task.args, progress: task.onProgress !== undefined });
     }
     this.changed();
+  }
+}
+
+/**
+ * Runs one call of `fn` from `moduleUrl` on a thread of its own, then ends the
+ * thread: for work that comes seldom and runs long (a training fit), which
+ * must leave the event loop free meanwhile (a job worker's lock renewals, a
+ * server's calls). When `signal` fires the thread is stopped.
+ */
+export async function runOnThread<T>(
+  moduleUrl: URL,
+  options: { signal?: AbortSignal; onProgress?: (...report: unknown[]) => void },
+  fn: string,
+  ...args: unknown[]
+): Promise<T> {
+  const pool = new WorkerPool(moduleUrl, 1);
+  try {
+    return await pool.runWith<T>(options, fn, ...args);
+  } finally {
+    await pool.close();
   }
 }

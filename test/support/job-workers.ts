@@ -6,9 +6,9 @@ export interface WorkerProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts test/fixtures/job-worker.ts in its own process and waits until it takes jobs. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/job-worker.ts"], {
+/** Starts test/fixtures/job-worker.ts (or another worker program) in its own process and waits until it takes jobs. */
+export async function startWorkerProcess(env: Record<string, string>, program = "test/fixtures/job-worker.ts"): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", program], {
     env: { ...process.env, MLMESH_AUTH_DISABLED: "true", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

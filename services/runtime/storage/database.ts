@@ -12,6 +12,8 @@ export interface Database {
   readonly kind: "postgres" | "pglite";
   /** Where it runs, without credentials. */
   readonly location: string;
+  /** What another connection to the same database opens (a worker thread's own: training fits on one). */
+  readonly url: string;
   ping(): Promise<boolean>;
   /**
    * Bulk-loads rows given as PostgreSQL COPY text-format lines ("a\tb\n").
@@ -24,8 +26,11 @@ export interface Database {
    * postgres.js's listener connection (re-established after a reconnect);
    * PGlite, one backend behind its socket server, sends a notification back
    * on the connection that raised it, and the pool passes it on.
+   * `onListening` runs each time the LISTEN is in place: at first, and again
+   * after the listener's connection was lost and made anew (what was
+   * announced in between was heard by no one).
    */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onPayload: (payload: string) => void, onListening?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -99,8 +104,9 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
         if (!poisoned) conn.release();
       }
     };
-    const listen = async (channel: string, onPayload: (payload: string) => void) => (await sql.listen(channel, onPayload)).unlisten;
-    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, copyIn, listen, async () => {
+    const listen = async (channel: string, onPayload: (payload: string) => void, onListening?: () => void) =>
+      (await sql.listen(channel, onPayload, onListening)).unlisten;
+    return wrap(sql, "postgres", `${url.hostname}:${url.port || 5432}${url.pathname}`, options.url, copyIn, listen, async () => {
       await sql.end({ timeout: 5 });
     });
   }
@@ -117,7 +123,8 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   // ran the statement that raised it, so every connection hands notifications to the listeners here.
   const listeners = new Map<string, Set<(payload: string) => void>>();
   // PGlite runs one query at a time; a small pool keeps its queue short.
-  const sql = postgres(`postgres://postgres@${conn}/postgres`, {
+  const socketUrl = `postgres://postgres@${conn}/postgres`;
+  const sql = postgres(socketUrl, {
     max: options.max ?? 4,
     onnotice: () => undefined,
     onnotify: (channel: string, payload: string) =>
@@ -136,16 +143,17 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
     await db.query(`copy ${table} (${columns.join(", ")}) from '/dev/blob'`, [], { blob: new Blob(chunks) });
     return count;
   };
-  const listen = async (channel: string, onPayload: (payload: string) => void) => {
+  const listen = async (channel: string, onPayload: (payload: string) => void, onListening?: () => void) => {
     let set = listeners.get(channel);
     if (!set) {
       listeners.set(channel, (set = new Set()));
       await sql.unsafe(`listen "${channel.replace(/"/g, '""')}"`);
     }
     set.add(onPayload);
+    onListening?.();
     return async () => void set.delete(onPayload);
   };
-  return wrap(sql, "pglite", dir, copyIn, listen, async () => {
+  return wrap(sql, "pglite", dir, socketUrl, copyIn, listen, async () => {
     await sql.end({ timeout: 5 });
     await server.stop();
     await db.close();
@@ -156,6 +164,7 @@ function wrap(
   sql: Sql,
   kind: Database["kind"],
   location: string,
+  url: string,
   copyIn: Database["copyIn"],
   listen: Database["listen"],
   close: () => Promise<void>,
@@ -164,6 +173,7 @@ function wrap(
     sql,
     kind,
     location,
+    url,
     copyIn,
     listen,
     async ping() {

@@ -12,12 +12,16 @@ export interface Subscription {
  * every area can serve without: while Redis is away the connection retries in
  * the background, the subscription is sent once it connects and again after
  * every reconnect, and what is missed meanwhile is said once per outage.
+ * `onResubscribed` runs once the subscription is back after a reconnect: what
+ * was announced while it was away is lost, so whoever listens re-reads the
+ * state the announcements are about.
  */
 export function subscribe(
   redisUrl: string,
   channels: readonly string[],
   onMessage: (channel: string, message: string) => void,
   missed: string,
+  onResubscribed?: () => void,
 ): Subscription {
   const redis = new Redis(redisUrl, {
     maxRetriesPerRequest: null,
@@ -29,7 +33,16 @@ export function subscribe(
     if (!down) log.warn(`Redis pub/sub unavailable: ${missed}`, { redis: redactUrl(redisUrl) });
     down = true;
   });
-  redis.on("ready", () => (down = false));
+  let connected = false;
+  redis.on("ready", () => {
+    down = false;
+    if (connected && onResubscribed) {
+      // ioredis subscribes again itself after 'ready'; this one's answer says the subscription is
+      // active, so an announcement made after the re-read below cannot fall between the two.
+      redis.subscribe(...channels).then(onResubscribed, () => undefined);
+    }
+    connected = true;
+  });
   redis.on("message", onMessage);
   // Queued until the first connection; ioredis subscribes again after each reconnect.
   redis.subscribe(...channels).catch(() => undefined);

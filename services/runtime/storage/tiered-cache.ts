@@ -15,12 +15,26 @@ export interface TieredCacheOptions {
 type Count = { inc(n?: number): void };
 const uncounted: Count = { inc: () => undefined };
 
+/** One read of a key in flight; a forget of the key while it runs makes it stale, and its value is then not stored. */
+interface Read {
+  stale: boolean;
+}
+
+// Keys forgotten while Redis was away, deleted there when it returns; past this many, the whole prefix is.
+const MAX_UNSENT_DELETES = 10_000;
+
 /**
  * Values computed from PostgreSQL, cached in process and in Redis as JSON.
  * With Redis down a value is computed every time (and the bypass counted);
  * the caller never waits for a cache write, since the value is already in
  * hand. A value that changed is dropped from both (forget), on every server
  * that hears of the change.
+ *
+ * Two races are closed. A read that began before a forget of its key does
+ * not store what it read after it (it may be the old value): every read in
+ * flight is marked stale by a forget. A forget while Redis is away cannot
+ * delete the Redis copy, which would answer again once Redis returns: such
+ * keys are deleted there as soon as it is back, before any read reaches it.
  */
 export class TieredCache<V> {
   private readonly local: LruCache<V>;
@@ -30,6 +44,11 @@ export class TieredCache<V> {
   private readonly hits: Count;
   private readonly misses: Count;
   private readonly bypasses: Count;
+  private readonly reading = new Map<string, Set<Read>>();
+  /** Keys to delete from Redis when it is back ("all": too many to list, the whole prefix). */
+  private unsentDeletes: Set<string> | "all" = new Set();
+  /** Set while the whole prefix is being dropped after an outage: Redis is not read meanwhile. */
+  private dropping = false;
 
   /** Counted under `name` in the cache metrics (see get and getMany for how). */
   constructor(
@@ -45,6 +64,7 @@ export class TieredCache<V> {
     this.hits = metrics?.cacheHits.labels(name) ?? uncounted;
     this.misses = metrics?.cacheMisses.labels(name) ?? uncounted;
     this.bypasses = metrics?.cacheBypasses.labels(name) ?? uncounted;
+    redis.on("ready", () => this.sendDeletes());
   }
 
   /**
@@ -58,9 +78,14 @@ export class TieredCache<V> {
       this.localHits.inc();
       return local;
     }
-    const value = await this.shared(key, compute);
-    if (value !== undefined) this.local.set(key, value);
-    return value;
+    const read = this.begin(key);
+    try {
+      const value = await this.shared(key, compute, read);
+      if (value !== undefined && !read.stale) this.local.set(key, value);
+      return value;
+    } finally {
+      this.end(key, read);
+    }
   }
 
   /**
@@ -89,14 +114,99 @@ export class TieredCache<V> {
     await this.redis.set(this.redisKey(key), JSON.stringify(value), "EX", this.ttlSeconds);
   }
 
-  /** Drops a value here and in Redis (what it was computed from changed). */
+  /**
+   * Drops a value here and in Redis (what it was computed from changed); reads
+   * of it in flight will not store theirs. With Redis away, its copy there is
+   * deleted when Redis returns.
+   */
   forget(key: string): void {
+    for (const read of this.reading.get(key) ?? []) read.stale = true;
     this.local.delete(key);
-    if (this.redis.status === "ready") this.redis.del(this.redisKey(key)).catch(() => undefined);
+    if (this.redisUsable()) this.redis.del(this.redisKey(key)).catch(() => this.deleteLater(key));
+    else this.deleteLater(key);
   }
 
-  private async shared(key: string, compute: () => Promise<V | undefined>): Promise<V | undefined> {
-    if (this.redis.status === "ready") {
+  /**
+   * Drops every value here and in Redis (changes may have been missed); reads
+   * in flight will not store theirs. With Redis away, its copies are dropped
+   * when it returns.
+   */
+  forgetAll(): void {
+    for (const reads of this.reading.values()) for (const read of reads) read.stale = true;
+    this.local.clear();
+    this.unsentDeletes = "all";
+    if (this.redis.status === "ready") this.sendDeletes();
+  }
+
+  private deleteLater(key: string): void {
+    if (this.unsentDeletes === "all") return;
+    this.unsentDeletes.add(key);
+    if (this.unsentDeletes.size > MAX_UNSENT_DELETES) this.unsentDeletes = "all";
+  }
+
+  /**
+   * Redis is back: deletes what was forgotten meanwhile. The deletes are sent
+   * at once, ahead of any read on this connection; when there were too many to
+   * list, Redis is bypassed until the whole prefix is dropped.
+   */
+  private sendDeletes(): void {
+    // A drop under way is followed by another if more was forgotten meanwhile (see its end).
+    if (this.dropping) return;
+    const unsent = this.unsentDeletes;
+    this.unsentDeletes = new Set();
+    if (unsent === "all") {
+      this.dropping = true;
+      void this.dropPrefix().then(
+        () => {
+          this.dropping = false;
+          if (this.unsentDeletes === "all" || this.unsentDeletes.size) this.sendDeletes();
+        },
+        () => {
+          // Redis failed mid-way: drop it all when it is back.
+          this.dropping = false;
+          this.unsentDeletes = "all";
+        },
+      );
+      return;
+    }
+    const keys = [...unsent];
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      this.redis.del(...batch.map((k) => this.redisKey(k))).catch(() => {
+        for (const k of batch) this.deleteLater(k);
+      });
+    }
+  }
+
+  private async dropPrefix(): Promise<void> {
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.redisKeyPrefix.replace(/[*?[\]\\]/g, "\\$&")}*`, "COUNT", 1000);
+      if (keys.length) await this.redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  }
+
+  private redisUsable(): boolean {
+    return this.redis.status === "ready" && !this.dropping;
+  }
+
+  private begin(key: string): Read {
+    const read = { stale: false };
+    let reads = this.reading.get(key);
+    if (!reads) this.reading.set(key, (reads = new Set()));
+    reads.add(read);
+    return read;
+  }
+
+  private end(key: string, read: Read): void {
+    const reads = this.reading.get(key);
+    reads?.delete(read);
+    if (reads?.size === 0) this.reading.delete(key);
+  }
+
+  private async shared(key: string, compute: () => Promise<V | undefined>, read: Read): Promise<V | undefined> {
+    if (this.redisUsable()) {
       try {
         const cached = await this.redis.get(this.redisKey(key));
         if (cached) {
@@ -111,7 +221,7 @@ export class TieredCache<V> {
     }
     this.misses.inc();
     const value = await compute();
-    if (value !== undefined && this.redis.status === "ready") {
+    if (value !== undefined && !read.stale && this.redisUsable()) {
       this.redis.set(this.redisKey(key), JSON.stringify(value), "EX", this.ttlSeconds).catch(() => undefined);
     }
     return value;
@@ -122,36 +232,42 @@ export class TieredCache<V> {
     found: Map<string, V>,
     compute: (keys: string[]) => Promise<Map<string, V>>,
   ): Promise<Map<string, V>> {
-    let missing = keys;
-    if (this.redis.status === "ready") {
-      try {
-        const cached = await this.redis.mget(missing.map((key) => this.redisKey(key)));
-        const still: string[] = [];
-        missing.forEach((key, i) => {
-          const json = cached[i];
-          if (json) {
-            const v = JSON.parse(json) as V;
-            this.local.set(key, v);
-            found.set(key, v);
-          } else still.push(key);
-        });
-        missing = still;
-      } catch {
+    const reads = new Map(keys.map((key) => [key, this.begin(key)]));
+    try {
+      let missing = keys;
+      if (this.redisUsable()) {
+        try {
+          const cached = await this.redis.mget(missing.map((key) => this.redisKey(key)));
+          const still: string[] = [];
+          missing.forEach((key, i) => {
+            const json = cached[i];
+            if (json) {
+              const v = JSON.parse(json) as V;
+              if (!reads.get(key)!.stale) this.local.set(key, v);
+              found.set(key, v);
+            } else still.push(key);
+          });
+          missing = still;
+        } catch {
+          this.bypasses.inc();
+        }
+      } else {
         this.bypasses.inc();
       }
-    } else {
-      this.bypasses.inc();
+      if (missing.length === 0) return found;
+      const computed = await compute(missing);
+      const pipeline = this.redisUsable() ? this.redis.pipeline() : undefined;
+      for (const [key, v] of computed) {
+        found.set(key, v);
+        if (reads.get(key)?.stale !== false) continue;
+        this.local.set(key, v);
+        pipeline?.set(this.redisKey(key), JSON.stringify(v), "EX", this.ttlSeconds);
+      }
+      await pipeline?.exec().catch(() => this.bypasses.inc());
+      return found;
+    } finally {
+      for (const [key, read] of reads) this.end(key, read);
     }
-    if (missing.length === 0) return found;
-    const computed = await compute(missing);
-    const pipeline = this.redis.status === "ready" ? this.redis.pipeline() : undefined;
-    for (const [key, v] of computed) {
-      this.local.set(key, v);
-      found.set(key, v);
-      pipeline?.set(this.redisKey(key), JSON.stringify(v), "EX", this.ttlSeconds);
-    }
-    await pipeline?.exec().catch(() => this.bypasses.inc());
-    return found;
   }
 
   private redisKey(key: string): string {
