@@ -29,7 +29,10 @@ const IDEMPOTENT_PATHS = new Set([
  * queue a second job. RetryJob stays out: a second call may queue the job again
  * after the first run failed once more.
  */
-const IDEMPOTENT_WITH_KEY = new Set(["/mlmesh.jobs.v1.JobQueueService/SubmitTrainingJob", "/mlmesh.jobs.v1.JobQueueService/SubmitInferenceJob"]);
+const IDEMPOTENT_WITH_KEY = new Set([
+  "/mlmesh.jobs.v1.JobQueueService/SubmitTrainingJob",
+  "/mlmesh.jobs.v1.JobQueueService/SubmitInferenceJob",
+]);
 
 /** Whether sending this unary call again cannot do anything the first attempt did not. */
 export function isIdempotent(method: MethodDescriptor, request: unknown): boolean {

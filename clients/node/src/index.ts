@@ -6,3 +6,4 @@ export type { DeadlineOptions } from "./middleware/deadline.js";
 export { DEFAULT_RETRY, type RetryOptions, type RetryPolicy } from "./middleware/retry.js";
 export * from "./services.js";
 export { ClientError, Metadata, Status } from "nice-grpc";
+export { create, fromJson, toJson } from "@bufbuild/protobuf";
