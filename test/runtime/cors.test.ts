@@ -50,7 +50,15 @@ describe("CORS on the Connect port (MLMESH_CORS_ORIGINS)", () => {
       expect(res.headers["access-control-allow-origin"]).toBe("https://app.example.com");
       expect(String(res.headers["access-control-allow-methods"]).split(", ")).toContain("POST");
       const headers = String(res.headers["access-control-allow-headers"]).toLowerCase().split(", ");
-      for (const h of ["content-type", "connect-protocol-version", "connect-timeout-ms", "x-grpc-web", "authorization", "x-api-key", "traceparent"]) {
+      for (const h of [
+        "content-type",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+        "x-grpc-web",
+        "authorization",
+        "x-api-key",
+        "traceparent",
+      ]) {
         expect(headers).toContain(h);
       }
       const call = await httpRequest(mesh.ports.connect, "POST", "/grpc.health.v1.Health/Check", "{}", {
