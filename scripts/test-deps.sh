@@ -5,6 +5,7 @@
 #   golang-go, golang-github-masterminds-sprig-dev, golang-gopkg-yaml.v2-dev, golang-gopkg-yaml.v3-dev
 #                             the Helm renderer (make check-helm)
 #   golang-grpc-gateway       protoc-gen-swagger, for the OpenAPI document (make openapi)
+#   chromium                  the headless browser the web client's test drives (playwright-core, /usr/bin/chromium)
 # As root it installs whichever are missing with apt-get; as anyone else it prints the command and fails.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v2 ] || need+=(golang-gopkg-yaml.v2-dev)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || need+=(golang-gopkg-yaml.v3-dev)
 command -v protoc-gen-swagger >/dev/null || need+=(golang-grpc-gateway)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 ((${#need[@]})) || exit 0
 
