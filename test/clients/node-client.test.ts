@@ -87,7 +87,7 @@ describe("@mlmesh/client-node against the mesh's gRPC port", () => {
     });
   });
 
-  it("retries an idempotent call across a restart of the mesh on the same port", async () => {
+  it("retries an idempotent call across a restart of the mesh on the same port", { timeout: 300_000 }, async () => {
     const scope = (await testScope()).env;
     let mesh = (await startTestMesh([forecastArea], scope)).mesh;
     const port = mesh.ports.grpc;
