@@ -50,9 +50,14 @@ openapi: proto-deps
 
 build: install
 	$(BIN)/tsc -p tsconfig.build.json
+	chmod +x dist/cli/main.js
+	$(BIN)/tsc -p clients/node/tsconfig.json
+	$(BIN)/tsc -p clients/web/tsconfig.json
 
 typecheck: install
 	$(BIN)/tsc -p tsconfig.json --noEmit
+	$(BIN)/tsc -p clients/node/tsconfig.json --noEmit
+	$(BIN)/tsc -p clients/web/tsconfig.json --noEmit
 
 # The areas stand side by side: an area reaches another only through its index.ts, runtime/ imports
 # no area (the rules are in the script).

@@ -5,14 +5,19 @@
 //  4. An area speaks its own contract (gen/mlmesh/<area>/), not another area's.
 //  5. No area imports the files that gather the areas (services/*.ts).
 //  6. Those files take each area by its entry files: index.ts, service.ts (the area), jobs.ts (its jobs).
+//  7. A client package (clients/<name>/) imports only the contracts (gen/) and its own files: it ships
+//     without the server. The web client imports no Node built-in: it runs in browsers and Edge Functions.
 // runtime/ and numeric/ are open to every area, file by file. cli/, bench/ and test/ stand above the
 // areas and may reach any file. Prints each import that breaks a rule; exits 1 if there is one.
 import { readdirSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), "..");
+/** Node's built-in modules, for imports written without the node: prefix. */
+const NODE_BUILTINS = new Set(builtinModules);
 
 /** Folders under services/ that every area may use file by file. */
 const SHARED = new Set(["runtime", "numeric"]);
@@ -27,6 +32,7 @@ type Place =
   | { kind: "top"; rest: string }
   | { kind: "contract"; name: string }
   | { kind: "generated" }
+  | { kind: "client"; name: string }
   | { kind: "other" };
 
 function placeOf(path: string): Place {
@@ -34,6 +40,7 @@ function placeOf(path: string): Place {
   if (parts[0] === "services")
     return parts.length === 2 ? { kind: "top", rest: parts[1] } : { kind: "area", name: parts[1], rest: parts.slice(2).join("/") };
   if (parts[0] === "gen") return parts[1] === "mlmesh" ? { kind: "contract", name: parts[2] } : { kind: "generated" };
+  if (parts[0] === "clients" && parts.length > 2) return { kind: "client", name: parts[1] };
   return { kind: "other" };
 }
 
@@ -41,6 +48,9 @@ function placeOf(path: string): Place {
 export function violation(from: string, to: string): string | undefined {
   const f = placeOf(from);
   const t = placeOf(to);
+  if (f.kind === "client" && !(t.kind === "contract" || t.kind === "generated" || (t.kind === "client" && t.name === f.name))) {
+    return `a client package imports only gen/ and its own files (clients/${f.name}/): it ships without the server`;
+  }
   if (f.kind === "area" && f.name === "runtime") {
     if ((t.kind === "area" && t.name !== "runtime") || t.kind === "top")
       return "runtime/ imports no area: every area builds on it, not the other way round";
@@ -62,11 +72,22 @@ export function violation(from: string, to: string): string | undefined {
   return undefined;
 }
 
+/** Why `from` (a path from the repository's root) may not import the package `spec`, or undefined when it may. */
+export function packageViolation(from: string, spec: string): string | undefined {
+  const f = placeOf(from);
+  if (f.kind === "client" && f.name === "web" && (spec.startsWith("node:") || NODE_BUILTINS.has(spec.split("/")[0]))) {
+    return "the web client imports no Node built-in: it runs in browsers and Edge Functions";
+  }
+  return undefined;
+}
+
+function specifiersOf(root: string, file: string): string[] {
+  return ts.preProcessFile(readFileSync(join(root, file), "utf8"), true, true).importedFiles.map((i) => i.fileName);
+}
+
 /** Every relative import of a file, as paths from the repository's root (.js specifiers name .ts sources). */
 function importsOf(root: string, file: string): string[] {
-  const info = ts.preProcessFile(readFileSync(join(root, file), "utf8"), true, true);
-  return info.importedFiles
-    .map((i) => i.fileName)
+  return specifiersOf(root, file)
     .filter((spec) => spec.startsWith("."))
     .map((spec) =>
       relative(root, resolve(root, dirname(file), spec))
@@ -84,13 +105,19 @@ function sourcesUnder(root: string, dir: string): string[] {
   });
 }
 
-/** Every import under services/ that breaks a rule. */
+/** Every import under services/ and in the client packages' sources that breaks a rule. */
 export function importViolations(root = ROOT): { from: string; to: string; why: string }[] {
   const found: { from: string; to: string; why: string }[] = [];
-  for (const from of sourcesUnder(root, "services")) {
+  const clients = readdirSync(join(root, "clients"), { withFileTypes: true }).filter((e) => e.isDirectory());
+  const files = [...sourcesUnder(root, "services"), ...clients.flatMap((c) => sourcesUnder(root, `clients/${c.name}/src`))];
+  for (const from of files) {
     for (const to of importsOf(root, from)) {
       const why = violation(from, to);
       if (why) found.push({ from, to, why });
+    }
+    for (const spec of specifiersOf(root, from).filter((spec) => !spec.startsWith("."))) {
+      const why = packageViolation(from, spec);
+      if (why) found.push({ from, to: spec, why });
     }
   }
   return found;
@@ -103,5 +130,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     process.stderr.write(`check-imports: ${found.length} import${found.length > 1 ? "s break" : " breaks"} the layout's rules\n`);
     process.exit(1);
   }
-  process.stdout.write("check-imports: every import under services/ keeps the layout's rules\n");
+  process.stdout.write("check-imports: every import under services/ and clients/ keeps the layout's rules\n");
 }

@@ -8,6 +8,8 @@ if [ ! -s .data/dev-api-key ]; then
 fi
 export MLMESH_API_KEYS="${MLMESH_API_KEYS:-$(cat .data/dev-api-key)}"
 export MLMESH_DATA_DIR="${MLMESH_DATA_DIR:-.data}"
+# Pages served from this machine on any port may call the Connect port (a browser app in development).
+export MLMESH_CORS_ORIGINS="${MLMESH_CORS_ORIGINS:-http://localhost:*,http://127.0.0.1:*}"
 KEY=${MLMESH_API_KEYS%%,*}
 
 node dist/cli/main.js migrate

@@ -6,6 +6,7 @@
 #                             the Helm renderer (make check-helm)
 #   golang-grpc-gateway       protoc-gen-swagger, for the OpenAPI document (make openapi)
 #   prometheus                promtool, for the alert rules' checks and unit tests (make check-rules)
+#   chromium                  the headless browser the web client's test drives (playwright-core, /usr/bin/chromium)
 # As root it installs whichever are missing with apt-get; as anyone else it prints the command and fails.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v go >/dev/null || need+=(golang-go)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || need+=(golang-gopkg-yaml.v3-dev)
 command -v protoc-gen-swagger >/dev/null || need+=(golang-grpc-gateway)
 command -v promtool >/dev/null || need+=(prometheus)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 ((${#need[@]})) || exit 0
 

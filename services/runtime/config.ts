@@ -1,5 +1,6 @@
 import type { ApiKeyEntry } from "./keys/key-file.js";
 import { readKeyFile } from "./keys/key-store.js";
+import { CORS_ORIGIN_PATTERN } from "./transports/cors.js";
 
 /** The mesh's configuration, read from the environment and checked at start. */
 export interface MeshConfig {
@@ -51,6 +52,8 @@ export interface MeshConfig {
   /** MLMESH_IDLE_TIMEOUT_MS: a connection with nothing in flight is closed after this. */
   idleTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** MLMESH_CORS_ORIGINS: origins whose browser pages may call the Connect port (none by default). */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -204,6 +207,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     }
   }
 
+  const corsOrigins = (env.MLMESH_CORS_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins) {
+    if (!CORS_ORIGIN_PATTERN.test(o)) {
+      problems.push(
+        `MLMESH_CORS_ORIGINS: ${JSON.stringify(o)} is not an origin (scheme://host[:port], '*.' before the host, ':*' for any port, or *)`,
+      );
+    }
+  }
+
   const config: MeshConfig = {
     grpcPort: port("GRPC_PORT", 50051),
     connectPort: port("CONNECT_PORT", 8080),
@@ -235,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     requestTimeoutMs: readInt(env, NUMERIC_SETTINGS.requestTimeoutMs, problems),
     idleTimeoutMs: readInt(env, NUMERIC_SETTINGS.idleTimeoutMs, problems),
     logLevel,
+    corsOrigins,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -20,6 +20,7 @@ import { migrate } from "./storage/migrations.js";
 import { connectRedis, redactUrl } from "./storage/redis.js";
 import { installTracing } from "./tracing.js";
 import { connectHandler } from "./transports/connect.js";
+import { withCors } from "./transports/cors.js";
 import { addToGrpcServer } from "./transports/grpc.js";
 import { addReflectionToGrpcServer } from "./transports/grpc-reflection.js";
 import { H2cOrHttp1Server } from "./transports/h2c-or-http1.js";
@@ -108,7 +109,10 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     ),
   );
 
-  const connect = new H2cOrHttp1Server(connectHandler([...bound, healthBound], { readMaxBytes: config.maxMessageBytes }), limits);
+  const connect = new H2cOrHttp1Server(
+    withCors(connectHandler([...bound, healthBound], { readMaxBytes: config.maxMessageBytes }), config.corsOrigins),
+    limits,
+  );
   const connectPort = await connect.listen(config.connectPort, config.host);
 
   const gateway = new RestGateway(bound, { maxBodyBytes: config.maxMessageBytes });

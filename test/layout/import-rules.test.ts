@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { importViolations, violation } from "../../scripts/check-imports.js";
+import { importViolations, packageViolation, violation } from "../../scripts/check-imports.js";
 
 describe("import rules (make check-imports)", () => {
   it("hold for every import under services/", () => {
@@ -34,5 +34,18 @@ describe("import rules (make check-imports)", () => {
     expect(violation("services/jobs/handler.ts", "gen/mlmesh/forecast/v1/forecast_service_pb.ts")).toMatch(/own contract/);
     expect(violation("services/match/service.ts", "services/areas.ts")).toMatch(/gather/);
     expect(violation("services/areas.ts", "services/match/handlers.ts")).toMatch(/entry files/);
+  });
+
+  it("keep a client package to gen/ and its own files, and the web client off Node's built-ins", () => {
+    expect(violation("clients/node/src/client.ts", "gen/mlmesh/jobs/v1/job_queue_service_pb.ts")).toBeUndefined();
+    expect(violation("clients/web/src/client.ts", "gen/grpc/health/v1/health_pb.ts")).toBeUndefined();
+    expect(violation("clients/node/src/client.ts", "clients/node/src/middleware/retry.ts")).toBeUndefined();
+    expect(violation("clients/node/src/client.ts", "services/runtime/auth.ts")).toMatch(/client package imports only gen\//);
+    expect(violation("clients/web/src/client.ts", "clients/node/src/idempotency.ts")).toMatch(/its own files/);
+    expect(violation("clients/web/src/client.ts", "test/support/mesh.ts")).toBeDefined();
+    expect(packageViolation("clients/web/src/client.ts", "node:http")).toMatch(/no Node built-in/);
+    expect(packageViolation("clients/web/src/client.ts", "buffer")).toMatch(/no Node built-in/);
+    expect(packageViolation("clients/web/src/client.ts", "@connectrpc/connect-web")).toBeUndefined();
+    expect(packageViolation("clients/node/src/client.ts", "node:http")).toBeUndefined();
   });
 });
