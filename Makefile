@@ -113,7 +113,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: test-deps install lint check-gen descriptors openapi typecheck check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck build check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate
