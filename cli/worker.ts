@@ -43,10 +43,10 @@ export async function worker(args: string[]): Promise<number> {
     ...process.env,
     ...(options.concurrency ? { MLMESH_WORKER_CONCURRENCY: String(options.concurrency) } : {}),
   });
-  const tracer = installTracing();
+  const tracing = installTracing(config.tracing, { serviceName: "mlmesh-worker" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
-  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
+  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracing, metrics: new MeshMetrics(), openAdmin: true });
   const stop = async () => {
     await running.shutdown();
     await db.close();

@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { clientSafeMessage } from "../runtime/errors.js";
@@ -151,7 +151,8 @@ export class JobWorker {
     const tracer = this.o.tracer ?? trace.getTracer("ml-mesh");
     const span = tracer.startSpan(
       `job ${record.jobType}/${record.kind}`,
-      { attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } },
+      // A consumer of the message the submitting call produced: trace viewers draw the hand-over between processes.
+      { kind: SpanKind.CONSUMER, attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } },
       parent,
     );
     const labels = { job_type: record.jobType, kind: record.kind };

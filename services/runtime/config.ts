@@ -1,3 +1,5 @@
+import { readTracingConfig, type TracingConfig } from "./tracing-config.js";
+
 /** The mesh's configuration, read from the environment and checked at start. */
 export interface MeshConfig {
   grpcPort: number;
@@ -42,6 +44,8 @@ export interface MeshConfig {
   /** MLMESH_IDLE_TIMEOUT_MS: a connection with nothing in flight is closed after this. */
   idleTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** The OTEL_* settings: where spans go, the sampler, the resource (tracing-config.ts). */
+  tracing: TracingConfig;
 }
 
 export class ConfigError extends Error {
@@ -208,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     requestTimeoutMs: readInt(env, NUMERIC_SETTINGS.requestTimeoutMs, problems),
     idleTimeoutMs: readInt(env, NUMERIC_SETTINGS.idleTimeoutMs, problems),
     logLevel,
+    tracing: readTracingConfig(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
