@@ -5,29 +5,29 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { JobQueueService } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import type { AreaFactory } from "../../services/runtime/area.js";
 import { MeshError } from "../../services/runtime/errors.js";
+import type { ServiceImpl } from "../../services/runtime/handler.js";
 import { log } from "../../services/runtime/log.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
 
 // A contract whose handlers log from deep inside the call, after awaits, as storage and model code do.
-const loggingArea = async () => ({
-  service: JobQueueService,
-  impl: {
-    getJob: async (req: { jobId: string }) => {
-      await sleep(5);
-      await Promise.resolve().then(() => log.warn("looked for a job", { marker: `get-${req.jobId}` }));
-      throw MeshError.notFound(`job ${req.jobId} not found`);
-    },
-    watchJob: async function* (req: { jobId: string }) {
-      await sleep(5);
-      log.warn("watching a job", { marker: `watch-${req.jobId}` });
-      yield { job: { jobId: req.jobId } };
-      await sleep(5);
-      log.warn("watched a job", { marker: `watched-${req.jobId}` });
-    },
+const impl: ServiceImpl<typeof JobQueueService> = {
+  getJob: async (req) => {
+    await sleep(5);
+    await Promise.resolve().then(() => log.warn("looked for a job", { marker: `get-${req.jobId}` }));
+    throw MeshError.notFound(`job ${req.jobId} not found`);
   },
-});
+  watchJob: async function* (req) {
+    await sleep(5);
+    log.warn("watching a job", { marker: `watch-${req.jobId}` });
+    yield { job: { jobId: req.jobId } };
+    await sleep(5);
+    log.warn("watched a job", { marker: `watched-${req.jobId}` });
+  },
+};
+const loggingArea: AreaFactory = async () => ({ service: JobQueueService, impl });
 
 let mesh: Mesh;
 let spans: InMemorySpanExporter;
@@ -37,7 +37,13 @@ beforeAll(async () => {
   ({ mesh, spans } = await startTestMesh([loggingArea]));
   const write = process.stderr.write.bind(process.stderr);
   vi.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
-    for (const line of String(chunk).split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of String(chunk).split("\n")) {
+      try {
+        if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // Not one of our log lines.
+      }
+    }
     return write(chunk, ...rest);
   }) as typeof process.stderr.write);
 });

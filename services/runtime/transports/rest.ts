@@ -67,7 +67,10 @@ export class RestGateway {
       }
       const response = await bound.unary(decode, call).catch((err: unknown) => {
         // An error answer names the call's trace as a success does (gRPC sends it as metadata either way).
-        if (!res.headersSent) call.responseHeaders.forEach((v, k) => res.setHeader(k, v));
+        if (!res.headersSent)
+          call.responseHeaders.forEach((v, k) => {
+            res.setHeader(k, v);
+          });
         throw err;
       });
       sendJson(res, 200, printResponse(route, response), call.responseHeaders);
