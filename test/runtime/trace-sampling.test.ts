@@ -66,11 +66,14 @@ async function callsUnder(serviceName: string, otel: Record<string, string>, par
 const exported = (traceId: string) => receiver.trace(traceId).length > 0;
 
 describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
-  it("always_off exports nothing, whatever the caller sampled", async () => {
-    const t = await callsUnder("sampler-always-off", { OTEL_TRACES_SAMPLER: "always_off" }, ["sampled", "none"]);
-    expect(exported(t.sampled)).toBe(false);
-    expect(exported(t.none)).toBe(false);
+  it("always_off exports nothing, whatever the caller sampled; always_on exports every call, even an unsampled caller's", async () => {
+    const off = await callsUnder("sampler-always-off", { OTEL_TRACES_SAMPLER: "always_off" }, ["sampled", "none"]);
+    expect(exported(off.sampled)).toBe(false);
+    expect(exported(off.none)).toBe(false);
     expect(receiver.from("sampler-always-off")).toEqual([]);
+    const on = await callsUnder("sampler-always-on", { OTEL_TRACES_SAMPLER: "always_on" }, ["unsampled", "none"]);
+    expect(exported(on.unsampled)).toBe(true);
+    expect(exported(on.none)).toBe(true);
   });
 
   it("parentbased_traceidratio at 0 still exports a call whose caller sampled it, and only that one", async () => {
@@ -87,12 +90,11 @@ describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
     expect(span.attributes["mlmesh.transport"]).toBe("connect");
   });
 
-  it("traceidratio at 0 ignores the caller's decision; always_on samples even an unsampled caller", async () => {
-    const ratio = await callsUnder("sampler-ratio-0", { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" }, ["sampled"]);
-    expect(exported(ratio.sampled)).toBe(false);
-    const on = await callsUnder("sampler-always-on", { OTEL_TRACES_SAMPLER: "always_on" }, ["unsampled", "none"]);
-    expect(exported(on.unsampled)).toBe(true);
-    expect(exported(on.none)).toBe(true);
+  it("traceidratio decides by the trace id alone: at 0 not even a sampled caller's call, at 1 every call", async () => {
+    const none = await callsUnder("sampler-ratio-0", { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" }, ["sampled"]);
+    expect(exported(none.sampled)).toBe(false);
+    const all = await callsUnder("sampler-ratio-1", { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "1" }, ["unsampled"]);
+    expect(exported(all.unsampled)).toBe(true);
   });
 
   it("unset, with an endpoint, is parentbased_always_on: new traces are sampled, a caller's 'not sampled' is kept", async () => {
