@@ -26,6 +26,15 @@ type Parent = "sampled" | "unsampled" | "none";
  * returns the trace id each call had.
  */
 async function callsUnder(serviceName: string, otel: Record<string, string>, parents: Parent[]): Promise<Record<Parent, string>> {
+  return (await callsWithCallers(serviceName, otel, parents)).traces;
+}
+
+/** As callsUnder, with the span id each caller sent in its traceparent. */
+async function callsWithCallers(
+  serviceName: string,
+  otel: Record<string, string>,
+  parents: Parent[],
+): Promise<{ traces: Record<Parent, string>; callers: Partial<Record<Parent, string>> }> {
   const config = loadConfig({
     GRPC_PORT: "0",
     CONNECT_PORT: "0",
@@ -42,11 +51,13 @@ async function callsUnder(serviceName: string, otel: Record<string, string>, par
   });
   const mesh = await startMesh(config, { areas: [] });
   const traces = {} as Record<Parent, string>;
+  const callers: Partial<Record<Parent, string>> = {};
   try {
     for (const parent of parents) {
       const traceId = randomBytes(16).toString("hex");
       const headers: Record<string, string> = { "content-type": "application/json" };
-      if (parent !== "none") headers.traceparent = `00-${traceId}-${randomBytes(8).toString("hex")}-${parent === "sampled" ? "01" : "00"}`;
+      callers[parent] = randomBytes(8).toString("hex");
+      if (parent !== "none") headers.traceparent = `00-${traceId}-${callers[parent]}-${parent === "sampled" ? "01" : "00"}`;
       const res = await fetch(`http://127.0.0.1:${mesh.ports.connect}/grpc.health.v1.Health/Check`, {
         method: "POST",
         headers,
@@ -60,7 +71,7 @@ async function callsUnder(serviceName: string, otel: Record<string, string>, par
   } finally {
     await mesh.shutdown();
   }
-  return traces;
+  return { traces, callers };
 }
 
 const exported = (traceId: string) => receiver.trace(traceId).length > 0;
@@ -77,7 +88,7 @@ describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
   });
 
   it("parentbased_traceidratio at 0 still exports a call whose caller sampled it, and only that one", async () => {
-    const t = await callsUnder(
+    const { traces: t, callers } = await callsWithCallers(
       "sampler-parent-ratio-0",
       { OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" },
       ["sampled", "unsampled", "none"],
@@ -87,7 +98,9 @@ describe("OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG", () => {
     expect(exported(t.none)).toBe(false);
     const [span] = receiver.trace(t.sampled);
     expect(span).toMatchObject({ name: "grpc.health.v1.Health/Check", resource: { "service.name": "sampler-parent-ratio-0" } });
+    // The Connect call continued the caller's span: its parent is the one the traceparent named.
     expect(span.attributes["mlmesh.transport"]).toBe("connect");
+    expect(span.parentSpanId).toBe(callers.sampled);
   });
 
   it("traceidratio decides by the trace id alone: at 0 not even a sampled caller's call, at 1 every call", async () => {
