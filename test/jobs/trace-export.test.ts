@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,4 +106,48 @@ describe("traces exported over OTLP/HTTP", () => {
     });
     expect(run!.resource).toMatchObject({ "service.name": "mesh-worker-under-test", "deployment.environment": "tracing-test" });
   }, 300_000); // starts a worker process: slow on a busy machine
+
+  it("mlmesh serve flushes its spans at SIGTERM and still exits 0 by itself", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve"], {
+      env: {
+        ...process.env,
+        GRPC_PORT: "0",
+        CONNECT_PORT: "0",
+        ADMIN_PORT: "0",
+        GATEWAY_PORT: "0",
+        MLMESH_HOST: "127.0.0.1",
+        MLMESH_API_KEYS: TEST_KEY,
+        ...(await testScope("serve")).env,
+        LOG_LEVEL: "info",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: "mlmesh-serve-under-test",
+        ...FLUSH_ONLY,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const started = () => stderr.split("\n").find((line) => line.includes('"msg":"mesh started"'));
+      await expect.poll(() => started() !== undefined || child.exitCode !== null, { timeout: 150_000, interval: 100 }).toBe(true);
+      expect(started(), stderr).toBeDefined();
+      const { connect } = (JSON.parse(started()!) as { ports: { connect: number } }).ports;
+      const traceId = randomBytes(16).toString("hex");
+      const res = await fetch(`http://127.0.0.1:${connect}/grpc.health.v1.Health/Check`, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` },
+        body: "{}",
+      });
+      expect(res.status).toBe(200);
+      child.kill("SIGTERM");
+      // The exporter's keep-alive connection must not hold the process open: it ends by itself, not by process.exit.
+      expect(await exited, stderr).toBe(0);
+      expect(receiver.trace(traceId).map((s) => [s.name, s.resource["service.name"]])).toEqual([
+        ["grpc.health.v1.Health/Check", "mlmesh-serve-under-test"],
+      ]);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  }, 300_000);
 });
