@@ -19,8 +19,11 @@ MLMESH_API_KEYS_FILE (or MLMESH_AUTH_DISABLED=true, local only), MLMESH_REFLECTI
 MLMESH_DATA_DIR when unset), REDIS_URL, LOG_LEVEL, MLMESH_MAX_MESSAGE_BYTES,
 MLMESH_SHUTDOWN_GRACE_MS, FORECAST_WORKERS, FORECAST_QUEUE_DEPTH,
 MATCH_BATCH_MAX, MATCH_BATCH_WAIT_MS, MATCH_PREDICTION_CACHE_TTL_MS,
-MLMESH_MODEL_KEEP_VERSIONS (each checked at start: a bad value refuses to
-start, naming it). SIGTERM drains in-flight calls, then exits 0; SIGHUP
+MLMESH_MODEL_KEEP_VERSIONS, and for tracing OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
+OTEL_TRACES_SAMPLER_ARG (each checked at start: a bad value refuses to
+start, naming it). SIGTERM drains in-flight calls, flushes the spans not yet
+exported, then exits 0; SIGHUP
 re-reads MLMESH_API_KEYS_FILE.
 
 Options:

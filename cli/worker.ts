@@ -27,7 +27,9 @@ Environment: ADMIN_PORT (metrics, /healthz, /readyz), MLMESH_SHUTDOWN_GRACE_MS
 without spending an attempt), MLMESH_QUEUE_PREFIX, MLMESH_REDIS_PREFIX (the mesh's:
 training jobs announce promotions on its channel), MLMESH_JOB_ATTEMPTS,
 MLMESH_JOB_BACKOFF_MS, MLMESH_JOB_LOCK_MS, MLMESH_JOB_STALLED_INTERVAL_MS,
-MLMESH_JOB_RECONCILE_INTERVAL_MS (how often to queue again what Redis lost).`;
+MLMESH_JOB_RECONCILE_INTERVAL_MS (how often to queue again what Redis lost), and
+the OTEL_* tracing settings as for \`mlmesh serve\` (a job's span joins the trace
+of the call that submitted it; service.name defaults to mlmesh-worker).`;
 
 export async function worker(args: string[]): Promise<number> {
   const { options, positional } = parseArgs(args, { concurrency: "string" });
@@ -43,10 +45,10 @@ export async function worker(args: string[]): Promise<number> {
     ...process.env,
     ...(options.concurrency ? { MLMESH_WORKER_CONCURRENCY: String(options.concurrency) } : {}),
   });
-  const tracer = installTracing();
+  const tracing = installTracing(config.tracing, { serviceName: "mlmesh-worker" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
-  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracer, metrics: new MeshMetrics(), openAdmin: true });
+  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracing, metrics: new MeshMetrics(), openAdmin: true });
   const stop = async () => {
     await running.shutdown();
     await db.close();

@@ -1,4 +1,3 @@
-import type { Tracer } from "@opentelemetry/api";
 import { listenerLimits } from "../runtime/transports/listener-limits.js";
 import { AdminServer } from "../runtime/admin.js";
 import { authFor } from "../runtime/auth.js";
@@ -6,6 +5,7 @@ import type { MeshConfig } from "../runtime/config.js";
 import { log } from "../runtime/log.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import type { Database } from "../runtime/storage/database.js";
+import type { Tracing } from "../runtime/tracing.js";
 import type { JobsConfig } from "./config.js";
 import { JobEvents } from "./events.js";
 import type { JobHandlers } from "./handler.js";
@@ -34,7 +34,8 @@ export async function startJobWorker(options: {
   jobs: JobsConfig;
   db: Database;
   handlers: JobHandlers;
-  tracer?: Tracer;
+  /** The process's own tracing (`mlmesh worker`), flushed when the worker stops; inside the mesh, the mesh's is used and flushed by it. */
+  tracing?: Tracing;
   metrics: MeshMetrics;
   /** Open an admin port (its own process); inside the mesh, the mesh's admin port serves the metrics and queue depths. */
   openAdmin: boolean;
@@ -57,7 +58,7 @@ export async function startJobWorker(options: {
     events,
     handlers: options.handlers,
     metrics,
-    tracer: options.tracer,
+    tracer: options.tracing?.tracer,
   });
   worker.start();
   const reconciler = new QueueReconciler(store, queues, jobs.reconcileIntervalMs);
@@ -88,6 +89,8 @@ export async function startJobWorker(options: {
         events.close();
         await queues.close();
         await admin?.close();
+        // The spans of the jobs that ran, batched until now, go out before the process exits.
+        await options.tracing?.shutdown();
       })()),
   };
 }

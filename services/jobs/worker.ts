@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
 import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { clientSafeMessage } from "../runtime/errors.js";
@@ -153,9 +153,12 @@ export class JobWorker {
     const tracer = this.o.tracer ?? trace.getTracer("ml-mesh");
     const span = tracer.startSpan(
       `job ${record.jobType}/${record.kind}`,
-      { attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } },
+      // A consumer of the message the submitting call produced: trace viewers draw the hand-over between processes.
+      { kind: SpanKind.CONSUMER, attributes: { "mlmesh.job_id": jobId, "mlmesh.job.attempt": attempt } },
       parent,
     );
+    // The job's code, and the lines logged about its outcome, see its span: they carry its trace_id and span_id.
+    const active = trace.setSpan(parent, span);
     const labels = { job_type: record.jobType, kind: record.kind };
     const stopTimer = metrics.jobDuration.startTimer(labels);
     let lastProgressAt = 0;
@@ -188,7 +191,7 @@ export class JobWorker {
     };
     try {
       if (!handler) throw new UnrecoverableError(`no ${record.jobType} handler for '${record.kind}' in this worker`);
-      const result = await context.with(trace.setSpan(parent, span), () => handler.run(ctx));
+      const result = await context.with(active, () => handler.run(ctx));
       await store.complete(jobId, result);
       stopTimer({ outcome: "completed" });
       span.setStatus({ code: SpanStatusCode.OK });
@@ -218,12 +221,12 @@ export class JobWorker {
           .catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
         await store.deadLetter(jobId, message);
         stopTimer({ outcome: "dead_lettered" });
-        log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: full });
+        context.with(active, () => log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: full }));
         throw forQueue(new UnrecoverableError(message));
       }
       await store.attemptFailed(jobId, message);
       stopTimer({ outcome: "retried" });
-      log.info("job attempt failed: it will be retried", { jobId, attempt, error: full });
+      context.with(active, () => log.info("job attempt failed: it will be retried", { jobId, attempt, error: full }));
       throw BULLMQ_CONTROL.has((err as Error)?.name) ? err : forQueue(new Error(message));
     } finally {
       this.running.delete(jobId);

@@ -1,6 +1,7 @@
 import type { ApiKeyEntry } from "./keys/key-file.js";
 import { readKeyFile } from "./keys/key-store.js";
 import { CORS_ORIGIN_PATTERN } from "./transports/cors.js";
+import { readTracingConfig, type TracingConfig } from "./tracing-config.js";
 
 /** The mesh's configuration, read from the environment and checked at start. */
 export interface MeshConfig {
@@ -54,6 +55,8 @@ export interface MeshConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** MLMESH_CORS_ORIGINS: origins whose browser pages may call the Connect port (none by default). */
   corsOrigins: string[];
+  /** The OTEL_* settings: where spans go, the sampler, the resource (tracing-config.ts). */
+  tracing: TracingConfig;
 }
 
 export class ConfigError extends Error {
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     idleTimeoutMs: readInt(env, NUMERIC_SETTINGS.idleTimeoutMs, problems),
     logLevel,
     corsOrigins,
+    tracing: readTracingConfig(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -63,14 +63,15 @@ export interface Mesh {
 
 export interface StartOptions {
   areas: readonly AreaFactory[];
-  /** Records every span (tests); without it only sampled parents are recorded. */
+  /** Records every span (tests), besides the exporters OTEL_* configures. */
   spanExporter?: SpanExporter;
 }
 
 /** Starts one process with four ports: gRPC, Connect, REST gateway and admin. */
 export async function startMesh(config: MeshConfig, options: StartOptions): Promise<Mesh> {
   setLogLevel(config.logLevel);
-  const tracer = installTracing({ exporter: options.spanExporter });
+  const tracing = installTracing(config.tracing, { serviceName: "mlmesh", exporter: options.spanExporter });
+  const tracer = tracing.tracer;
   const metrics = new MeshMetrics();
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
@@ -183,6 +184,8 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
       auth.keys.close();
       redis.disconnect();
       await db.close();
+      // Last, so the spans of the calls that drained (and of a worker inside this process) are exported before exit.
+      await tracing.shutdown();
       log.info("stopped");
     })());
 

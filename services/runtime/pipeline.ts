@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { create, isMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
-import { SpanKind, SpanStatusCode, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { ApiKeyAuth } from "./auth.js";
 import { CallSignal } from "./call-signal.js";
 import type { CallContext, Metadata, ResponseMetadata, Transport } from "./context.js";
@@ -175,10 +175,15 @@ class MethodBinding implements BoundMethod {
     if (!this.open) this.access.check(headers, false);
   }
 
-  async unary(request: RequestSource, call: IncomingCall): Promise<Message> {
+  unary(request: RequestSource, call: IncomingCall): Promise<Message> {
     const started = performance.now();
     this.calls.enter();
-    const span = this.startSpan(call);
+    const { span, active } = this.startSpan(call);
+    // Everything the call runs, however deep, sees its span: log lines carry its ids, child spans find their parent.
+    return context.with(active, () => this.runUnary(request, call, span, started));
+  }
+
+  private async runUnary(request: RequestSource, call: IncomingCall, span: Span, started: number): Promise<Message> {
     let code = Status.OK;
     let signal: CallSignal | undefined;
     let key: string | undefined;
@@ -200,30 +205,33 @@ class MethodBinding implements BoundMethod {
   async *stream(request: RequestSource, call: IncomingCall): AsyncIterable<Message> {
     const started = performance.now();
     this.calls.enter();
-    const span = this.startSpan(call);
+    const { span, active } = this.startSpan(call);
     let code = Status.OK;
     let signal: CallSignal | undefined;
     let release: (() => void) | undefined;
     let key: string | undefined;
     try {
-      const prepared = this.prepare(request, call, span);
+      // A generator's body runs in whoever calls next(): each step of the handler is entered in the call's context.
+      const prepared = context.with(active, () => this.prepare(request, call, span));
       signal = prepared.signal;
       key = prepared.ctx.principal;
       release = this.deps.streams.acquire(call.peer, this.spanName);
       // A stream lives long: always watch for cancellation and shutdown.
       void prepared.ctx.signal;
-      const iterator = (this.handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      const iterator = context.with(active, () =>
+        (this.handler!(prepared.message, prepared.ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator](),
+      );
       try {
         for (;;) {
-          const next = await signal.race(iterator.next());
+          const next = await signal.race(context.with(active, () => iterator.next()));
           if (next.done) break;
           yield this.toOutput(next.value);
         }
       } finally {
-        await iterator.return?.();
+        await context.with(active, () => iterator.return?.());
       }
     } catch (err) {
-      const mesh = this.fail(err, span, key);
+      const mesh = context.with(active, () => this.fail(err, span, key));
       code = mesh.code;
       throw mesh;
     } finally {
@@ -231,7 +239,8 @@ class MethodBinding implements BoundMethod {
     }
   }
 
-  private startSpan(call: IncomingCall): Span {
+  /** The call's span, continuing the caller's traceparent, and the context it is active in. */
+  private startSpan(call: IncomingCall): { span: Span; active: Context } {
     const parent = extractTraceContext(call.headers);
     const span = this.deps.tracer.startSpan(
       this.spanName,
@@ -246,8 +255,9 @@ class MethodBinding implements BoundMethod {
       },
       parent,
     );
-    injectTraceContext(trace.setSpan(parent, span), call.responseHeaders);
-    return span;
+    const active = trace.setSpan(parent, span);
+    injectTraceContext(active, call.responseHeaders);
+    return { span, active };
   }
 
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */

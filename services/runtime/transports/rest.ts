@@ -65,7 +65,14 @@ export class RestGateway {
         await streamJson(res, route, bound.stream(decode, call), call);
         return;
       }
-      const response = await bound.unary(decode, call);
+      const response = await bound.unary(decode, call).catch((err: unknown) => {
+        // An error answer names the call's trace as a success does (gRPC sends it as metadata either way).
+        if (!res.headersSent)
+          call.responseHeaders.forEach((v, k) => {
+            res.setHeader(k, v);
+          });
+        throw err;
+      });
       sendJson(res, 200, printResponse(route, response), call.responseHeaders);
       return;
     }
