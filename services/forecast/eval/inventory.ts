@@ -41,12 +41,15 @@ export interface InventoryOptions {
   holidays: readonly Holiday[];
   /** False reads both from the uncalibrated lead-time distribution (to show the gates fail without the calibration). */
   calibrated: boolean;
+  /** The chance of running out the stock levels are asked at (STOCKOUT_CONFIDENCE unless the evaluation is shown a mis-stated one). */
+  stockoutConfidence?: number;
 }
 
 export function inventoryBacktest(history: readonly DailyQuantity[], values: Float64Array, options: InventoryOptions): InventoryOrigin[] {
   const n = values.length;
   const out: InventoryOrigin[] = [];
   const lt = { calibrated: options.calibrated };
+  const confidence = options.stockoutConfidence ?? STOCKOUT_CONFIDENCE;
   for (let k = ORIGIN_COUNT - 1; k >= 0; k--) {
     const origin = n - H - ORIGIN_SPACING * k;
     if (origin < 2 * H) continue;
@@ -56,7 +59,7 @@ export function inventoryBacktest(history: readonly DailyQuantity[], values: Flo
     for (const d of STOCKOUT_DAYS) {
       const demand = leadTimeDemand(f, d, lt);
       // The largest stock the model still gives at least the confidence of running out (the draws are ascending).
-      const stock = demand.samples[Math.max(0, Math.ceil((1 - STOCKOUT_CONFIDENCE) * demand.samples.length) - 1)];
+      const stock = demand.samples[Math.max(0, Math.ceil((1 - confidence) * demand.samples.length) - 1)];
       o.stockoutPredicted.push(probabilityOfExceeding(demand, stock));
       o.stockoutHappened.push(actualSum(d) > stock ? 1 : 0);
     }

@@ -46,14 +46,12 @@ import { Random } from "../../numeric/random.js";
  *     lead times 7, 14, 28 days from 22 origins a month apart) held over the
  *     lead time in SERVICE_LEVEL_RANGE (92-98%) of all cycles, and the 95%
  *     bootstrap interval of that share contains 95%;
- * Reported against a stated band but not gated, because the model does not
- * meet it yet: of the stock levels where the model put running out by day
- * 7-90 at 80%, the share that ran out should be within STOCKOUT_TOLERANCE
- * (5 points) of the mean confidence the model gave, with its 95% bootstrap
- * interval containing that confidence. On the US births series the lower tail
- * of the lead-time distribution is too long (nearly every such stock level ran
- * out), which the cross-origin calibration, widening both tails, makes worse
- * while it brings the reorder points (the upper tail) to their service level.
+ *  5. stockout confidence: of the stock levels where the model put running
+ *     out by day 7-90 at STOCKOUT_CONFIDENCE (80%; eval/inventory.ts, the
+ *     same origins), the share that ran out lies in STOCKOUT_RANGE (75-85%)
+ *     and its 95% bootstrap interval contains 80%. The band was stated before
+ *     the held-out series were run with the recalibrated distribution
+ *     (model/lead-time.ts, recalibratedDraws).
  * Fill rates are reported, not gated (they sit near 100% at any sensible
  * reorder point: only the units beyond it go unfilled).
  *
@@ -62,7 +60,9 @@ import { Random } from "../../numeric/random.js";
  * baseline in our row (to show the gates fail for it); `--interval-level L`
  * asks our model for L intervals while gate 3 still checks 95%;
  * `--inventory-uncalibrated` reads gates 4-5 from the lead-time distribution
- * without its cross-origin calibration (model/lead-time.ts).
+ * without its cross-origin calibration (model/lead-time.ts);
+ * `--stockout-confidence C` asks for the stock levels at C while gate 5 still
+ * checks 80% (a model whose 80% is really C).
  */
 const ORIGINS = 8;
 const H = 90;
@@ -72,7 +72,7 @@ const SERIES_MARGIN = 0.05;
 const COVERAGE_RANGE: [number, number] = [0.93, 0.97];
 const BOOTSTRAP = 2000;
 const SERVICE_LEVEL_RANGE: [number, number] = [0.92, 0.98];
-const STOCKOUT_TOLERANCE = 0.05;
+const STOCKOUT_RANGE: [number, number] = [0.75, 0.85];
 
 const arg = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
 const markdownOut = arg("--markdown");
@@ -80,6 +80,7 @@ const split = arg("--split");
 const asModel = arg("--as-model");
 const ourLevel = Number(arg("--interval-level") ?? 0.95);
 const inventoryCalibrated = !process.argv.includes("--inventory-uncalibrated");
+const stockoutConfidence = Number(arg("--stockout-confidence") ?? STOCKOUT_CONFIDENCE);
 
 type ModelKey = "ours" | "prophet" | "naive7" | "naive364" | "mstl" | "autoets";
 const MODELS: [ModelKey, string][] = [
@@ -183,7 +184,7 @@ function evaluate(series: EvalSeries): SeriesResult {
     score(scores.ours, actual, ours, scale);
     for (const [key, f] of Object.entries(forecasts) as [Exclude<ModelKey, "ours">, Forecast][]) score(scores[key], actual, f, scale);
   }
-  const inventory = inventoryBacktest(series.history, values, { holidays, calibrated: inventoryCalibrated });
+  const inventory = inventoryBacktest(series.history, values, { holidays, calibrated: inventoryCalibrated, stockoutConfidence });
   return { series, scores, picked, inventory };
 }
 
@@ -221,7 +222,7 @@ const improvement = (results: readonly SeriesResult[], base: ModelKey) => {
 
 function inventoryLine(inv: InventorySummary): string {
   return (
-    `Stockout confidence (stock set where the model gives ${pct(STOCKOUT_CONFIDENCE)} for running out by day ${STOCKOUT_DAYS.join(", ")}): ` +
+    `Stockout confidence (stock set where the model gives ${pct(stockoutConfidence)} for running out by day ${STOCKOUT_DAYS.join(", ")}): ` +
     `predicted ${pct(inv.stockoutPredicted)}, ran out ${pct(inv.stockoutHappened)} of ${inv.stockouts}. ` +
     `Reorder point at ${pct(SERVICE_LEVEL)} cycle service, lead times ${LEAD_TIMES.join(", ")} days: lead-time demand within it in ` +
     `${pct(inv.serviceLevel)} of ${inv.cycles} cycles, fill rate ${pct(inv.fillRate)}.`
@@ -305,13 +306,18 @@ gateLines.push(`All series${inventoryCalibrated ? "" : " (uncalibrated lead-time
 }
 {
   const [lo, hi] = bootstrapInterval(inventoryBySeries, (x) => x.stockoutHappened, rng);
-  const said = pooled.stockoutPredicted;
-  const met = Math.abs(pooled.stockoutHappened - said) <= STOCKOUT_TOLERANCE && lo <= said && said <= hi;
+  const [low, high] = STOCKOUT_RANGE;
+  const ran = pooled.stockoutHappened;
   gateLines.push(
-    `Stock levels given ${pct(said)} (mean) chance of running out: ${pct(pooled.stockoutHappened)} ran out, 95% bootstrap interval ` +
-      `${pct(lo)}-${pct(hi)} (band, reported, not gated: within ${(100 * STOCKOUT_TOLERANCE).toFixed(0)} points of ${pct(said)}, ` +
-      `interval containing it; ${met ? "met" : "NOT met"}).`,
+    `Stock levels asked at ${pct(stockoutConfidence)} chance of running out (mean probability given ${pct(pooled.stockoutPredicted)}): ` +
+      `${pct(ran)} ran out, 95% bootstrap interval ${pct(lo)}-${pct(hi)} (gate: ${pct(low)}-${pct(high)}, interval containing ${pct(STOCKOUT_CONFIDENCE)}).`,
   );
+  if (!(ran >= low && ran <= high))
+    failures.push(`aggregate: ${pct(ran)} of stock levels given ${pct(STOCKOUT_CONFIDENCE)} ran out, outside ${pct(low)}-${pct(high)}`);
+  if (!(lo <= STOCKOUT_CONFIDENCE && STOCKOUT_CONFIDENCE <= hi))
+    failures.push(
+      `aggregate: the 95% bootstrap interval of the share that ran out, ${pct(lo)}-${pct(hi)}, excludes ${pct(STOCKOUT_CONFIDENCE)}`,
+    );
 }
 const cov = meanOf(results.map((r) => coverage(r.scores.ours)));
 gateLines.push(`Mean coverage of our 95% intervals: ${pct(cov)} (gate: ${pct(COVERAGE_RANGE[0])}-${pct(COVERAGE_RANGE[1])}).`);

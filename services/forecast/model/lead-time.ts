@@ -21,7 +21,12 @@ import type { ForecastResult } from "./forecast.js";
  * leave-one-origin-out standardised scores (crossOriginDraws). An origin
  * unlike the rest widens the tails by as much as it was missed by. With one
  * origin there is nothing to leave out and the draws are its scores as they
- * are. Developed on the evaluation's development series only (eval/series.ts).
+ * are. That widens both tails alike, while the misses are often one-sided
+ * (on US births almost every stock level given an 80% chance of running out
+ * ran out), so the draws are then recalibrated on the same origins
+ * (recalibratedDraws): each origin ranked among the others' draws, the draws
+ * read at those ranks, which narrows or widens each side by what the origins
+ * show. Developed on the evaluation's development series only (eval/series.ts).
  */
 export interface LeadTimeDemand {
   days: number;
@@ -59,7 +64,7 @@ export function leadTimeDemand(forecast: ForecastResult, days: number, options: 
   let sum = 0;
   for (let s = 0; s < days; s++) sum += forecast.predictions[s].value;
   const scores = windowScores(actual, predicted, Math.min(days, steps), pseudo);
-  const draws = options.calibrated === false ? scores.flat() : crossOriginDraws(scores);
+  const draws = options.calibrated === false ? scores.flat() : recalibratedDraws(scores);
   const scaled = sum + pseudo * days;
   const samples = (draws.length ? draws : [0]).map((x) => Math.max(0, scaled * Math.exp(x) - pseudo * days)).sort((x, y) => x - y);
   return { days, forecast: sum, mean: samples.reduce((x, y) => x + y, 0) / samples.length, samples };
@@ -113,6 +118,75 @@ export function crossOriginDraws(scores: readonly number[][]): number[] {
     for (const x of scores[j]) draws.push(overall.mean + inflate * overall.sd * ((x - others.mean) / sd));
   }
   return draws;
+}
+
+/**
+ * The cross-origin draws, recalibrated on the series' own backtest (quantile
+ * recalibration): each origin's window scores are ranked among the
+ * cross-origin draws of the OTHER origins (their probability integral
+ * transforms), and the draws are the cross-origin draws' quantiles at those
+ * ranks. If the held-out origins fall in the middle of what the others
+ * predict, the ranks bunch up and the draws narrow; if one side is missed
+ * more often than the other, that side widens alone, which one location and
+ * one scale cannot do. The ranks are the predictive CDF's calibration map;
+ * reading the draws at them applies it, so the reorder point (a quantile) and
+ * the stockout probability (a tail share) come from the same recalibrated
+ * distribution. With one origin there are no others to rank against and the
+ * cross-origin draws stand as they are.
+ */
+export function recalibratedDraws(scores: readonly number[][]): number[] {
+  const draws = crossOriginDraws(scores).sort((a, b) => a - b);
+  if (scores.length < 2 || draws.length < 2) return draws;
+  const out: number[] = [];
+  const last = draws.length - 1;
+  for (let j = 0; j < scores.length; j++) {
+    const others = crossOriginDraws(scores.filter((_, k) => k !== j)).sort((a, b) => a - b);
+    const top = others.length - 1;
+    for (const x of scores[j]) {
+      // Beyond everything the others predicted, the rank (0 or 1) cannot say by how much: carry the overshoot past the draws' end.
+      if (x < others[0]) out.push(draws[0] - (others[0] - x));
+      else if (x > others[top]) out.push(draws[last] + (x - others[top]));
+      else out.push(quantileOf(draws, rankOf(others, x)));
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The probability integral transform of x among the ascending `xs`: the
+ * inverse of quantileOf, linear between draws (so scores falling in a gap
+ * between two origins' draws keep their order instead of tying), ties at
+ * their middle rank.
+ */
+export function rankOf(xs: readonly number[], x: number): number {
+  const n = xs.length;
+  const lo = lowerBound(xs, x);
+  let hi = lo;
+  while (hi < n && xs[hi] <= x) hi++;
+  if (hi > lo) return (lo + hi) / 2 / n;
+  if (lo === 0) return 0;
+  if (lo === n) return 1;
+  return (lo - 0.5 + (x - xs[lo - 1]) / (xs[lo] - xs[lo - 1])) / n;
+}
+
+/** The u-quantile of the ascending `xs`, the i-th at (i + 1/2)/n, linear between, the ends beyond. */
+export function quantileOf(xs: readonly number[], u: number): number {
+  const t = u * xs.length - 0.5;
+  if (t <= 0) return xs[0];
+  if (t >= xs.length - 1) return xs[xs.length - 1];
+  const i = Math.floor(t);
+  return xs[i] + (t - i) * (xs[i + 1] - xs[i]);
+}
+
+function lowerBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function moments(xs: readonly number[]): { mean: number; sd: number } {
