@@ -313,7 +313,9 @@ gateLines.push(`All series${inventoryCalibrated ? "" : " (uncalibrated lead-time
       `${pct(ran)} ran out, 95% bootstrap interval ${pct(lo)}-${pct(hi)} (gate: ${pct(low)}-${pct(high)}, interval containing ${pct(STOCKOUT_CONFIDENCE)}).`,
   );
   if (!(ran >= low && ran <= high))
-    failures.push(`aggregate: ${pct(ran)} of stock levels given ${pct(STOCKOUT_CONFIDENCE)} ran out, outside ${pct(low)}-${pct(high)}`);
+    failures.push(
+      `aggregate: ${pct(ran)} of stock levels asked at ${pct(stockoutConfidence)} ran out, outside ${pct(low)}-${pct(high)} (the band for ${pct(STOCKOUT_CONFIDENCE)})`,
+    );
   if (!(lo <= STOCKOUT_CONFIDENCE && STOCKOUT_CONFIDENCE <= hi))
     failures.push(
       `aggregate: the 95% bootstrap interval of the share that ran out, ${pct(lo)}-${pct(hi)}, excludes ${pct(STOCKOUT_CONFIDENCE)}`,
