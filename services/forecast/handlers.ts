@@ -71,7 +71,8 @@ async function forecastDemand(parts: ForecastParts, req: ForecastDemandRequest, 
 async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest, ctx: CallContext) {
   const { history, options } = await prepare(parts, req, 0.95);
   const stockOptions = { ...options, currentStockUnits: req.currentStockUnits };
-  const key = PredictionCache.key({ v: 1, options: stockOptions, history });
+  // The method's version keys the cache, so a recalibrated distribution is not answered from an older one's entry.
+  const key = PredictionCache.key({ v: MODEL_VERSION, options: stockOptions, history });
   const hit = await cached(parts, "stockout", req, key);
   if (hit) return { ...fromBinary(PredictStockoutResponseSchema, hit), cached: true };
   const result = await compute<StockoutResult>(parts, "stockout", ctx, history, stockOptions);
