@@ -4,6 +4,7 @@ import { dayNumber } from "./model/calendar.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import { forecastDemand, type ForecastResult } from "./model/forecast.js";
 import { usHolidays, type Holiday } from "./model/holidays.js";
+import { reorderPoint as reorderPointFrom, type ReorderPoint } from "./model/lead-time.js";
 import { stockoutFromForecast, type StockoutResult } from "./model/stockout.js";
 
 export interface HolidayRequest {
@@ -25,6 +26,15 @@ export function stockout(history: DailyQuantity[], options: ComputeOptions & { c
   const holidays = resolveHolidays(history, options.holidays);
   const f = forecastDemand(history, { ...options, holidays });
   return stockoutFromForecast(f, { ...options, holidays });
+}
+
+/** The reorder point and safety stock for a lead time and service level, with the forecast they were read from. */
+export function reorderPoint(
+  history: DailyQuantity[],
+  options: ComputeOptions & { leadTimeDays: number; serviceLevel: number },
+): ReorderPoint & { forecast: ForecastResult } {
+  const f = forecastDemand(history, { ...options, holidays: resolveHolidays(history, options.holidays) });
+  return { ...reorderPointFrom(f, options.leadTimeDays, options.serviceLevel), forecast: f };
 }
 
 function resolveHolidays(history: DailyQuantity[], request: HolidayRequest): Holiday[] {

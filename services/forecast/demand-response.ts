@@ -1,6 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { ForecastDemandResponseSchema, type ForecastDemandResponse } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
+import {
+  ForecastDemandResponseSchema,
+  ModelMetricsSchema,
+  type ForecastDemandResponse,
+  type ModelMetrics,
+} from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import type { ComputeOptions } from "./compute.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import type { ForecastResult } from "./model/forecast.js";
@@ -19,20 +24,25 @@ export function demandResponse(productId: string, horizonDays: number, result: F
   return create(ForecastDemandResponseSchema, {
     productId,
     predictions: result.predictions.map((p) => ({ ds: p.date, yhat: p.value, yhatLower: p.lower, yhatUpper: p.upper })),
-    modelMetrics: {
-      mape: result.metrics.mape,
-      rmse: result.metrics.rmse,
-      mase: result.metrics.mase,
-      wape: result.metrics.wape,
-      intervalCoverage: result.metrics.intervalCoverage,
-      trainingSamples: result.trainingSamples,
-      seasonalityDetected: result.seasonality.periodsDays.length > 0,
-      seasonalityPeriodsDays: result.seasonality.periodsDays,
-    },
+    modelMetrics: modelMetrics(result),
     generatedAt: timestampFromDate(new Date()),
     horizonDays,
     model: result.model,
     cached: false,
     intervalLevel: result.intervalLevel,
+  });
+}
+
+/** The chosen model's backtest metrics, as every forecast answer reports them. */
+export function modelMetrics(result: ForecastResult): ModelMetrics {
+  return create(ModelMetricsSchema, {
+    mape: result.metrics.mape,
+    rmse: result.metrics.rmse,
+    mase: result.metrics.mase,
+    wape: result.metrics.wape,
+    intervalCoverage: result.metrics.intervalCoverage,
+    trainingSamples: result.trainingSamples,
+    seasonalityDetected: result.seasonality.periodsDays.length > 0,
+    seasonalityPeriodsDays: result.seasonality.periodsDays,
   });
 }

@@ -1,9 +1,11 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  ComputeReorderPointResponseSchema,
   ForecastDemandResponseSchema,
   HolidayCalendar,
   PredictStockoutResponseSchema,
+  type ComputeReorderPointRequest,
   type ForecastDemandRequest,
   type ForecastService,
   type PredictStockoutRequest,
@@ -17,10 +19,11 @@ import type { MeshMetrics } from "../runtime/metrics.js";
 import { Status } from "../runtime/status.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { WorkerPool } from "../runtime/worker-pool.js";
-import { computeOptions, demandCacheKey, demandResponse } from "./demand-response.js";
+import { computeOptions, demandCacheKey, demandResponse, modelMetrics } from "./demand-response.js";
 import { loadHistory } from "./history.js";
 import type { DailyQuantity } from "./model/daily-series.js";
-import type { ForecastResult } from "./model/forecast.js";
+import { MODEL_VERSION, type ForecastResult } from "./model/forecast.js";
+import type { ReorderPoint } from "./model/lead-time.js";
 import type { StockoutResult } from "./model/stockout.js";
 import { PredictionCache, type PredictionKind } from "./prediction-cache.js";
 
@@ -49,6 +52,7 @@ export function forecastHandlers(parts: ForecastParts): ServiceImpl<typeof Forec
   return {
     forecastDemand: (req, ctx) => forecastDemand(parts, req, ctx),
     predictStockout: (req, ctx) => predictStockout(parts, req, ctx),
+    computeReorderPoint: (req, ctx) => computeReorderPoint(parts, req, ctx),
   };
 }
 
@@ -67,7 +71,8 @@ async function forecastDemand(parts: ForecastParts, req: ForecastDemandRequest, 
 async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest, ctx: CallContext) {
   const { history, options } = await prepare(parts, req, 0.95);
   const stockOptions = { ...options, currentStockUnits: req.currentStockUnits };
-  const key = PredictionCache.key({ v: 1, options: stockOptions, history });
+  // The method's version keys the cache, so a recalibrated distribution is not answered from an older one's entry.
+  const key = PredictionCache.key({ v: MODEL_VERSION, options: stockOptions, history });
   const hit = await cached(parts, "stockout", req, key);
   if (hit) return { ...fromBinary(PredictStockoutResponseSchema, hit), cached: true };
   const result = await compute<StockoutResult>(parts, "stockout", ctx, history, stockOptions);
@@ -85,7 +90,41 @@ async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest
   return response;
 }
 
-/** History, cache key and options shared by both methods. */
+/**
+ * Fits over at least REORDER_FIT_HORIZON days (the evaluation's horizon), so a
+ * short lead time still gets a backtest long enough to calibrate its
+ * lead-time distribution; the answer is the same distribution PredictStockout
+ * reads over that many days.
+ */
+const REORDER_FIT_HORIZON = 90;
+
+async function computeReorderPoint(parts: ForecastParts, req: ComputeReorderPointRequest, ctx: CallContext) {
+  const horizonDays = Math.min(365, Math.max(REORDER_FIT_HORIZON, req.leadTimeDays));
+  const { history, options } = await prepare(parts, { ...req, horizonDays }, 0.95);
+  const reorderOptions = { ...options, leadTimeDays: req.leadTimeDays, serviceLevel: req.serviceLevel };
+  const key = PredictionCache.key({ v: MODEL_VERSION, options: reorderOptions, history });
+  const common = { ...req, horizonDays: req.leadTimeDays };
+  const hit = await cached(parts, "reorder_point", common, key);
+  if (hit) return { ...fromBinary(ComputeReorderPointResponseSchema, hit), cached: true };
+  const result = await compute<ReorderPoint & { forecast: ForecastResult }>(parts, "reorderPoint", ctx, history, reorderOptions);
+  const response = create(ComputeReorderPointResponseSchema, {
+    productId: req.productId,
+    leadTimeDays: result.leadTimeDays,
+    serviceLevel: result.serviceLevel,
+    reorderPointUnits: result.reorderPoint,
+    safetyStockUnits: result.safetyStock,
+    expectedLeadTimeDemandUnits: result.expectedLeadTimeDemand,
+    model: result.forecast.model,
+    modelVersion: MODEL_VERSION,
+    modelMetrics: modelMetrics(result.forecast),
+    generatedAt: timestampFromDate(new Date()),
+    cached: false,
+  });
+  await store(parts, "reorder_point", common, key, toBinary(ComputeReorderPointResponseSchema, response), result.forecast.model);
+  return response;
+}
+
+/** History, cache key and options shared by every method. */
 async function prepare(parts: ForecastParts, req: Common, intervalLevel: number) {
   const history: DailyQuantity[] = req.transactionData.length
     ? req.transactionData.map((t) => ({ date: t.date, quantity: t.quantity }))
@@ -132,7 +171,12 @@ async function store(
 }
 
 /** Fits on a worker thread; a call that is cancelled or expires drops its waiting fit, or stops its running one. */
-async function compute<T>({ pool, metrics }: ForecastParts, fn: "forecast" | "stockout", ctx: CallContext, ...args: unknown[]): Promise<T> {
+async function compute<T>(
+  { pool, metrics }: ForecastParts,
+  fn: "forecast" | "stockout" | "reorderPoint",
+  ctx: CallContext,
+  ...args: unknown[]
+): Promise<T> {
   metrics.inferenceRequests.labels(MODEL).inc();
   const timer = metrics.inferenceDuration.labels(MODEL).startTimer();
   try {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "../runtime/storage/database.js";
 
-export type PredictionKind = "demand" | "stockout";
+export type PredictionKind = "demand" | "stockout" | "reorder_point";
 
 /**
  * Forecasts cached in PostgreSQL (ml_predictions), as the predecessor did, for

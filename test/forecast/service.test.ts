@@ -1,7 +1,8 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForecastService, HolidayCalendar } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
+import { MODEL_VERSION } from "../../services/forecast/model/forecast.js";
 import { forecastArea } from "../../services/forecast/service.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
@@ -91,5 +92,79 @@ describe("ForecastService", () => {
     const none = await client.predictStockout({ productId: "s", currentStockUnits: 1e6, horizonDays: 30, transactionData }, { headers });
     expect(none.predictedStockoutDate).toBe("");
     expect(none.daysUntilStockout).toBeUndefined();
+  });
+
+  it("computes a reorder point and safety stock over gRPC, Connect and REST, with the model, its version and its backtest error", async () => {
+    // Weekly pattern around 20 a day with noise: demand over a 14-day lead time is about 280.
+    const transactionData = days(400, (t) => 20 + (t % 7 === 5 ? 8 : 0) + ((t * 7919) % 11) - 5);
+    const productId = `rop-${Date.now()}`;
+    const req = { productId, leadTimeDays: 14, serviceLevel: 0.95, transactionData };
+    const res = await client.computeReorderPoint(req, { headers });
+    expect(res.cached).toBe(false);
+    expect(res.leadTimeDays).toBe(14);
+    expect(res.serviceLevel).toBe(0.95);
+    expect(res.expectedLeadTimeDemandUnits).toBeGreaterThan(240);
+    expect(res.expectedLeadTimeDemandUnits).toBeLessThan(330);
+    expect(res.reorderPointUnits).toBeGreaterThan(res.expectedLeadTimeDemandUnits);
+    expect(res.safetyStockUnits).toBeCloseTo(res.reorderPointUnits - res.expectedLeadTimeDemandUnits, 6);
+    expect(res.model).not.toBe("");
+    expect(res.modelVersion).toBe(MODEL_VERSION);
+    expect(res.modelMetrics?.mase).toBeGreaterThan(0);
+    expect(res.modelMetrics?.trainingSamples).toBe(400);
+    // A lower service level needs less stock; the same request is served from the cache.
+    const lower = await client.computeReorderPoint({ ...req, serviceLevel: 0.5 }, { headers });
+    expect(lower.reorderPointUnits).toBeLessThan(res.reorderPointUnits);
+    const again = await client.computeReorderPoint(req, { headers });
+    expect(again.cached).toBe(true);
+    expect(again.reorderPointUnits).toBe(res.reorderPointUnits);
+
+    const connect = createClient(
+      ForecastService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.connect}`, httpVersion: "1.1" }),
+    );
+    const viaConnect = await connect.computeReorderPoint(req, { headers });
+    expect(viaConnect.reorderPointUnits).toBe(res.reorderPointUnits);
+
+    const rest = await fetch(`http://127.0.0.1:${mesh.ports.gateway}/forecast/reorder-point`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ product_id: productId, lead_time_days: 14, service_level: 0.95, transaction_data: transactionData }),
+    });
+    expect(rest.status).toBe(200);
+    expect(await rest.json()).toMatchObject({
+      product_id: productId,
+      lead_time_days: 14,
+      reorder_point_units: res.reorderPointUnits,
+      safety_stock_units: res.safetyStockUnits,
+      model_version: MODEL_VERSION,
+      model_metrics: expect.objectContaining({ mase: expect.any(Number) }),
+    });
+  });
+
+  it("reads reorder-point history from the transactions table, and rejects bad lead times and service levels naming the field", async () => {
+    const stored = await client.computeReorderPoint({ productId: "sku-0001", leadTimeDays: 7, serviceLevel: 0.9 }, { headers });
+    expect(stored.reorderPointUnits).toBeGreaterThan(0);
+    expect(stored.modelMetrics?.trainingSamples).toBe(3 * 365);
+    const transactionData = days(120, () => 5);
+    const bad = async (leadTimeDays: number, serviceLevel: number) => {
+      const err = await client
+        .computeReorderPoint({ productId: "p", leadTimeDays, serviceLevel, transactionData }, { headers })
+        .catch((e) => ConnectError.from(e));
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+      return (err as ConnectError).rawMessage;
+    };
+    expect(await bad(0, 0.95)).toContain("lead_time_days must be between 1 and 365");
+    expect(await bad(366, 0.95)).toContain("lead_time_days");
+    expect(await bad(7, 1)).toContain("service_level");
+    expect(await bad(7, 0)).toContain("service_level");
+    expect(await bad(7, Number.NaN)).toContain("service_level");
+    const rest = await fetch(`http://127.0.0.1:${mesh.ports.gateway}/forecast/reorder-point`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ product_id: "p", lead_time_days: 7, service_level: 1.5 }),
+    });
+    expect(rest.status).toBe(400);
+    expect(((await rest.json()) as { message: string }).message).toContain("service_level");
   });
 });

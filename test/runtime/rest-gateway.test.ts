@@ -86,6 +86,7 @@ describe("REST gateway from the contract's google.api.http rules", () => {
       expect.arrayContaining([
         "POST /forecast/demand",
         "POST /predict/stockout",
+        "POST /forecast/reorder-point",
         "GET /jobs/{job_id}/status",
         "GET /jobs",
         "POST /jobs/training",

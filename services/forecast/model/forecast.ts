@@ -16,6 +16,15 @@ import {
 import { DEFAULT_PENALTIES, PrefixGrams } from "./ridge.js";
 import { detectSeasonality, type SeasonalityFound } from "./seasonality.js";
 
+/**
+ * Version of the forecasting method (candidates, backtest, intervals and the
+ * lead-time distribution), named on answers that carry a model version and
+ * part of their cache keys. "2" calibrates the lead-time distribution across
+ * backtest origins (lead-time.ts); "3" recalibrates it on those origins'
+ * ranks, which changes stockout confidences and reorder points.
+ */
+export const MODEL_VERSION = "forecast-3";
+
 export interface ForecastOptions {
   horizonDays: number;
   /** Prediction interval level in (0, 1); default 0.95. */

@@ -25,7 +25,8 @@ export interface StockoutResult {
  * When stock runs out: the day cumulative expected demand first exceeds the
  * stock, and how likely running out by then is: the share of the lead-time
  * demand distribution (lead-time.ts, the backtest's actual-to-forecast
- * ratios over windows of the same length) above the stock. Running
+ * ratios over windows of the same length, calibrated across its origins;
+ * ComputeReorderPoint reads its quantiles) above the stock. Running
  * out within the horizon is not required: "no stockout" is an answer.
  */
 export function predictStockout(history: readonly DailyQuantity[], options: StockoutOptions): StockoutResult {

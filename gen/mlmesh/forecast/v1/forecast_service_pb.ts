@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mlmesh/forecast/v1/forecast_service.proto.
  */
 export const file_mlmesh_forecast_v1_forecast_service: GenFile = /*@__PURE__*/
-  fileDesc("CiltbG1lc2gvZm9yZWNhc3QvdjEvZm9yZWNhc3Rfc2VydmljZS5wcm90bxISbWxtZXNoLmZvcmVjYXN0LnYxIoEBChFUcmFuc2FjdGlvblJlY29yZBJICgRkYXRlGAEgASgJQjq6SDdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkEiIKCHF1YW50aXR5GAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAIuMDChVGb3JlY2FzdERlbWFuZFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARJyCgxob3Jpem9uX2RheXMYAiABKAVCXLpIWboBVgoSaG9yaXpvbl9kYXlzLnJhbmdlEiZob3Jpem9uX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1EksKEHRyYW5zYWN0aW9uX2RhdGEYAyADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISLwoOaW50ZXJ2YWxfbGV2ZWwYBCABKAFCF7pIFBISEQAAAAAAAPA/KQAAAAAAAAAAEhQKDGNhY2hlX2J5cGFzcxgFIAEoCBJHChBob2xpZGF5X2NhbGVuZGFyGAYgASgOMiMubWxtZXNoLmZvcmVjYXN0LnYxLkhvbGlkYXlDYWxlbmRhckIIukgFggECEAESWQoNaG9saWRheV9kYXRlcxgHIAMoCUJCukg/kgE8EIgnIjdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkIlQKEERlbWFuZFByZWRpY3Rpb24SCgoCZHMYASABKAkSDAoEeWhhdBgCIAEoARISCgp5aGF0X2xvd2VyGAMgASgBEhIKCnloYXRfdXBwZXIYBCABKAEiuwEKDE1vZGVsTWV0cmljcxIMCgRtYXBlGAEgASgBEgwKBHJtc2UYAiABKAESGAoQdHJhaW5pbmdfc2FtcGxlcxgDIAEoBRIcChRzZWFzb25hbGl0eV9kZXRlY3RlZBgEIAEoCBIMCgRtYXNlGAUgASgBEgwKBHdhcGUYBiABKAESGQoRaW50ZXJ2YWxfY292ZXJhZ2UYByABKAESIAoYc2Vhc29uYWxpdHlfcGVyaW9kc19kYXlzGAggAygFIp8CChZGb3JlY2FzdERlbWFuZFJlc3BvbnNlEhIKCnByb2R1Y3RfaWQYASABKAkSOQoLcHJlZGljdGlvbnMYAiADKAsyJC5tbG1lc2guZm9yZWNhc3QudjEuRGVtYW5kUHJlZGljdGlvbhI3Cg1tb2RlbF9tZXRyaWNzGAMgASgLMiAubWxtZXNoLmZvcmVjYXN0LnYxLk1vZGVsTWV0cmljcxIwCgxnZW5lcmF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGhvcml6b25fZGF5cxgFIAEoBRINCgVtb2RlbBgGIAEoCRIOCgZjYWNoZWQYByABKAgSFgoOaW50ZXJ2YWxfbGV2ZWwYCCABKAEi4gMKFlByZWRpY3RTdG9ja291dFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARItChNjdXJyZW50X3N0b2NrX3VuaXRzGAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAEnIKDGhvcml6b25fZGF5cxgDIAEoBUJcukhZugFWChJob3Jpem9uX2RheXMucmFuZ2USJmhvcml6b25fZGF5cyBtdXN0IGJlIGJldHdlZW4gMSBhbmQgMzY1Ghh0aGlzID49IDEgJiYgdGhpcyA8PSAzNjUSSwoQdHJhbnNhY3Rpb25fZGF0YRgEIAMoCzIlLm1sbWVzaC5mb3JlY2FzdC52MS5UcmFuc2FjdGlvblJlY29yZEIKukgHkgEEEMC4AhIUCgxjYWNoZV9ieXBhc3MYBSABKAgSRwoQaG9saWRheV9jYWxlbmRhchgGIAEoDjIjLm1sbWVzaC5mb3JlY2FzdC52MS5Ib2xpZGF5Q2FsZW5kYXJCCLpIBYIBAhABElkKDWhvbGlkYXlfZGF0ZXMYByADKAlCQrpIP5IBPBCIJyI3cjUyM15bMC05XXs0fS0oMFsxLTldfDFbMC0yXSktKDBbMS05XXxbMTJdWzAtOV18M1swMV0pJCKLAgoXUHJlZGljdFN0b2Nrb3V0UmVzcG9uc2USEgoKcHJvZHVjdF9pZBgBIAEoCRIfChdwcmVkaWN0ZWRfc3RvY2tvdXRfZGF0ZRgCIAEoCRIgChNkYXlzX3VudGlsX3N0b2Nrb3V0GAMgASgFSACIAQESEgoKY29uZmlkZW5jZRgEIAEoARIcChRkYWlseV91c2FnZV9mb3JlY2FzdBgFIAMoARIwCgxnZW5lcmF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBW1vZGVsGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIWChRfZGF5c191bnRpbF9zdG9ja291dCpMCg9Ib2xpZGF5Q2FsZW5kYXISIAocSE9MSURBWV9DQUxFTkRBUl9VTlNQRUNJRklFRBAAEhcKE0hPTElEQVlfQ0FMRU5EQVJfVVMQATKjAgoPRm9yZWNhc3RTZXJ2aWNlEoQBCg5Gb3JlY2FzdERlbWFuZBIpLm1sbWVzaC5mb3JlY2FzdC52MS5Gb3JlY2FzdERlbWFuZFJlcXVlc3QaKi5tbG1lc2guZm9yZWNhc3QudjEuRm9yZWNhc3REZW1hbmRSZXNwb25zZSIbgtPkkwIVOgEqIhAvZm9yZWNhc3QvZGVtYW5kEogBCg9QcmVkaWN0U3RvY2tvdXQSKi5tbG1lc2guZm9yZWNhc3QudjEuUHJlZGljdFN0b2Nrb3V0UmVxdWVzdBorLm1sbWVzaC5mb3JlY2FzdC52MS5QcmVkaWN0U3RvY2tvdXRSZXNwb25zZSIcgtPkkwIWOgEqIhEvcHJlZGljdC9zdG9ja291dGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("CiltbG1lc2gvZm9yZWNhc3QvdjEvZm9yZWNhc3Rfc2VydmljZS5wcm90bxISbWxtZXNoLmZvcmVjYXN0LnYxIoEBChFUcmFuc2FjdGlvblJlY29yZBJICgRkYXRlGAEgASgJQjq6SDdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkEiIKCHF1YW50aXR5GAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAIuMDChVGb3JlY2FzdERlbWFuZFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARJyCgxob3Jpem9uX2RheXMYAiABKAVCXLpIWboBVgoSaG9yaXpvbl9kYXlzLnJhbmdlEiZob3Jpem9uX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1EksKEHRyYW5zYWN0aW9uX2RhdGEYAyADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISLwoOaW50ZXJ2YWxfbGV2ZWwYBCABKAFCF7pIFBISEQAAAAAAAPA/KQAAAAAAAAAAEhQKDGNhY2hlX2J5cGFzcxgFIAEoCBJHChBob2xpZGF5X2NhbGVuZGFyGAYgASgOMiMubWxtZXNoLmZvcmVjYXN0LnYxLkhvbGlkYXlDYWxlbmRhckIIukgFggECEAESWQoNaG9saWRheV9kYXRlcxgHIAMoCUJCukg/kgE8EIgnIjdyNTIzXlswLTldezR9LSgwWzEtOV18MVswLTJdKS0oMFsxLTldfFsxMl1bMC05XXwzWzAxXSkkIlQKEERlbWFuZFByZWRpY3Rpb24SCgoCZHMYASABKAkSDAoEeWhhdBgCIAEoARISCgp5aGF0X2xvd2VyGAMgASgBEhIKCnloYXRfdXBwZXIYBCABKAEiuwEKDE1vZGVsTWV0cmljcxIMCgRtYXBlGAEgASgBEgwKBHJtc2UYAiABKAESGAoQdHJhaW5pbmdfc2FtcGxlcxgDIAEoBRIcChRzZWFzb25hbGl0eV9kZXRlY3RlZBgEIAEoCBIMCgRtYXNlGAUgASgBEgwKBHdhcGUYBiABKAESGQoRaW50ZXJ2YWxfY292ZXJhZ2UYByABKAESIAoYc2Vhc29uYWxpdHlfcGVyaW9kc19kYXlzGAggAygFIp8CChZGb3JlY2FzdERlbWFuZFJlc3BvbnNlEhIKCnByb2R1Y3RfaWQYASABKAkSOQoLcHJlZGljdGlvbnMYAiADKAsyJC5tbG1lc2guZm9yZWNhc3QudjEuRGVtYW5kUHJlZGljdGlvbhI3Cg1tb2RlbF9tZXRyaWNzGAMgASgLMiAubWxtZXNoLmZvcmVjYXN0LnYxLk1vZGVsTWV0cmljcxIwCgxnZW5lcmF0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGhvcml6b25fZGF5cxgFIAEoBRINCgVtb2RlbBgGIAEoCRIOCgZjYWNoZWQYByABKAgSFgoOaW50ZXJ2YWxfbGV2ZWwYCCABKAEi4gMKFlByZWRpY3RTdG9ja291dFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARItChNjdXJyZW50X3N0b2NrX3VuaXRzGAIgASgBQhC6SA0SC0ABKQAAAAAAAAAAEnIKDGhvcml6b25fZGF5cxgDIAEoBUJcukhZugFWChJob3Jpem9uX2RheXMucmFuZ2USJmhvcml6b25fZGF5cyBtdXN0IGJlIGJldHdlZW4gMSBhbmQgMzY1Ghh0aGlzID49IDEgJiYgdGhpcyA8PSAzNjUSSwoQdHJhbnNhY3Rpb25fZGF0YRgEIAMoCzIlLm1sbWVzaC5mb3JlY2FzdC52MS5UcmFuc2FjdGlvblJlY29yZEIKukgHkgEEEMC4AhIUCgxjYWNoZV9ieXBhc3MYBSABKAgSRwoQaG9saWRheV9jYWxlbmRhchgGIAEoDjIjLm1sbWVzaC5mb3JlY2FzdC52MS5Ib2xpZGF5Q2FsZW5kYXJCCLpIBYIBAhABElkKDWhvbGlkYXlfZGF0ZXMYByADKAlCQrpIP5IBPBCIJyI3cjUyM15bMC05XXs0fS0oMFsxLTldfDFbMC0yXSktKDBbMS05XXxbMTJdWzAtOV18M1swMV0pJCKLAgoXUHJlZGljdFN0b2Nrb3V0UmVzcG9uc2USEgoKcHJvZHVjdF9pZBgBIAEoCRIfChdwcmVkaWN0ZWRfc3RvY2tvdXRfZGF0ZRgCIAEoCRIgChNkYXlzX3VudGlsX3N0b2Nrb3V0GAMgASgFSACIAQESEgoKY29uZmlkZW5jZRgEIAEoARIcChRkYWlseV91c2FnZV9mb3JlY2FzdBgFIAMoARIwCgxnZW5lcmF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBW1vZGVsGAcgASgJEg4KBmNhY2hlZBgIIAEoCEIWChRfZGF5c191bnRpbF9zdG9ja291dCLtAwoaQ29tcHV0ZVJlb3JkZXJQb2ludFJlcXVlc3QSHgoKcHJvZHVjdF9pZBgBIAEoCUIKukgHcgUQARiAARJ4Cg5sZWFkX3RpbWVfZGF5cxgCIAEoBUJgukhdugFaChRsZWFkX3RpbWVfZGF5cy5yYW5nZRIobGVhZF90aW1lX2RheXMgbXVzdCBiZSBiZXR3ZWVuIDEgYW5kIDM2NRoYdGhpcyA+PSAxICYmIHRoaXMgPD0gMzY1Ei4KDXNlcnZpY2VfbGV2ZWwYAyABKAFCF7pIFBISEQAAAAAAAPA/IQAAAAAAAAAAEksKEHRyYW5zYWN0aW9uX2RhdGEYBCADKAsyJS5tbG1lc2guZm9yZWNhc3QudjEuVHJhbnNhY3Rpb25SZWNvcmRCCrpIB5IBBBDAuAISFAoMY2FjaGVfYnlwYXNzGAUgASgIEkcKEGhvbGlkYXlfY2FsZW5kYXIYBiABKA4yIy5tbG1lc2guZm9yZWNhc3QudjEuSG9saWRheUNhbGVuZGFyQgi6SAWCAQIQARJZCg1ob2xpZGF5X2RhdGVzGAcgAygJQkK6SD+SATwQiCciN3I1MjNeWzAtOV17NH0tKDBbMS05XXwxWzAtMl0pLSgwWzEtOV18WzEyXVswLTldfDNbMDFdKSQi4wIKG0NvbXB1dGVSZW9yZGVyUG9pbnRSZXNwb25zZRISCgpwcm9kdWN0X2lkGAEgASgJEhYKDmxlYWRfdGltZV9kYXlzGAIgASgFEhUKDXNlcnZpY2VfbGV2ZWwYAyABKAESGwoTcmVvcmRlcl9wb2ludF91bml0cxgEIAEoARIaChJzYWZldHlfc3RvY2tfdW5pdHMYBSABKAESJwofZXhwZWN0ZWRfbGVhZF90aW1lX2RlbWFuZF91bml0cxgGIAEoARINCgVtb2RlbBgHIAEoCRIVCg1tb2RlbF92ZXJzaW9uGAggASgJEjcKDW1vZGVsX21ldHJpY3MYCSABKAsyIC5tbG1lc2guZm9yZWNhc3QudjEuTW9kZWxNZXRyaWNzEjAKDGdlbmVyYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGY2FjaGVkGAsgASgIKkwKD0hvbGlkYXlDYWxlbmRhchIgChxIT0xJREFZX0NBTEVOREFSX1VOU1BFQ0lGSUVEEAASFwoTSE9MSURBWV9DQUxFTkRBUl9VUxABMsADCg9Gb3JlY2FzdFNlcnZpY2UShAEKDkZvcmVjYXN0RGVtYW5kEikubWxtZXNoLmZvcmVjYXN0LnYxLkZvcmVjYXN0RGVtYW5kUmVxdWVzdBoqLm1sbWVzaC5mb3JlY2FzdC52MS5Gb3JlY2FzdERlbWFuZFJlc3BvbnNlIhuC0+STAhU6ASoiEC9mb3JlY2FzdC9kZW1hbmQSiAEKD1ByZWRpY3RTdG9ja291dBIqLm1sbWVzaC5mb3JlY2FzdC52MS5QcmVkaWN0U3RvY2tvdXRSZXF1ZXN0GisubWxtZXNoLmZvcmVjYXN0LnYxLlByZWRpY3RTdG9ja291dFJlc3BvbnNlIhyC0+STAhY6ASoiES9wcmVkaWN0L3N0b2Nrb3V0EpoBChNDb21wdXRlUmVvcmRlclBvaW50Ei4ubWxtZXNoLmZvcmVjYXN0LnYxLkNvbXB1dGVSZW9yZGVyUG9pbnRSZXF1ZXN0Gi8ubWxtZXNoLmZvcmVjYXN0LnYxLkNvbXB1dGVSZW9yZGVyUG9pbnRSZXNwb25zZSIigtPkkwIcOgEqIhcvZm9yZWNhc3QvcmVvcmRlci1wb2ludGIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * TransactionRecord is the quantity used on one day.
@@ -423,6 +423,160 @@ export const PredictStockoutResponseSchema: GenMessage<PredictStockoutResponse> 
   messageDesc(file_mlmesh_forecast_v1_forecast_service, 6);
 
 /**
+ * ComputeReorderPointRequest gives the replenishment lead time and the service level to hold.
+ *
+ * @generated from message mlmesh.forecast.v1.ComputeReorderPointRequest
+ */
+export type ComputeReorderPointRequest = Message<"mlmesh.forecast.v1.ComputeReorderPointRequest"> & {
+  /**
+   * The product.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Days from placing an order until its stock arrives, 1 to 365.
+   *
+   * @generated from field: int32 lead_time_days = 2;
+   */
+  leadTimeDays: number;
+
+  /**
+   * Cycle service level: the probability, in (0, 1), that demand over the lead time stays within the reorder point, e.g. 0.95.
+   *
+   * @generated from field: double service_level = 3;
+   */
+  serviceLevel: number;
+
+  /**
+   * Daily history inline; when empty, the product's transactions in the database are used.
+   *
+   * @generated from field: repeated mlmesh.forecast.v1.TransactionRecord transaction_data = 4;
+   */
+  transactionData: TransactionRecord[];
+
+  /**
+   * Refit even when a cached answer exists.
+   *
+   * @generated from field: bool cache_bypass = 5;
+   */
+  cacheBypass: boolean;
+
+  /**
+   * Built-in holidays the model may learn an effect for.
+   *
+   * @generated from field: mlmesh.forecast.v1.HolidayCalendar holiday_calendar = 6;
+   */
+  holidayCalendar: HolidayCalendar;
+
+  /**
+   * Extra special days ("YYYY-MM-DD", past and future), learned as one effect, e.g. promotions.
+   *
+   * @generated from field: repeated string holiday_dates = 7;
+   */
+  holidayDates: string[];
+};
+
+/**
+ * Describes the message mlmesh.forecast.v1.ComputeReorderPointRequest.
+ * Use `create(ComputeReorderPointRequestSchema)` to create a new message.
+ */
+export const ComputeReorderPointRequestSchema: GenMessage<ComputeReorderPointRequest> = /*@__PURE__*/
+  messageDesc(file_mlmesh_forecast_v1_forecast_service, 7);
+
+/**
+ * ComputeReorderPointResponse is the stock level at which to reorder, and what it rests on.
+ *
+ * @generated from message mlmesh.forecast.v1.ComputeReorderPointResponse
+ */
+export type ComputeReorderPointResponse = Message<"mlmesh.forecast.v1.ComputeReorderPointResponse"> & {
+  /**
+   * The product.
+   *
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * Lead time used, in days.
+   *
+   * @generated from field: int32 lead_time_days = 2;
+   */
+  leadTimeDays: number;
+
+  /**
+   * Cycle service level used.
+   *
+   * @generated from field: double service_level = 3;
+   */
+  serviceLevel: number;
+
+  /**
+   * Reorder when stock on hand falls to this many units: demand over the lead time is at most this with probability service_level.
+   *
+   * @generated from field: double reorder_point_units = 4;
+   */
+  reorderPointUnits: number;
+
+  /**
+   * Reorder point minus the expected demand over the lead time, in units.
+   *
+   * @generated from field: double safety_stock_units = 5;
+   */
+  safetyStockUnits: number;
+
+  /**
+   * Mean of the lead-time demand distribution, in units.
+   *
+   * @generated from field: double expected_lead_time_demand_units = 6;
+   */
+  expectedLeadTimeDemandUnits: number;
+
+  /**
+   * The forecasting model that won the backtest, e.g. "prophet-class multiplicative (stiff trend)".
+   *
+   * @generated from field: string model = 7;
+   */
+  model: string;
+
+  /**
+   * Version of the forecasting and calibration method that answered.
+   *
+   * @generated from field: string model_version = 8;
+   */
+  modelVersion: string;
+
+  /**
+   * Backtest metrics of the chosen model.
+   *
+   * @generated from field: mlmesh.forecast.v1.ModelMetrics model_metrics = 9;
+   */
+  modelMetrics?: ModelMetrics | undefined;
+
+  /**
+   * When the answer was computed.
+   *
+   * @generated from field: google.protobuf.Timestamp generated_at = 10;
+   */
+  generatedAt?: Timestamp | undefined;
+
+  /**
+   * True when served from the prediction cache.
+   *
+   * @generated from field: bool cached = 11;
+   */
+  cached: boolean;
+};
+
+/**
+ * Describes the message mlmesh.forecast.v1.ComputeReorderPointResponse.
+ * Use `create(ComputeReorderPointResponseSchema)` to create a new message.
+ */
+export const ComputeReorderPointResponseSchema: GenMessage<ComputeReorderPointResponse> = /*@__PURE__*/
+  messageDesc(file_mlmesh_forecast_v1_forecast_service, 8);
+
+/**
  * HolidayCalendar names a built-in holiday calendar.
  *
  * @generated from enum mlmesh.forecast.v1.HolidayCalendar
@@ -475,6 +629,18 @@ export const ForecastService: GenService<{
     methodKind: "unary";
     input: typeof PredictStockoutRequestSchema;
     output: typeof PredictStockoutResponseSchema;
+  },
+  /**
+   * Computes the reorder point and safety stock for a lead time and a cycle
+   * service level, from the same lead-time demand distribution PredictStockout
+   * reads its confidence from.
+   *
+   * @generated from rpc mlmesh.forecast.v1.ForecastService.ComputeReorderPoint
+   */
+  computeReorderPoint: {
+    methodKind: "unary";
+    input: typeof ComputeReorderPointRequestSchema;
+    output: typeof ComputeReorderPointResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mlmesh_forecast_v1_forecast_service, 0);
