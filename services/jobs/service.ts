@@ -14,6 +14,7 @@ import { handlerKey, type JobHandlers } from "./handler.js";
 import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStatus } from "./job-message.js";
 import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
+import { checkNoNul } from "./parameters.js";
 import { JobQueues } from "./queues.js";
 import { JobSubmitter } from "./submitter.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -83,7 +84,7 @@ async function submit(
   const handler = handlers.get(handlerKey(jobType, kind));
   if (!handler) throw MeshError.unimplemented(`${jobType} for '${kind}' (built: ${built(handlers, jobType) || "none"})`);
   const parameters = req.parameters ?? {};
-  const violation = handler.checkParameters(parameters);
+  const violation = checkNoNul(req.idempotencyKey, parameters) ?? handler.checkParameters(parameters);
   if (violation) throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
   const carrier: Record<string, string> = {};
   propagation.inject(trace.setSpan(context.active(), ctx.span), carrier);
