@@ -31,7 +31,7 @@ const CANCEL_CONFIRM_MS = 3000;
  */
 export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
   return async (deps) => {
-    const config = loadJobsConfig();
+    const config = loadJobsConfig(process.env, deps.config.redisPrefix);
     const queues = new JobQueues(deps.config.redisUrl, config);
     const events = new JobEvents(deps.config.redisUrl, config.prefix, queues.connection);
     registerQueueDepth(deps.metrics.registry, queues);
