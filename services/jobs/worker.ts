@@ -146,7 +146,7 @@ export class JobWorker {
       if (!token || !isDatabaseOutage(err)) throw err;
       // attemptsStarted counts this start; the starts beyond the attempts made were put off (or stalled).
       const ms = postponeMs(this.o.config.backoffMs, job.attemptsStarted - job.attemptsMade - 1);
-      log.warn("job put off: the job history (PostgreSQL) is unavailable", { jobId: job.data.jobId, retryInMs: ms, error: String(err) });
+      log.info("job put off: the job history (PostgreSQL) is unavailable", { jobId: job.data.jobId, retryInMs: ms, error: String(err) });
       await job.moveToDelayed(Date.now() + ms, token);
       throw new DelayedError();
     }
