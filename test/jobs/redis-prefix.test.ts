@@ -111,9 +111,8 @@ describe("two deployments on one Redis, apart by MLMESH_REDIS_PREFIX", () => {
 
   it("announces each one's model promotions on a channel under its own prefix, where it hears them", async () => {
     const heard = deployments.map(() => 0);
-    deployments.forEach((d, i) =>
-      subscriptions.push(onPromotion({ redisUrl: redis.url, redisPrefix: d.prefix, model: "match", missed: "" }, () => heard[i]++)),
-    );
+    for (const [i, d] of deployments.entries())
+      subscriptions.push(onPromotion({ redisUrl: redis.url, redisPrefix: d.prefix, model: "match", missed: "" }, () => heard[i]++));
     const publisher = new Redis(redis.url);
     try {
       // Announced until heard: a subscription may not be in place at once.
