@@ -24,8 +24,9 @@ Options:
 
 Environment: ADMIN_PORT (metrics, /healthz, /readyz), MLMESH_SHUTDOWN_GRACE_MS
 (how long SIGTERM lets running jobs finish before handing them back to the queue
-without spending an attempt), MLMESH_QUEUE_PREFIX, MLMESH_REDIS_PREFIX (the mesh's:
-training jobs announce promotions on its channel), MLMESH_JOB_ATTEMPTS,
+without spending an attempt), MLMESH_REDIS_PREFIX (the mesh's: training jobs
+announce promotions on its channel, and the queues' keys start with it unless
+MLMESH_QUEUE_PREFIX names another), MLMESH_JOB_ATTEMPTS,
 MLMESH_JOB_BACKOFF_MS, MLMESH_JOB_LOCK_MS, MLMESH_JOB_STALLED_INTERVAL_MS,
 MLMESH_JOB_RECONCILE_INTERVAL_MS (how often to queue again what Redis lost), and
 the OTEL_* tracing settings as for \`mlmesh serve\` (a job's span joins the trace

@@ -2,7 +2,10 @@ import { ConfigError, readInt, readPrefix, type IntSetting } from "../runtime/co
 
 /** Queue settings shared by the API (producers) and `mlmesh worker` (consumers). */
 export interface JobsConfig {
-  /** BullMQ key prefix (MLMESH_QUEUE_PREFIX); deployments sharing one Redis keep apart by it. */
+  /**
+   * BullMQ key prefix and the start of the job events' channels (MLMESH_QUEUE_PREFIX, by default
+   * MLMESH_REDIS_PREFIX): deployments sharing one Redis keep apart by the one prefix.
+   */
   prefix: string;
   /** Attempts before a job is dead-lettered. */
   attempts: number;
@@ -28,11 +31,20 @@ export const JOB_SETTINGS = {
   reconcileIntervalMs: { name: "MLMESH_JOB_RECONCILE_INTERVAL_MS", fallback: 60_000, min: 100 },
 } as const satisfies Record<string, IntSetting>;
 
-/** Reads and checks the queue settings; every bad value is named at once. */
-export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
+/**
+ * Reads and checks the queue settings; every bad value is named at once.
+ * `redisPrefix` is the mesh's MLMESH_REDIS_PREFIX when the caller has read it
+ * already (from other settings than `env`); the queues use it unless
+ * MLMESH_QUEUE_PREFIX says otherwise.
+ */
+export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env, redisPrefix?: string): JobsConfig {
   const problems: string[] = [];
+  const queuePrefixSet = Boolean(env.MLMESH_QUEUE_PREFIX?.trim());
   const config: JobsConfig = {
-    prefix: readPrefix(env, "MLMESH_QUEUE_PREFIX", problems),
+    prefix:
+      queuePrefixSet || redisPrefix === undefined
+        ? readPrefix(env, queuePrefixSet ? "MLMESH_QUEUE_PREFIX" : "MLMESH_REDIS_PREFIX", problems)
+        : redisPrefix,
     attempts: readInt(env, JOB_SETTINGS.attempts, problems),
     backoffMs: readInt(env, JOB_SETTINGS.backoffMs, problems),
     lockMs: readInt(env, JOB_SETTINGS.lockMs, problems),

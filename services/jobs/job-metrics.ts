@@ -10,7 +10,7 @@ export class JobMetrics {
   constructor(registry: Registry) {
     this.jobDuration = new Histogram({
       name: "mlmesh_job_duration_seconds",
-      help: "Time a worker spent on one attempt of a job, by type, kind and outcome (completed, retried, dead_lettered, cancelled, handed_back).",
+      help: "Time a worker spent on one attempt of a job, by type, kind and outcome (completed, retried, dead_lettered, cancelled, handed_back, postponed).",
       labelNames: ["job_type", "kind", "outcome"] as const,
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],

@@ -23,3 +23,30 @@ export function checkKnown(parameters: Record<string, unknown>, rules: Record<st
   }
   return undefined;
 }
+
+/**
+ * PostgreSQL stores no NUL character, in text or in JSON: one would make it
+ * refuse the whole insert, so a submit carrying one is refused up front,
+ * naming where it is (the idempotency key or a parameter, name or value).
+ */
+export function checkNoNul(idempotencyKey: string, parameters: Record<string, unknown>): Violation {
+  if (idempotencyKey.includes("\0"))
+    return { field: "idempotency_key", rule: "idempotency_key.no_nul", message: "must not contain a NUL character (U+0000)" };
+  for (const [name, value] of Object.entries(parameters)) {
+    if (name.includes("\0") || hasNul(value))
+      return {
+        field: `parameters.${name.replaceAll("\0", "\\u0000")}`,
+        rule: "parameters.no_nul",
+        message: "must not contain a NUL character (U+0000)",
+      };
+  }
+  return undefined;
+}
+
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return value.includes("\0");
+  // Struct values nest only as deep as the protobuf decoder allows; the bound keeps a hand-built object from recursing forever.
+  if (depth > 200 || value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) return value.some((v) => hasNul(v, depth + 1));
+  return Object.entries(value).some(([k, v]) => k.includes("\0") || hasNul(v, depth + 1));
+}

@@ -10,6 +10,11 @@ export interface QueuedJob {
   traceParent: string;
 }
 
+/** A job's queue entry as the reconciler finds it (JobQueues.entries). */
+export type QueueEntry =
+  | { job: JobRecord; state: "missing" | "live" }
+  | { job: JobRecord; state: "finished"; finishedAs: "completed" | "failed"; failedReason: string };
+
 export const WORK_QUEUES: readonly JobType[] = ["training", "inference"];
 export const DEAD_LETTER_QUEUE = "dead-letter";
 
@@ -113,12 +118,31 @@ export class JobQueues {
     );
   }
 
-  /** The jobs among these whose queue entry Redis does not have (one pipelined EXISTS each). */
-  async missing(jobs: readonly JobRecord[]): Promise<JobRecord[]> {
+  /**
+   * Where each job's queue entry is: "missing" (Redis does not have it),
+   * "finished" (BullMQ completed or failed it; with the reason it failed), or
+   * "live" (waiting, delayed or held by a worker).
+   */
+  async entries(jobs: readonly JobRecord[]): Promise<QueueEntry[]> {
     if (jobs.length === 0) return [];
     await this.ready();
-    const found = await Promise.all(jobs.map((job) => this.connection.exists(this.queue(job.jobType).toKey(queueJobId(job)))));
-    return jobs.filter((_, i) => found[i] === 0);
+    return Promise.all(
+      jobs.map(async (job): Promise<QueueEntry> => {
+        const entry = await this.queue(job.jobType).getJob(queueJobId(job));
+        if (!entry) return { job, state: "missing" };
+        const state = await entry.getState();
+        if (state === "unknown") return { job, state: "missing" };
+        if (state === "completed" || state === "failed")
+          return { job, state: "finished", finishedAs: state, failedReason: entry.failedReason ?? "" };
+        return { job, state: "live" };
+      }),
+    );
+  }
+
+  /** Gives a finished entry fresh attempts: BullMQ ended it, but the job's record says it has not ended. */
+  async revive(entry: Extract<QueueEntry, { state: "finished" }>): Promise<void> {
+    const found = await this.queue(entry.job.jobType).getJob(queueJobId(entry.job));
+    await found?.retry(entry.finishedAs, { resetAttemptsMade: true, resetAttemptsStarted: true });
   }
 
   /** Removes a job that no worker holds; false when a worker has it (then only the worker can stop it). */

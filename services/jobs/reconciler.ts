@@ -1,20 +1,30 @@
 import { log } from "../runtime/log.js";
 import type { JobRecord, JobStore } from "./job-store.js";
-import type { JobQueues } from "./queues.js";
+import type { JobQueues, QueueEntry } from "./queues.js";
 
 // Longer than a submit takes between recording a job and queueing it, and than a worker takes to
 // record a start after BullMQ hands it the job.
 const QUIET_MS = 30_000;
 const PAGE = 1000;
+/** BullMQ's reasons when it gives up on a job by itself: its workers kept dying (or losing the lock) while running it. */
+const GAVE_UP = ["job stalled more than allowable limit", "job started more than allowable limit"];
+const GAVE_UP_MESSAGE =
+  "the job was given up: the workers running it stopped (killed, out of memory, or cut off from Redis) too many times";
 
 /**
- * Queues again what PostgreSQL holds and Redis lost. The job history is the
- * record; if Redis comes back without its data (no AOF, a flush, a failover
- * to a replica that had not caught up), pending jobs would wait forever and
- * running ones would never be recovered as stalled. Every worker runs this
- * at start and then on an interval; re-adding is safe to race, because
- * BullMQ keeps one entry per job id and the job's record in PostgreSQL
- * accepts one outcome.
+ * Makes the queue agree with PostgreSQL, which holds the record. For every
+ * unfinished job that has not changed for a while:
+ * - its queue entry is gone (Redis came back without its data: no AOF, a
+ *   flush, a failover to a replica that had not caught up): it is queued
+ *   again, or it would wait forever;
+ * - BullMQ finished the entry but the record says the job has not ended (its
+ *   attempts were spent while PostgreSQL was down, so nothing could be
+ *   recorded): the entry gets fresh attempts, or the record would stay
+ *   pending or running for good; unless BullMQ gave the job up because its
+ *   workers kept dying, which the record then says (failed, dead-lettered).
+ * Every worker runs this at start and then on an interval; it is safe to
+ * race, because BullMQ keeps one entry per job id, only a finished entry can
+ * be retried, and the job's record accepts one outcome.
  */
 export class QueueReconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -37,24 +47,51 @@ export class QueueReconciler {
     clearInterval(this.timer);
   }
 
-  /** One pass; resolves with the number of jobs queued again. */
+  /** One pass; resolves with the number of jobs queued again or recorded as given up. */
   runOnce(): Promise<number> {
     return (this.running ??= this.pass().finally(() => (this.running = undefined)));
   }
 
   private async pass(): Promise<number> {
-    let requeued = 0;
+    let repaired = 0;
     let after: JobRecord | undefined;
     for (;;) {
       const page = await this.store.quiet(QUIET_MS, PAGE, after);
-      const lost = await this.queues.missing(page);
+      const entries = await this.queues.entries(page);
+      const lost = entries.filter((e) => e.state === "missing").map((e) => e.job);
       if (lost.length) {
         await this.queues.addMany(lost);
-        requeued += lost.length;
+        repaired += lost.length;
         log.warn("job reconciler: queued again jobs whose queue entries Redis had lost", { jobs: lost.length });
       }
-      if (page.length < PAGE) return requeued;
+      for (const entry of entries) {
+        if (entry.state !== "finished") continue;
+        repaired += await this.settle(entry).then(
+          () => 1,
+          (err) => {
+            log.warn("job reconciler: could not settle a finished queue entry", { jobId: entry.job.jobId, error: String(err) });
+            return 0;
+          },
+        );
+      }
+      if (page.length < PAGE) return repaired;
       after = page[page.length - 1];
     }
+  }
+
+  private async settle(entry: Extract<QueueEntry, { state: "finished" }>): Promise<void> {
+    const { job } = entry;
+    if (entry.finishedAs === "failed" && GAVE_UP.some((reason) => entry.failedReason.startsWith(reason))) {
+      const ended = await this.store.deadLetter(job.jobId, GAVE_UP_MESSAGE);
+      if (ended) await this.queues.deadLetter(job, GAVE_UP_MESSAGE).catch(() => undefined);
+      log.warn("job reconciler: recorded a job BullMQ had given up on as failed", { jobId: job.jobId, reason: entry.failedReason });
+      return;
+    }
+    await this.queues.revive(entry);
+    log.warn("job reconciler: queued again a job BullMQ had finished while its record had not", {
+      jobId: job.jobId,
+      status: job.status,
+      finishedAs: entry.finishedAs,
+    });
   }
 }

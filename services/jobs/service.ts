@@ -15,6 +15,7 @@ import { handlerKey, type JobHandlers } from "./handler.js";
 import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStatus } from "./job-message.js";
 import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
+import { checkNoNul } from "./parameters.js";
 import { JobQueues } from "./queues.js";
 import { JobSubmitter } from "./submitter.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -34,7 +35,7 @@ const JOB_SCOPES: MethodScopes = { default: "jobs", methods: { RetryJob: "admin"
  */
 export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
   return async (deps) => {
-    const config = loadJobsConfig();
+    const config = loadJobsConfig(process.env, deps.config.redisPrefix);
     const queues = new JobQueues(deps.config.redisUrl, config);
     const events = new JobEvents(deps.config.redisUrl, config.prefix, queues.connection);
     registerQueueDepth(deps.metrics.registry, queues);
@@ -93,7 +94,7 @@ async function submit(
   const handler = handlers.get(handlerKey(jobType, kind));
   if (!handler) throw MeshError.unimplemented(`${jobType} for '${kind}' (built: ${built(handlers, jobType) || "none"})`);
   const parameters = req.parameters ?? {};
-  const violation = handler.checkParameters(parameters);
+  const violation = checkNoNul(req.idempotencyKey, parameters) ?? handler.checkParameters(parameters);
   if (violation) throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
   const carrier: Record<string, string> = {};
   propagation.inject(trace.setSpan(context.active(), ctx.span), carrier);

@@ -1,5 +1,5 @@
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
-import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { clientSafeMessage } from "../runtime/errors.js";
 import { log } from "../runtime/log.js";
@@ -10,6 +10,7 @@ import type { JobEvents } from "./events.js";
 import { handlerKey, type JobHandlers, type JobRunContext } from "./handler.js";
 import type { JobMetrics } from "./job-metrics.js";
 import type { JobStore } from "./job-store.js";
+import { isDatabaseOutage, postponeMs } from "./outage.js";
 import { WORK_QUEUES, type JobQueues, type QueuedJob } from "./queues.js";
 
 type StopReason = "cancel" | "shutdown";
@@ -46,7 +47,8 @@ const FETCH_STALL_MS = 30_000;
  * so a job run twice (its first worker died) cannot record two outcomes.
  * A cancel reaches the job through Redis pub/sub (or, if that was missed, at
  * its next progress report) and stops it through an AbortSignal; a shutdown
- * hands running jobs back to the queue without spending an attempt.
+ * hands running jobs back to the queue without spending an attempt, and so
+ * does an outage of PostgreSQL (the job is put off until it is back).
  */
 export class JobWorker {
   private readonly workers: Worker<QueuedJob>[] = [];
@@ -132,7 +134,27 @@ export class JobWorker {
     r.controller.abort(new Error(reason === "cancel" ? "the job was cancelled" : "the worker is shutting down"));
   }
 
+  /**
+   * One attempt. An attempt that meets a PostgreSQL outage (the start, the
+   * job's own queries, or recording how it ended) is put off: moved to
+   * BullMQ's delayed set without spending an attempt, and run again once the
+   * delay is over. The job's effects are idempotent, so a run whose outcome
+   * could not be recorded may simply run again.
+   */
   private async process(job: Job<QueuedJob>, token: string | undefined): Promise<unknown> {
+    try {
+      return await this.attempt(job, token);
+    } catch (err) {
+      if (!token || !isDatabaseOutage(err)) throw err;
+      // attemptsStarted counts this start; the starts beyond the attempts made were put off (or stalled).
+      const ms = postponeMs(this.o.config.backoffMs, job.attemptsStarted - job.attemptsMade - 1);
+      log.info("job put off: the job history (PostgreSQL) is unavailable", { jobId: job.data.jobId, retryInMs: ms, error: String(err) });
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError();
+    }
+  }
+
+  private async attempt(job: Job<QueuedJob>, token: string | undefined): Promise<unknown> {
     const { jobId, run } = job.data;
     const attempt = job.attemptsMade + 1;
     const record = await this.o.store.start(jobId, run, attempt);
@@ -197,6 +219,12 @@ export class JobWorker {
       span.setStatus({ code: SpanStatusCode.OK });
       return result;
     } catch (err) {
+      // Not the job's failure: process() puts it off without spending an attempt.
+      if (isDatabaseOutage(err) && entry.reason === undefined) {
+        stopTimer({ outcome: "postponed" });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: "put off: the job history (PostgreSQL) is unavailable" });
+        throw err;
+      }
       if (entry.reason === "cancel") {
         await store.cancelled(jobId, "cancelled while running");
         stopTimer({ outcome: "cancelled" });
@@ -216,10 +244,11 @@ export class JobWorker {
       span.setStatus({ code: SpanStatusCode.ERROR, message });
       const last = err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
       if (last) {
+        // The record first: if PostgreSQL is down the attempt is put off, and no dead-letter entry may remain for it.
+        await store.deadLetter(jobId, message);
         await this.o.queues
           .deadLetter(record, message)
           .catch((e) => log.warn("job: dead-letter queue unavailable", { jobId, error: String(e) }));
-        await store.deadLetter(jobId, message);
         stopTimer({ outcome: "dead_lettered" });
         context.with(active, () => log.warn("job failed its last attempt: dead-lettered", { jobId, attempt, error: full }));
         throw forQueue(new UnrecoverableError(message));
