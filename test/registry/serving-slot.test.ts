@@ -68,4 +68,30 @@ describe("the slot a server serves from", () => {
       await slot.close();
     }
   }, 60_000);
+
+  it("also when Redis was away before the subscription first connected", async () => {
+    const served = await registry.serving("match");
+    const { port } = redis!;
+    await redis!.stop();
+    redis = undefined;
+    const slot = await ServingSlot.open<ServedModel>({
+      model: "match",
+      title: "test",
+      load: async () => {
+        const entry = await registry.serving("match");
+        return entry && { version: String(entry.version) };
+      },
+      redisUrl: `redis://127.0.0.1:${port}`,
+      redisPrefix: scope.redisPrefix,
+    });
+    try {
+      expect(slot.current?.version).toBe(String(served!.version));
+      const promoted = await save();
+      await registry.promote("match", promoted);
+      redis = await startOurRedis(port);
+      await expect.poll(() => slot.current?.version, { timeout: 30_000, interval: 100 }).toBe(String(promoted));
+    } finally {
+      await slot.close();
+    }
+  }, 60_000);
 });

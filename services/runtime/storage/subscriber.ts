@@ -34,9 +34,14 @@ export function subscribe(
     down = true;
   });
   let connected = false;
+  let retried = false;
+  redis.on("reconnecting", () => (retried = true));
   redis.on("ready", () => {
+    // The first connection counts as a return too when a try failed before it: the caller read its
+    // state before subscribing, and an outage that began before the first 'ready' hid what followed.
+    const returned = connected || retried;
     down = false;
-    if (connected && onResubscribed) {
+    if (returned && onResubscribed) {
       // ioredis subscribes again itself after 'ready'; this one's answer says the subscription is
       // active, so an announcement made after the re-read below cannot fall between the two.
       redis.subscribe(...channels).then(onResubscribed, () => undefined);
