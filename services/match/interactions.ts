@@ -112,14 +112,16 @@ export function* generateInteractions(
     if (r.next() < LABEL_NOISE) return r.next() < 0.5;
     return r.next() < sigmoid(affinity + 0.3 - from.latent.pickiness + DECISION_NOISE * r.gaussian());
   };
+  // A pair is shown once: once one side has decided, the app does not show them to each other again.
+  const shownPairs = new Set<number>();
   for (let i = 0; i < members.length; i++) {
     const a = members[i];
     const local = byCity.get(a.traveller.city)!;
-    const seen = new Set<number>([i]);
     for (let k = 0; k < options.shownPerUser; k++) {
       const j = r.next() < 0.8 && local.length > 1 ? local[Math.floor(r.next() * local.length)] : Math.floor(r.next() * members.length);
-      if (seen.has(j)) continue;
-      seen.add(j);
+      const pair = Math.min(i, j) * members.length + Math.max(i, j);
+      if (i === j || shownPairs.has(pair)) continue;
+      shownPairs.add(pair);
       const b = members[j];
       const day = INTERACTION_START_DAY + r.int(0, INTERACTION_DAYS - 1);
       const affinity = hiddenAffinity(a, b, day);
