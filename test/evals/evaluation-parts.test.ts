@@ -55,7 +55,7 @@ describe("evaluation parts", () => {
     const byId = new Map(members.map((m) => [m.traveller.id, m]));
     const pairs = labelledPairs(generateInteractions(members, { seed: 12, shownPerUser: 8 }));
     const p = pairs.map((x) => matchProbability(byId.get(x.a)!, byId.get(x.b)!, x.day!));
-    const y = pairs.map((x) => (x.matched ? 1 : 0));
+    const y = pairs.map((x): number => (x.matched ? 1 : 0));
     const oracle = auc(p, y);
     expect(oracle).toBeGreaterThan(0.8);
     expect(oracle).toBeLessThan(0.97);
