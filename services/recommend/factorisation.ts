@@ -45,12 +45,16 @@ export interface TrainingOptions {
   seed?: number;
 }
 
+/**
+ * Shrinkage toward the interest and tag priors. Chosen by services/recommend/eval/tune.ts on the
+ * tuning population alone (never the gate's or the holdout's): a traveller has some twenty events
+ * and a destination of a large catalogue about ten, so strong shrinkage pays.
+ */
+export const RECOMMEND_LAMBDA = 100;
+
 export function trainFactorisation(data: TrainingData, options: TrainingOptions = {}): { model: Factorisation; users: Float32Array } {
   const d = options.dim ?? 24;
-  // Strong shrinkage toward the interest and tag priors: a traveller has some twenty events and a
-  // destination of a 10,000 catalogue about ten, and on make eval-recommend λ = 8 only tied
-  // popularity at 10,000 destinations where λ = 50 beats it (and gains at 2,000 too).
-  const lambda = options.lambda ?? 50;
+  const lambda = options.lambda ?? RECOMMEND_LAMBDA;
   const alpha = options.alpha ?? 2;
   const iterations = options.iterations ?? 8;
   const r = new Random(options.seed ?? 1);

@@ -18,12 +18,26 @@ export interface DestinationInteraction {
   day: number;
 }
 
+/** The synthetic year of browsing: events fall between these days (days since 1970-01-01). */
+export const BROWSING_START_DAY = POPULATION_EPOCH_DAY - 365;
+const BROWSING_DAYS = 330;
+/** Share of views saved whatever the utility: a stray tap, a place saved for someone else. */
+const LABEL_NOISE = 0.03;
+const SAVE_AT = 3.6;
+const BOOK_AT = 3.9;
+
 /**
  * Synthetic browsing, saving and booking. Each traveller meets candidates
  * the way an app shows them (half from searches on a taste, half from what
- * is popular) and engages with those whose hidden utility is high: their
- * latent taste against the place's tags, a nudge from declared interests,
- * the place's own appeal (size plus a buzz nobody observes), and noise.
+ * is popular) and engages with those whose hidden utility is high. The
+ * utility is not the model's prior (declared interests × tags): it reads the
+ * traveller's latent taste (declared interests are a noisy readout of it)
+ * through the place's tags nonlinearly (its best-matching tag counts
+ * squared), a vibe of places that no tag names (latent on both sides), what
+ * the place costs against the traveller's hidden spend, and the place's appeal
+ * (size plus a buzz nobody observes). It drifts over the year: taste leans
+ * toward each traveller's hidden drift and each place's buzz rises or fades,
+ * so the later months are not the earlier ones. A few saves are noise.
  * Models only ever see the resulting events.
  */
 export function* generateDestinationInteractions(
@@ -31,25 +45,32 @@ export function* generateDestinationInteractions(
   catalogue: readonly Destination[],
   options: { seed: number },
 ): Generator<DestinationInteraction> {
-  const world = worldOf(catalogue, options.seed);
+  const world = destinationWorld(catalogue, options.seed);
   for (let i = 0; i < members.length; i++)
     yield* travellerEvents(members[i], world, new Random(seededHash(options.seed, members[i].traveller.id)));
 }
 
-interface World {
+/** The hidden side of the catalogue for one seed: what the truth reads and no model sees. */
+export interface DestinationWorld {
   catalogue: readonly Destination[];
   /** Tag indicators scaled to unit length, n × |INTERESTS|. */
   tagVectors: Float64Array;
   appeal: Float64Array;
+  /** How each place's buzz moves over the year (per year of drift). */
+  trend: Float64Array;
+  /** Each place's vibe, n × 4. */
+  vibes: Float64Array;
   /** Cumulative exp(appeal), for drawing by popularity. */
   cumulative: Float64Array;
   byTag: number[][];
 }
 
-function worldOf(catalogue: readonly Destination[], seed: number): World {
+export function destinationWorld(catalogue: readonly Destination[], seed: number): DestinationWorld {
   const p = INTERESTS.length;
   const tagVectors = new Float64Array(catalogue.length * p);
   const appeal = new Float64Array(catalogue.length);
+  const trend = new Float64Array(catalogue.length);
+  const vibes = new Float64Array(catalogue.length * 4);
   const cumulative = new Float64Array(catalogue.length);
   const byTag: number[][] = INTERESTS.map(() => []);
   let total = 0;
@@ -60,21 +81,71 @@ function worldOf(catalogue: readonly Destination[], seed: number): World {
       tagVectors[i * p + k] = w;
       byTag[k].push(i);
     }
-    const buzz = new Random(seededHash(seed, `buzz:${d.id}`)).gaussian();
-    appeal[i] = 0.5 * Math.log10(10 + d.population) + 0.6 * buzz;
+    const hidden = new Random(seededHash(seed, `buzz:${d.id}`));
+    appeal[i] = 0.5 * Math.log10(10 + d.population) + 0.6 * hidden.gaussian();
+    trend[i] = 0.8 * hidden.gaussian();
+    for (let j = 0; j < 4; j++) vibes[i * 4 + j] = hidden.gaussian();
     total += Math.exp(appeal[i]);
     cumulative[i] = total;
   });
-  return { catalogue, tagVectors, appeal, cumulative, byTag };
+  return { catalogue, tagVectors, appeal, trend, vibes, cumulative, byTag };
 }
 
-function* travellerEvents(m: PopulationMember, world: World, r: Random): Generator<DestinationInteraction> {
+/** How far through the synthetic year a day is, 0 to 1: what the drift follows. */
+function driftAt(day: number): number {
+  return Math.min(1, Math.max(0, (day - BROWSING_START_DAY) / BROWSING_DAYS));
+}
+
+/** The traveller's hidden utility of place i on a day, without the moment's noise. */
+export function expectedUtility(m: PopulationMember, world: DestinationWorld, i: number, day: number): number {
   const p = INTERESTS.length;
-  const { taste, extraversion, pickiness } = m.latent;
-  const declared = new Set(m.traveller.interests);
+  const { taste, tasteDrift, vibe, spend, pickiness } = m.latent;
+  const drift = driftAt(day);
+  let fit = 0;
+  let peak = 0;
+  for (let k = 0; k < p; k++) {
+    const tag = world.tagVectors[i * p + k];
+    if (tag === 0) continue;
+    const t = taste[k] + 0.7 * drift * tasteDrift[k];
+    fit += t * tag;
+    peak = Math.max(peak, t);
+  }
+  let affinity = 0;
+  for (let j = 0; j < 4; j++) affinity += vibe[j] * world.vibes[i * 4 + j];
+  const cost = world.catalogue[i].costLevel;
+  const overBudget = Math.log1p(Math.exp(2 * (cost - 2 - spend))) / 2;
+  const appeal = world.appeal[i] + world.trend[i] * (drift - 0.5);
+  return 2 * fit + 2.5 * peak * peak + 0.35 * affinity - 0.6 * overBudget + 0.4 * appeal - 0.5 * pickiness;
+}
+
+/**
+ * The truth's own log-odds that a traveller saves each place around a day:
+ * the chance it is shown to them (the two ways candidates are drawn) times the
+ * chance its utility carries a save. Ranking by it is the best any model can
+ * do (the oracle of make eval-recommend).
+ */
+export function oracleScorer(m: PopulationMember, world: DestinationWorld): (i: number, day: number) => number {
+  const weights = Array.from(m.latent.taste, (t) => t * t);
+  const weightTotal = weights.reduce((a, b) => a + b, 0);
+  const perTag = weights.map((w, k) => w / weightTotal / Math.max(1, world.byTag[k].length));
+  const popularTotal = world.cumulative[world.cumulative.length - 1];
+  const p = INTERESTS.length;
+  // A save's chance averaged over the moment's noise (probit approximation of the logistic-normal mean).
+  const slope = 3 / Math.sqrt(1 + (Math.PI * 2.25) / 8);
+  return (i, day) => {
+    let searched = 0;
+    for (let k = 0; k < p; k++) if (world.tagVectors[i * p + k] !== 0) searched += perTag[k];
+    const popular = Math.exp(world.appeal[i]) / popularTotal;
+    const saved = LABEL_NOISE + (1 - LABEL_NOISE) * sigmoid(slope * (expectedUtility(m, world, i, day) - SAVE_AT));
+    return Math.log(0.5 * searched + 0.5 * popular) + Math.log(saved);
+  };
+}
+
+function* travellerEvents(m: PopulationMember, world: DestinationWorld, r: Random): Generator<DestinationInteraction> {
+  const { taste, extraversion } = m.latent;
   const tasteWeights = Array.from(taste, (t) => t * t);
   const seen = new Set<number>();
-  const candidates: { i: number; utility: number }[] = [];
+  const candidates: { i: number; day: number; utility: number }[] = [];
   const total = world.cumulative[world.cumulative.length - 1];
   for (let c = 0; c < 60; c++) {
     let i: number;
@@ -85,22 +156,18 @@ function* travellerEvents(m: PopulationMember, world: World, r: Random): Generat
     } else i = lowerBound(world.cumulative, r.next() * total);
     if (seen.has(i)) continue;
     seen.add(i);
-    let fit = 0;
-    for (let k = 0; k < p; k++) fit += taste[k] * world.tagVectors[i * p + k];
-    const overlap = world.catalogue[i].tags.filter((t) => declared.has(t)).length / world.catalogue[i].tags.length;
-    candidates.push({ i, utility: 4 * fit + 0.5 * overlap + 0.4 * world.appeal[i] + 0.5 * r.gaussian() - 0.5 * pickiness });
+    const day = BROWSING_START_DAY + r.int(0, BROWSING_DAYS);
+    candidates.push({ i, day, utility: expectedUtility(m, world, i, day) + 0.5 * r.gaussian() });
   }
   candidates.sort((a, b) => b.utility - a.utility);
   const views = Math.min(candidates.length, Math.round(4 + 14 * extraversion + 4 * r.next()));
-  const start = POPULATION_EPOCH_DAY - 365;
   const events: DestinationInteraction[] = [];
-  for (const { i, utility } of candidates.slice(0, views)) {
-    const day = start + r.int(0, 330);
+  for (const { i, day, utility } of candidates.slice(0, views)) {
     events.push({ userId: m.traveller.id, destination: i, kind: "viewed", day });
-    if (r.next() < sigmoid(3 * (utility - 4.3))) {
+    if (r.next() < LABEL_NOISE || r.next() < sigmoid(3 * (utility - SAVE_AT))) {
       const saved = day + r.int(0, 7);
       events.push({ userId: m.traveller.id, destination: i, kind: "saved", day: saved });
-      if (r.next() < sigmoid(3 * (utility - 4.5)))
+      if (r.next() < sigmoid(3 * (utility - BOOK_AT)))
         events.push({ userId: m.traveller.id, destination: i, kind: "booked", day: saved + r.int(1, 20) });
     }
   }

@@ -6,13 +6,28 @@ import type { Traveller, Trip } from "./profile.js";
 import { DESTINATIONS, INTEREST_WORDS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, STYLE_WORDS, TRAVEL_STYLES } from "./vocabulary.js";
 
 /**
- * The hidden side of a traveller that drives who they like. The app never
- * sees it; the model has to learn its effects from interactions.
+ * The hidden side of a traveller that drives who and what they like. The app
+ * never sees it (no profile field, no feature reads it); the models have to
+ * learn its effects from interactions. The declared profile is only a noisy
+ * readout of some of it: interests and bio words of taste, the bio's tone of
+ * extraversion, the declared travel style of spend and roughness.
  */
 export interface LatentTraits {
   taste: Float64Array;
   extraversion: number;
   pickiness: number;
+  /** How much they spend travelling (standardised); the declared style only hints at it. */
+  spend: number;
+  /** How rough they like it (tents and night buses against hotels), standardised. */
+  roughness: number;
+  /** log(1 + km) within which a companion still feels near: a per-traveller radius, not a shared curve. */
+  reach: number;
+  /** Years by which the ages they really accept stretch (or shrink) the declared range. */
+  ageSlack: number;
+  /** Taste in the unnamed qualities of places (a vibe no tag names), four dimensions. */
+  vibe: Float64Array;
+  /** Where taste is heading: the later months of the synthetic year lean this way. */
+  tasteDrift: Float64Array;
 }
 
 export interface PopulationMember {
@@ -79,10 +94,39 @@ export const POPULATION_EPOCH_DAY = Math.floor(Date.UTC(2026, 0, 1) / 86_400_000
 export function* generatePopulation(options: { count: number; seed: number }): Generator<PopulationMember> {
   const cities = homeCities();
   const cityWeights = cities.map((c) => c.weight);
-  for (let i = 0; i < options.count; i++) yield generateMember(new Random(seedAt(options.seed, i)), i, cities, cityWeights);
+  for (let i = 0; i < options.count; i++) yield generateMember(new Random(seedAt(options.seed, i)), i, cities, cityWeights, options.seed);
 }
 
-function generateMember(r: Random, serial: number, cities: City[], cityWeights: number[]): PopulationMember {
+/** Spend and roughness each declared style suggests: the traits come first, the label is a coarse readout. */
+const STYLE_LEANING: Record<(typeof TRAVEL_STYLES)[number], { spend: number; roughness: number }> = {
+  backpacker: { spend: -0.9, roughness: 0.8 },
+  budget: { spend: -0.7, roughness: 0 },
+  comfort: { spend: 0.3, roughness: -0.6 },
+  luxury: { spend: 1.1, roughness: -1 },
+  adventure: { spend: 0, roughness: 1.1 },
+};
+
+/**
+ * Traits no profile field records, drawn from a stream of their own (salted
+ * seed) so that adding them left every declared profile, and so every seeded
+ * database and every feature, exactly as it was.
+ */
+function hiddenTraits(seed: number, serial: number, t: Traveller): Omit<LatentTraits, "taste" | "extraversion" | "pickiness"> {
+  const r = new Random(seedAt(seed ^ 0x1a7e27, serial));
+  const lean = STYLE_LEANING[t.travelStyle];
+  const vibe = Float64Array.from({ length: 4 }, () => r.gaussian());
+  const tasteDrift = Float64Array.from({ length: INTERESTS.length }, () => Math.max(0, r.gaussian()) * (r.next() < 0.25 ? 1 : 0));
+  return {
+    spend: lean.spend + 0.7 * r.gaussian(),
+    roughness: lean.roughness + 0.7 * r.gaussian(),
+    reach: Math.log1p(15 + 400 * r.next() ** 2),
+    ageSlack: 2 + 3 * r.gaussian(),
+    vibe,
+    tasteDrift,
+  };
+}
+
+function generateMember(r: Random, serial: number, cities: City[], cityWeights: number[], seed: number): PopulationMember {
   // Taste: a few strong interests over a weak background.
   const taste = new Float64Array(INTERESTS.length);
   for (let k = 0; k < taste.length; k++) taste[k] = 0.1 * r.next();
@@ -148,7 +192,7 @@ function generateMember(r: Random, serial: number, cities: City[], cityWeights: 
     promptAnswers,
     trips,
   };
-  return { traveller, latent: { taste, extraversion, pickiness } };
+  return { traveller, latent: { taste, extraversion, pickiness, ...hiddenTraits(seed, serial, traveller) } };
 }
 
 function weightedIndex(r: Random, weights: number[]): number {

@@ -31,3 +31,43 @@ export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<numb
   }
   return s / labels.length;
 }
+
+/** Indices sorted by ascending score: computed once, then weightedAuc runs in linear time per resample. */
+export function ascendingOrder(scores: ArrayLike<number>): Int32Array {
+  return Int32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+}
+
+/**
+ * AUC with each example counted `weights[i]` times (ties count half): what a
+ * bootstrap resample's AUC is, without sorting again. `order` is
+ * ascendingOrder(scores).
+ */
+export function weightedAuc(order: Int32Array, scores: ArrayLike<number>, labels: ArrayLike<number>, weights: ArrayLike<number>): number {
+  let below = 0;
+  let area = 0;
+  let positives = 0;
+  let i = 0;
+  while (i < order.length) {
+    let pos = 0;
+    let neg = 0;
+    let j = i;
+    for (; j < order.length && scores[order[j]] === scores[order[i]]; j++) {
+      const k = order[j];
+      if (labels[k] === 1) pos += weights[k];
+      else neg += weights[k];
+    }
+    area += pos * (below + neg / 2);
+    below += neg;
+    positives += pos;
+    i = j;
+  }
+  return positives > 0 && below > 0 ? area / (positives * below) : NaN;
+}
+
+/** Each example's log-loss (the mean of these is logLoss), for paired comparisons. */
+export function logLosses(probabilities: ArrayLike<number>, labels: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: labels.length }, (_, i) => {
+    const p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[i]));
+    return labels[i] === 1 ? -Math.log(p) : -Math.log(1 - p);
+  });
+}

@@ -12,6 +12,16 @@ export interface Quality {
   logLoss: number;
 }
 
+/** The held-out pairs' labels and both models' probabilities, in the same order (for paired comparisons). */
+export interface HeldOutPredictions {
+  labels: Uint8Array;
+  v0: Float32Array;
+  v1: Float32Array;
+}
+
+/** L2 penalty of v1's logistic fit: chosen by services/match/eval/tune.ts on the tuning population, never the gate's. */
+export const MATCH_L2 = 1;
+
 export interface TrainedMatchModel {
   onnx: Uint8Array;
   model: LogisticModel;
@@ -19,6 +29,8 @@ export interface TrainedMatchModel {
   metrics: { v0: Quality; v1: Quality; heldOutPairs: number; trainingPairs: number; positiveRate: number };
   /** Mean of each feature over the training pairs: explanations say what stands out against it. */
   featureMeans: number[];
+  /** Only when asked for (`keepPredictions`): evaluations bootstrap over them. */
+  heldOut?: HeldOutPredictions;
 }
 
 /** Pairs to rows: the symmetric feature vector and whether the pair matched. */
@@ -51,15 +63,22 @@ export function isHeldOut(p: LabelledPair): boolean {
 export async function trainMatchModel(
   pairs: readonly LabelledPair[],
   profiles: ReadonlyMap<string, ProfileFeatures>,
-  options: { version: string },
+  options: {
+    version: string;
+    /** Which pairs are held out; by default a hash of the pair (isHeldOut). An evaluation splits by time instead. */
+    heldOut?: (p: LabelledPair) => boolean;
+    l2?: number;
+    keepPredictions?: boolean;
+  },
 ): Promise<TrainedMatchModel> {
+  const heldOut = options.heldOut ?? isHeldOut;
   const train = dataset(
-    pairs.filter((p) => !isHeldOut(p)),
+    pairs.filter((p) => !heldOut(p)),
     profiles,
   );
-  const test = dataset(pairs.filter(isHeldOut), profiles);
+  const test = dataset(pairs.filter(heldOut), profiles);
   if (train.y.length < 100 || test.y.length < 20) throw new Error(`too few labelled pairs to train (${train.y.length} + ${test.y.length})`);
-  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: 1 });
+  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: options.l2 ?? MATCH_L2 });
   const onnx = exportLogisticOnnx(model, {
     producerVersion: options.version,
     docString: `match scoring ${options.version}: ${FEATURE_NAMES.join(",")}`,
@@ -91,5 +110,6 @@ export async function trainMatchModel(
       trainingPairs: train.y.length,
       positiveRate: train.y.reduce((a, b) => a + b, 0) / train.y.length,
     },
+    ...(options.keepPredictions ? { heldOut: { labels: test.y, v0: v0Probabilities, v1: Float32Array.from(v1Probabilities) } } : {}),
   };
 }

@@ -11,8 +11,11 @@ export interface Decision {
   coldStart: boolean;
 }
 
-/** Events worth of prior: with fewer than this, the population's habits weigh more than the traveller's. */
-const PRIOR_EVENTS = 15;
+/**
+ * Events worth of prior: with fewer than this, the population's habits weigh more than the
+ * traveller's. Chosen on the tuning population of services/notify/eval/tune.ts.
+ */
+export const PRIOR_EVENTS = 15;
 const CHANNEL_PRIOR_OPENS = 5;
 const WINDOW_HOURS: Record<UrgencyName, number> = { high: 0, medium: 12, low: 72 };
 
@@ -28,9 +31,10 @@ export function decide(
   prior: PopulationPrior,
   req: { type: NotificationTypeName; urgency: UrgencyName },
   now: number,
+  priorEvents = PRIOR_EVENTS,
 ): Decision {
   const coldStart = state.weight < 1;
-  const posterior = shrink(state, prior);
+  const posterior = shrink(state, prior, priorEvents);
   const allowed = (ms: number) => !isQuiet(hourOfWeek(ms, state.timezone) % 24, state);
   let sendAt: number | undefined;
   if (req.urgency === "high") {
@@ -64,10 +68,10 @@ export function decide(
   };
 }
 
-export function shrink(state: UserState, prior: PopulationPrior): number[] {
+export function shrink(state: UserState, prior: PopulationPrior, priorEvents = PRIOR_EVENTS): number[] {
   const sum = state.hours.reduce((a, b) => a + b, 0);
   const n = state.weight;
-  return state.hours.map((v, h) => ((sum ? (v / sum) * n : 0) + PRIOR_EVENTS * prior.hours[h]) / (n + PRIOR_EVENTS));
+  return state.hours.map((v, h) => ((sum ? (v / sum) * n : 0) + priorEvents * prior.hours[h]) / (n + priorEvents));
 }
 
 function bestChannel(state: UserState, prior: PopulationPrior, type: NotificationTypeName): ChannelName {

@@ -36,7 +36,8 @@ export interface PopulationPrior {
   channels: Record<NotificationTypeName, Record<ChannelName, number>>;
 }
 
-const HALF_LIFE_DAYS = 21;
+/** How fast old activity fades; chosen on the tuning population of services/notify/eval/tune.ts. */
+export const HALF_LIFE_DAYS = 21;
 // Neighbouring hours share evidence: someone active at 2pm is likely around at 1pm and 3pm too.
 const KERNEL = [0.15, 0.5, 1, 0.5, 0.15];
 
@@ -48,13 +49,13 @@ export function emptyOpens(): Record<NotificationTypeName, Record<ChannelName, n
 }
 
 /** Recency-weighted, circularly smoothed hour-of-week activity and channel opens. */
-export function buildUserState(events: readonly ActivityEvent[], prefs: UserPrefs, now: number): UserState {
+export function buildUserState(events: readonly ActivityEvent[], prefs: UserPrefs, now: number, halfLifeDays = HALF_LIFE_DAYS): UserState {
   const raw = new Array<number>(168).fill(0);
   const opens = emptyOpens();
   let weight = 0;
   for (const e of events) {
     if (e.at > now) continue;
-    const w = 0.5 ** ((now - e.at) / 86_400_000 / HALF_LIFE_DAYS);
+    const w = 0.5 ** ((now - e.at) / 86_400_000 / halfLifeDays);
     raw[hourOfWeek(e.at, prefs.timezone)] += w;
     weight += w;
     if (e.kind === "notification_open" && e.channel && e.notificationType) opens[e.notificationType][e.channel] += w;
