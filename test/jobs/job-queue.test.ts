@@ -159,15 +159,30 @@ describe("JobQueueService", () => {
 
   it("cancels a running job in another process through its abort signal", async () => {
     const job = await submit({ steps: 200, step_ms: 50 });
-    // Until a worker runs it, however long a busy machine takes (bounded only to fail before the test times out).
+    // Until the worker's run of it is under way: it reported progress, and its execution is recorded (a status of
+    // RUNNING alone is written before the job's code starts). However long a busy machine takes (bounded only to
+    // fail before the test times out).
     await expect
-      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.status, { timeout: 50_000, interval: 50 })
-      .toBe(JobStatus.RUNNING);
+      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.progressPercent, { timeout: 50_000, interval: 50 })
+      .toBeGreaterThan(0);
+    const before = (await client.getJob({ jobId: job.jobId }, auth)).job!;
+    expect(before.status).toBe(JobStatus.RUNNING);
+    expect(await executions(job.jobId)).toBe(1);
     const res = (await client.cancelJob({ jobId: job.jobId }, auth)).job!;
     expect(res.status).toBe(JobStatus.CANCELLED);
     expect(res.progressPercent).toBeLessThan(100);
-    const effects = await sql`select 1 from job_effects where job_id = ${job.jobId}`;
-    expect(effects.length).toBe(0);
+    // The run stopped on its abort signal (or else wrote its effect at the end of its 200 steps): wait for either,
+    // then require the first. A record marked cancelled while the job's code ran on would end the other way.
+    const ended = async () =>
+      (
+        await sql<{ aborted: boolean; effect: boolean }[]>`
+          select exists (select 1 from job_executions where job_id = ${job.jobId} and aborted_at is not null) as aborted,
+                 exists (select 1 from job_effects where job_id = ${job.jobId}) as effect`
+      )[0];
+    await expect.poll(async () => Object.values(await ended()).some(Boolean), { timeout: 50_000, interval: 50 }).toBe(true);
+    expect(await ended()).toEqual({ aborted: true, effect: false });
+    expect(await executions(job.jobId)).toBe(1);
+    expect((await client.getJob({ jobId: job.jobId }, auth)).job!.status).toBe(JobStatus.CANCELLED);
     expect((await rpcError(client.cancelJob({ jobId: (await submitDone()).jobId }, auth))).code).toBe(Code.FailedPrecondition);
   });
 
