@@ -42,10 +42,9 @@ describe("MatchScoringService", () => {
       order by id limit 60`;
     expect(tokyo.length).toBe(60);
     homes = new Map(
-      (await db.sql<{ id: string; latitude: number; longitude: number }[]>`select id::text, latitude, longitude from travellers`).map((t) => [
-        t.id,
-        t,
-      ]),
+      (await db.sql<{ id: string; latitude: number; longitude: number }[]>`select id::text, latitude, longitude from travellers`).map(
+        (t) => [t.id, t],
+      ),
     );
     await db.close();
     ({ mesh } = await startTestMesh([matchArea], scope.env));
