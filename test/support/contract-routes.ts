@@ -8,6 +8,10 @@ export interface ContractRoute {
   readonly template: string;
   /** "Service/Method", the service's short name: "MatchScoringService/ScoreMatch". */
   readonly method: string;
+  /** The rule's body: "*" (the whole request), a field name, or "" (query parameters). */
+  readonly body: string;
+  /** The response field printed instead of the whole response, or "". */
+  readonly responseBody: string;
 }
 
 /**
@@ -24,7 +28,13 @@ export function contractRoutes(services: readonly DescService[] = contracts): Co
       const rule = getOption(method, http);
       for (const r of [rule, ...rule.additionalBindings]) {
         if (r.pattern.case === undefined || r.pattern.case === "custom") throw new Error(`${method.name}: unexpected http rule`);
-        routes.push({ verb: r.pattern.case.toUpperCase(), template: r.pattern.value, method: `${service.name}/${method.name}` });
+        routes.push({
+          verb: r.pattern.case.toUpperCase(),
+          template: r.pattern.value,
+          method: `${service.name}/${method.name}`,
+          body: r.body,
+          responseBody: r.responseBody,
+        });
       }
     }
   return routes;
