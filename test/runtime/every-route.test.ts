@@ -217,7 +217,7 @@ beforeAll(async () => {
   await db.close();
 
   let config: Awaited<ReturnType<typeof startTestMesh>>["config"];
-  ({ mesh, config } = await startTestMesh(areas, { ...scope.env, MLMESH_JOB_ATTEMPTS: "1" }));
+  ({ mesh, config } = await startTestMesh(areas, scope.env));
   const grpc = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
   const health = createClient(Health, grpc);
   // The recommendation area fits its first model after the mesh listens.
@@ -238,7 +238,8 @@ beforeAll(async () => {
   };
 
   // Jobs in known states, from a worker inside this process built without the recommendation training job (as an
-  // older deployment's worker would be): the forecast job completes, the recommendation trainings are dead-lettered.
+  // older deployment's worker would be): the forecast job completes; a job no worker can run is dead-lettered at its
+  // first attempt. The worker stops before the calls, so the jobs they submit stay queued.
   const jobs = createClient(JobQueueService, grpc);
   const ended = async (job: Job) => {
     let last = job;
@@ -247,7 +248,7 @@ beforeAll(async () => {
   };
   const worker = await startJobWorker({
     config,
-    jobs: loadJobsConfig({ ...process.env, MLMESH_JOB_ATTEMPTS: "1" }, config.redisPrefix),
+    jobs: loadJobsConfig(process.env, config.redisPrefix),
     db: mesh.db,
     handlers: new Map([...jobHandlers].filter(([, h]) => !(h.jobType === "training" && h.kind === "recommend"))),
     metrics: mesh.metrics,
