@@ -35,6 +35,11 @@ async function startWorker(env: Record<string, string> = {}): Promise<WorkerProc
   return w;
 }
 
+/** A running worker: the one an earlier test left, or a new one, so each test that needs one stands on its own. */
+async function aWorker(): Promise<void> {
+  if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) await startWorker();
+}
+
 async function stopWorker(w: WorkerProcess): Promise<number | null> {
   w.child.kill("SIGTERM");
   return w.exited;
@@ -111,7 +116,7 @@ describe("JobQueueService", () => {
   });
 
   it("runs a job to completion in a worker process, streaming every state until it ends", async () => {
-    await startWorker();
+    await aWorker();
     const job = await submit({ steps: 5, step_ms: 300 });
     const seen = await watchToEnd(job.jobId);
     const last = seen[seen.length - 1];
@@ -129,6 +134,7 @@ describe("JobQueueService", () => {
   }, 180_000); // starts a worker process: slow on a busy machine
 
   it("returns the first job for a retried submit with the same idempotency key", async () => {
+    await aWorker();
     const key = `key-${Date.now()}`;
     const [a, b] = await Promise.all([submit({ steps: 1 }, { idempotencyKey: key }), submit({ steps: 1 }, { idempotencyKey: key })]);
     expect(b.jobId).toBe(a.jobId);
@@ -137,6 +143,7 @@ describe("JobQueueService", () => {
   });
 
   it("retries with backoff, dead-letters after the last attempt, and re-queues from the dead-letter list", async () => {
+    await aWorker();
     const job = await submit({ steps: 1, step_ms: 1, fail_attempts: 3 });
     const failed = (await watchToEnd(job.jobId)).at(-1)!;
     expect(failed.status).toBe(JobStatus.FAILED);
@@ -158,20 +165,39 @@ describe("JobQueueService", () => {
   });
 
   it("cancels a running job in another process through its abort signal", async () => {
+    await aWorker();
     const job = await submit({ steps: 200, step_ms: 50 });
-    // Until a worker runs it, however long a busy machine takes (bounded only to fail before the test times out).
+    // Until the worker's run of it is under way: it reported progress, and its execution is recorded (a status of
+    // RUNNING alone is written before the job's code starts). However long a busy machine takes (bounded only to
+    // fail before the test times out).
     await expect
-      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.status, { timeout: 50_000, interval: 50 })
-      .toBe(JobStatus.RUNNING);
+      .poll(async () => (await client.getJob({ jobId: job.jobId }, auth)).job!.progressPercent, { timeout: 50_000, interval: 50 })
+      .toBeGreaterThan(0);
+    const before = (await client.getJob({ jobId: job.jobId }, auth)).job!;
+    expect(before.status).toBe(JobStatus.RUNNING);
+    expect(await executions(job.jobId)).toBe(1);
     const res = (await client.cancelJob({ jobId: job.jobId }, auth)).job!;
     expect(res.status).toBe(JobStatus.CANCELLED);
     expect(res.progressPercent).toBeLessThan(100);
-    const effects = await sql`select 1 from job_effects where job_id = ${job.jobId}`;
-    expect(effects.length).toBe(0);
+    // The run stopped on its abort signal (or else wrote its effect at the end of its 200 steps): wait for either,
+    // then require the first. A record marked cancelled while the job's code ran on would end the other way.
+    const ended = async () =>
+      (
+        await sql<{ aborted: boolean; effect: boolean }[]>`
+          select exists (select 1 from job_executions where job_id = ${job.jobId} and aborted_at is not null) as aborted,
+                 exists (select 1 from job_effects where job_id = ${job.jobId}) as effect`
+      )[0];
+    await expect.poll(async () => Object.values(await ended()).some(Boolean), { timeout: 50_000, interval: 50 }).toBe(true);
+    expect(await ended()).toEqual({ aborted: true, effect: false });
+    expect(await executions(job.jobId)).toBe(1);
+    expect((await client.getJob({ jobId: job.jobId }, auth)).job!.status).toBe(JobStatus.CANCELLED);
     expect((await rpcError(client.cancelJob({ jobId: (await submitDone()).jobId }, auth))).code).toBe(Code.FailedPrecondition);
   });
 
   it("lists newest first with filters and stable page tokens", async () => {
+    // Jobs of its own, two of them cancelled (while queued or under way, whichever they are by then).
+    const own = [await submit({ steps: 200, step_ms: 50 }), await submit({ steps: 200, step_ms: 50 }), await submit({ steps: 1 })];
+    for (const job of own.slice(0, 2)) expect((await client.cancelJob({ jobId: job.jobId }, auth)).job!.status).toBe(JobStatus.CANCELLED);
     const all: Job[] = [];
     let pageToken = "";
     do {
@@ -184,8 +210,9 @@ describe("JobQueueService", () => {
     expect(new Set(all.map((j) => j.jobId)).size).toBe(n);
     const times = all.map((j) => Number(j.createdAt!.seconds) * 1e3 + j.createdAt!.nanos / 1e6);
     expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(all.map((j) => j.jobId)).toEqual(expect.arrayContaining(own.map((j) => j.jobId)));
     const cancelled = await client.listJobs({ status: JobStatus.CANCELLED }, auth);
-    expect(cancelled.jobs.length).toBeGreaterThanOrEqual(2);
+    expect(cancelled.jobs.map((j) => j.jobId)).toEqual(expect.arrayContaining(own.slice(0, 2).map((j) => j.jobId)));
     expect(cancelled.jobs.every((j) => j.status === JobStatus.CANCELLED)).toBe(true);
     expect((await client.listJobs({ jobType: JobType.INFERENCE }, auth)).jobs).toEqual([]);
   });

@@ -23,6 +23,8 @@ describe("MatchScoringService", () => {
   let mesh: Mesh;
   let client: Client<typeof MatchScoringService>;
   let tokyo: { id: string; latitude: number; longitude: number; age: number }[];
+  /** Every traveller's home, to check the distances a search reports. */
+  let homes: Map<string, { latitude: number; longitude: number }>;
 
   beforeAll(async () => {
     scope = await testScope();
@@ -39,6 +41,11 @@ describe("MatchScoringService", () => {
       where city = (select city from travellers group by city order by count(*) desc, city limit 1)
       order by id limit 60`;
     expect(tokyo.length).toBe(60);
+    homes = new Map(
+      (await db.sql<{ id: string; latitude: number; longitude: number }[]>`select id::text, latitude, longitude from travellers`).map(
+        (t) => [t.id, t],
+      ),
+    );
     await db.close();
     ({ mesh } = await startTestMesh([matchArea], scope.env));
     client = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
@@ -62,7 +69,9 @@ describe("MatchScoringService", () => {
     expect(ab.score).toBeLessThan(1);
     expect(ab.scorePercent).toBeCloseTo(ab.score * 100, 0);
     expect(ab.modelVersion).toMatch(/^match-v1\.\d+$/);
-    for (const v of Object.values(ab.factors!).filter((v) => typeof v === "number")) {
+    const factors = Object.values(ab.factors!).filter((v) => typeof v === "number");
+    expect(factors.length).toBeGreaterThan(0);
+    for (const v of factors) {
       expect(v).toBeGreaterThanOrEqual(0);
       expect(v).toBeLessThanOrEqual(1);
     }
@@ -122,8 +131,15 @@ describe("MatchScoringService", () => {
     for (let i = 1; i < res.matches.length; i++) expect(res.matches[i - 1].matchScore).toBeGreaterThanOrEqual(res.matches[i].matchScore);
     // Around a traveller's own home, excluding them.
     const mine = await client.searchMatches({ userId: centre.id, limit: 5 }, { headers });
+    expect(mine.matches.length).toBeGreaterThan(0);
     expect(mine.matches.map((m) => m.userId)).not.toContain(centre.id);
-    expect(haversineKm(centre.latitude, centre.longitude, centre.latitude, centre.longitude)).toBe(0);
+    // Each distance reported is the great-circle distance from the centre to the match's home, in whole kilometres.
+    for (const m of [...res.matches, ...mine.matches]) {
+      const home = homes.get(m.userId)!;
+      const km = haversineKm(centre.latitude, centre.longitude, home.latitude, home.longitude);
+      expect(m.distanceKm, m.userId).toBe(km < 1 ? 0 : Math.round(km));
+      expect(m.within1Km).toBe(km < 1);
+    }
   });
 
   it("bounds the search: at most 500 km and 50 results, INVALID_ARGUMENT naming the field and rule beyond", async () => {

@@ -51,6 +51,9 @@ describe("RecommendationService", () => {
       where id in (select user_id from destination_interactions where kind = 'booked') order by id limit 8`;
     [newcomer] = await db.sql<Traveller[]>`
       select id::text, interests, latitude, longitude from travellers where id not in (select user_id from destination_interactions) limit 1`;
+    // The tests loop over these travellers: none may be missing.
+    expect(active).toHaveLength(8);
+    expect(newcomer).toBeDefined();
     booked = new Map();
     for (const r of await db.sql<
       { user_id: string; destination_id: string }[]
@@ -112,6 +115,7 @@ describe("RecommendationService", () => {
     expect(low.recommendations.length).toBe(20);
     for (const r of low.recommendations) expect(r.costLevel).toBe(Budget.LOW);
     const medium = await client().recommendDestinations({ userId: u.id, limit: 20, filters: { budget: Budget.MEDIUM } }, { headers });
+    expect(medium.recommendations).toHaveLength(20);
     for (const r of medium.recommendations) expect([Budget.LOW, Budget.MEDIUM]).toContain(r.costLevel);
     for (const [date, month] of [
       ["2026-01-20", 1],
@@ -125,6 +129,7 @@ describe("RecommendationService", () => {
       { userId: u.id, limit: 5, filters: { duration: TripDuration.WEEKEND } },
       { headers },
     );
+    expect(weekend.recommendations).toHaveLength(5);
     for (const r of weekend.recommendations)
       expect(haversineKm(u.latitude, u.longitude, r.latitude, r.longitude)).toBeLessThanOrEqual(1_500);
     const bad = await client()
@@ -138,6 +143,8 @@ describe("RecommendationService", () => {
     for (const u of active) {
       const mine = booked.get(u.id)!;
       const without = await client().recommendDestinations({ userId: u.id, limit: 100 }, { headers });
+      expect(mine.size).toBeGreaterThan(0);
+      expect(without.recommendations).toHaveLength(100);
       for (const r of without.recommendations) expect(mine.has(r.destinationId)).toBe(false);
       const withVisited = await client().recommendDestinations(
         { userId: u.id, limit: 100, filters: { includeVisited: true } },
