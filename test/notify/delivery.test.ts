@@ -229,5 +229,11 @@ describe("NotificationDeliveryService", () => {
     const bad = await send(free[5], "").catch((e) => ConnectError.from(e));
     expect((bad as ConnectError).code).toBe(Code.InvalidArgument);
     expect((bad as ConnectError).message).toMatch(/payload\.title/);
+    const noPayload = await send(free[5], "x", { payload: undefined }).catch((e) => ConnectError.from(e));
+    expect((noPayload as ConnectError).message).toMatch(/payload: value is required \[required\]/);
+    const badAddress = await send(free[5], "x", { channel: Channel.EMAIL, emailAddress: "not an address" }).catch((e) =>
+      ConnectError.from(e),
+    );
+    expect((badAddress as ConnectError).message).toMatch(/email_address: .* \[string\.email\]/);
   });
 });

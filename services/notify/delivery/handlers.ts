@@ -64,6 +64,10 @@ async function existing(p: DeliveryParts, id: string): Promise<NotificationRecor
  * over the model's, but not over quiet hours: inside them it moves to their end.
  */
 async function send(p: DeliveryParts, req: SendNotificationRequest): Promise<NotificationRecord> {
+  // Checked here rather than in the contract: the mesh's compiled rules cover neither `required` nor `email`.
+  if (!req.payload) throw invalid("payload", "required", "value is required");
+  if (req.emailAddress && !EMAIL.test(req.emailAddress))
+    throw invalid("email_address", "string.email", "value must be a valid email address");
   const now = Date.now();
   const type = TYPES[req.notificationType]!;
   const urgency = URGENCIES[req.urgency]!;
@@ -105,6 +109,13 @@ async function send(p: DeliveryParts, req: SendNotificationRequest): Promise<Not
     );
   }
   return record;
+}
+
+/** An address as a mail server takes it in RCPT TO: one @, a dotted domain, no spaces or angle brackets. */
+const EMAIL = /^[^\s@<>()",;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+
+function invalid(field: string, rule: string, message: string): MeshError {
+  return new MeshError(Status.INVALID_ARGUMENT, `${field}: ${message} [${rule}]`, [{ field, rule, message }]);
 }
 
 function channelName(c: Channel): ChannelName {
