@@ -1,6 +1,9 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EngagementKind,
@@ -29,6 +32,8 @@ const headers = { authorization: `Bearer ${TEST_KEY}` };
 const SECRET = "webhook-secret-0123456789";
 const H = 3_600_000;
 const poll = { timeout: 20_000, interval: 50 };
+/** An app's key: `infer` only. */
+const APP_KEY = "travel-app-key-0123456789";
 
 describe("NotificationDeliveryService", () => {
   let db: Database;
@@ -40,6 +45,7 @@ describe("NotificationDeliveryService", () => {
   /** A traveller whose quiet hours (UTC) cover the next two hours. */
   let quiet: { id: string; start: number; end: number };
   const saved = { ...process.env };
+  let keyDir = "";
 
   beforeAll(async () => {
     const scope = await testScope();
@@ -67,12 +73,18 @@ describe("NotificationDeliveryService", () => {
       MLMESH_NOTIFY_ATTEMPTS: "3",
       MLMESH_NOTIFY_BACKOFF_MS: "50",
     });
-    ({ mesh } = await startTestMesh([notifyArea, notificationDeliveryArea], { DATABASE_URL: scope.databaseUrl }));
+    keyDir = mkdtempSync(join(tmpdir(), "mlmesh-delivery-keys-"));
+    writeFileSync(join(keyDir, "keys.json"), JSON.stringify([{ name: "travel-app", key: APP_KEY, scopes: ["infer"] }]));
+    ({ mesh } = await startTestMesh([notifyArea, notificationDeliveryArea], {
+      DATABASE_URL: scope.databaseUrl,
+      MLMESH_API_KEYS_FILE: join(keyDir, "keys.json"),
+    }));
   }, 60_000);
   afterAll(async () => {
     process.env = saved;
     await mesh?.shutdown();
     await Promise.all([webhook?.close(), smtp?.close(), db?.close()]);
+    if (keyDir) rmSync(keyDir, { recursive: true, force: true });
   });
 
   const transport = () => createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
@@ -235,5 +247,22 @@ describe("NotificationDeliveryService", () => {
       ConnectError.from(e),
     );
     expect((badAddress as ConnectError).message).toMatch(/email_address: .* \[string\.email\]/);
+  });
+
+  it("lets an app's key (infer) report engagement, and only a jobs key send, look or cancel", async () => {
+    const app = { authorization: `Bearer ${APP_KEY}` };
+    const denied = await client()
+      .sendNotification(
+        { userId: free[6], notificationType: NotificationType.MESSAGE, urgency: Urgency.LOW, payload: { title: "x" } },
+        { headers: app },
+      )
+      .catch((e) => ConnectError.from(e));
+    expect((denied as ConnectError).code).toBe(Code.PermissionDenied);
+    expect((denied as ConnectError).rawMessage).toMatch(/lacks the scope 'jobs'/);
+    const missing = "00000000-0000-4000-8000-00000000beef";
+    const engaged = await client()
+      .recordNotificationEngagement({ notificationId: missing, kind: EngagementKind.OPEN }, { headers: app })
+      .catch((e) => ConnectError.from(e));
+    expect((engaged as ConnectError).code).toBe(Code.NotFound);
   });
 });
