@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { DynamicBatcher } from "../../runtime/batcher.js";
 import type { Sql } from "../../runtime/storage/database.js";
 import type { ChannelName, NotificationTypeName } from "../model/engagement.js";
 import type { UrgencyName } from "../model/decide.js";
@@ -32,6 +33,12 @@ export type NewNotification = Pick<
   "userId" | "notificationType" | "urgency" | "channel" | "title" | "body" | "data" | "emailAddress" | "reason" | "sendAt"
 > & { idempotencyKey: string | undefined };
 
+interface Outcome {
+  id: string;
+  status: Exclude<DeliveryStatus, "scheduled" | "cancelled">;
+  error: string;
+}
+
 interface Row {
   notification_id: string;
   user_id: string;
@@ -59,6 +66,18 @@ interface Row {
  * cancelled), so a cancel and a delivery racing each other leave one outcome.
  */
 export class DeliveryStore {
+  // A worker starts and ends many deliveries at once: one statement each way for all of them, not one per notification.
+  private readonly starts = new DynamicBatcher<string, NotificationRecord | undefined>({
+    maxBatch: 128,
+    maxWaitMs: 2,
+    run: (ids) => this.beginMany(ids),
+  });
+  private readonly outcomes = new DynamicBatcher<Outcome, NotificationRecord | undefined>({
+    maxBatch: 128,
+    maxWaitMs: 2,
+    run: (items) => this.finishMany(items),
+  });
+
   constructor(private readonly sql: Sql) {}
 
   /** Records a notification, or answers the one an earlier submit with the same key recorded. */
@@ -97,25 +116,33 @@ export class DeliveryStore {
   }
 
   /** Counts an attempt at a scheduled notification; undefined when it is no longer scheduled (cancelled). */
-  async beginAttempt(id: string): Promise<NotificationRecord | undefined> {
-    const [row] = await this.sql<Row[]>`
+  beginAttempt(id: string): Promise<NotificationRecord | undefined> {
+    return this.starts.submit(id);
+  }
+
+  private async beginMany(ids: string[]): Promise<(NotificationRecord | undefined)[]> {
+    const rows = await this.sql<Row[]>`
       update notifications set attempts = attempts + 1, delivering = true, updated_at = clock_timestamp()
-      where notification_id = ${id} and status = 'scheduled' returning *`;
-    return row && fromRow(row);
+      where notification_id = any(${[...new Set(ids)]}::uuid[]) and status = 'scheduled' returning *`;
+    const byId = new Map(rows.map((r) => [r.notification_id, fromRow(r)]));
+    return ids.map((id) => byId.get(id));
   }
 
   /** Moves a scheduled notification to its outcome; undefined when it had left 'scheduled' already. */
-  async finish(
-    id: string,
-    status: Exclude<DeliveryStatus, "scheduled" | "cancelled">,
-    error = "",
-  ): Promise<NotificationRecord | undefined> {
-    const [row] = await this.sql<Row[]>`
-      update notifications
-      set status = ${status}, error = ${error}, delivering = false, updated_at = clock_timestamp(),
-          sent_at = case when ${status} = 'sent' then clock_timestamp() else sent_at end
-      where notification_id = ${id} and status = 'scheduled' returning *`;
-    return row && fromRow(row);
+  finish(id: string, status: Outcome["status"], error = ""): Promise<NotificationRecord | undefined> {
+    return this.outcomes.submit({ id, status, error });
+  }
+
+  private async finishMany(items: Outcome[]): Promise<(NotificationRecord | undefined)[]> {
+    const sql = this.sql;
+    const rows = await sql<Row[]>`
+      update notifications n
+      set status = v.status, error = v.error, delivering = false, updated_at = clock_timestamp(),
+          sent_at = case when v.status = 'sent' then clock_timestamp() else n.sent_at end
+      from (values ${sql(items.map((o) => [o.id, o.status, o.error]))}) as v (id, status, error)
+      where n.notification_id = v.id::uuid and n.status = 'scheduled' returning n.*`;
+    const byId = new Map(rows.map((r) => [r.notification_id, fromRow(r)]));
+    return items.map((o) => byId.get(o.id));
   }
 
   /** Notes an attempt's error on a notification that will be tried again (and may be cancelled meanwhile). */
