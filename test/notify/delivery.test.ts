@@ -124,6 +124,9 @@ describe("NotificationDeliveryService", () => {
       [true, 500],
       [true, 200],
     ]);
+    // The same record over REST, as the contract's http rule has it.
+    const rest = await fetch(`http://127.0.0.1:${mesh.ports.gateway}/notifications/${n.notificationId}`, { headers });
+    expect(await rest.json()).toMatchObject({ notification: { status: "NOTIFICATION_STATUS_SENT", channel: "CHANNEL_PUSH", attempts: 2 } });
     expect(hooks[1].body).toMatchObject({
       user_id: free[0],
       channel: "push",

@@ -54,7 +54,13 @@ export class Deliverer {
       // Deliveries wait on the network, not the CPU.
       concurrency: 32,
     });
-    this.worker.on("error", (err) => log.warn("notification worker error", { error: String(err) }));
+    // With Redis away the worker reports each reconnection: once a minute is enough to say so.
+    let logged = 0;
+    this.worker.on("error", (err) => {
+      if (Date.now() - logged < 60_000) return;
+      logged = Date.now();
+      log.warn("notification worker error", { error: String(err) });
+    });
   }
 
   /** Queues a recorded notification for its send time. */
