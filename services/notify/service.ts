@@ -50,7 +50,7 @@ export const notificationDeliveryArea: AreaFactory = async (deps) => {
   if (config.smtpUrl) adapters.smtp = smtpAdapter(config.smtpUrl, config.from, config.attemptTimeoutMs);
   const timing = await startTimingModel(deps);
   const store = new DeliveryStore(deps.db.sql);
-  const deliverer = new Deliverer(deps.config.redisUrl, queuePrefix, config, store, adapters);
+  const deliverer = new Deliverer(deps.config.redisUrl, queuePrefix, config, store, adapters, deps.metrics.registry);
   return {
     service: NotificationDeliveryService,
     scopes: DELIVERY_SCOPES,

@@ -142,6 +142,8 @@ describe("NotificationDeliveryService", () => {
     expect(n.attempts).toBe(3);
     expect(n.error).toMatch(/HTTP 500/);
     expect(hooksFor(n.notificationId)).toHaveLength(3);
+    const attempts = (await mesh.metrics.registry.getSingleMetric("mlmesh_notification_attempts_total")?.get())?.values ?? [];
+    expect(attempts.find((v) => v.labels.outcome === "dead_lettered" && v.labels.channel === "push")?.value).toBe(1);
   });
 
   it("sends email over SMTP, and records failed what has no adapter or no address", async () => {

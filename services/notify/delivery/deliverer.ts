@@ -1,5 +1,6 @@
 import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { log } from "../../runtime/log.js";
 import { DeliveryError, type DeliveryAdapter } from "./adapter.js";
 import type { AdapterName, DeliveryConfig } from "./config.js";
@@ -26,6 +27,8 @@ export class Deliverer {
   private readonly consumer: Redis;
   private readonly queue: Queue<QueuedNotification>;
   private readonly worker: Worker<QueuedNotification>;
+  private readonly attempts: Counter<"channel" | "outcome">;
+  private readonly lateness: Histogram<"channel">;
 
   constructor(
     redisUrl: string,
@@ -34,7 +37,21 @@ export class Deliverer {
     private readonly config: DeliveryConfig,
     private readonly store: DeliveryStore,
     private readonly adapters: Partial<Record<AdapterName, DeliveryAdapter>>,
+    registry: Registry,
   ) {
+    this.attempts = new Counter({
+      name: "mlmesh_notification_attempts_total",
+      help: "Notification delivery attempts by channel and outcome (sent, retried, failed, dead_lettered).",
+      labelNames: ["channel", "outcome"] as const,
+      registers: [registry],
+    });
+    this.lateness = new Histogram({
+      name: "mlmesh_notification_lateness_seconds",
+      help: "Time from a notification's send_at to its delivery, by channel.",
+      labelNames: ["channel"] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300],
+      registers: [registry],
+    });
     // Fails fast, so a submit while Redis is down is refused at once rather than waiting.
     this.producer = new Redis(redisUrl, {
       enableOfflineQueue: false,
@@ -96,6 +113,7 @@ export class Deliverer {
         ? `the ${n.channel} channel goes through the ${adapterName} adapter, which is not configured (${adapterName === "webhook" ? "MLMESH_NOTIFY_WEBHOOK_URL" : "MLMESH_SMTP_URL"})`
         : `no adapter is configured for the ${n.channel} channel (MLMESH_NOTIFY_CHANNELS)`;
       await this.store.finish(id, "failed", why);
+      this.attempts.inc({ channel: n.channel, outcome: "failed" });
       return "failed";
     }
     try {
@@ -104,17 +122,22 @@ export class Deliverer {
       const message = err instanceof DeliveryError ? err.message : `delivery failed: ${String(err)}`;
       if (err instanceof DeliveryError && err.permanent) {
         await this.store.finish(id, "failed", message);
+        this.attempts.inc({ channel: n.channel, outcome: "failed" });
         return "failed";
       }
       if (n.attempts >= this.config.attempts) {
         await this.store.finish(id, "dead_lettered", `${message} (attempt ${n.attempts} of ${this.config.attempts})`);
+        this.attempts.inc({ channel: n.channel, outcome: "dead_lettered" });
         log.warn("notification dead-lettered", { notification_id: id, error: message });
         return "dead-lettered";
       }
       await this.store.noteError(id, message);
+      this.attempts.inc({ channel: n.channel, outcome: "retried" });
       throw err; // BullMQ tries again after its backoff
     }
     await this.store.finish(id, "sent");
+    this.attempts.inc({ channel: n.channel, outcome: "sent" });
+    this.lateness.observe({ channel: n.channel }, Math.max(0, Date.now() - n.sendAt.getTime()) / 1000);
     return "sent";
   }
 
