@@ -126,6 +126,7 @@ bench: build descriptors
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
+	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md
 	node dist/bench/soak.js --markdown build/bench/soak.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 

@@ -4,6 +4,7 @@ import { loadConfig } from "../services/runtime/config.js";
 import { setLogLevel } from "../services/runtime/log.js";
 import { startMesh } from "../services/runtime/mesh.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
+import { loadDeliveryConfig } from "../services/notify/delivery/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { parseArgs } from "./args.js";
 import { installLastResort } from "./last-resort.js";
@@ -37,6 +38,8 @@ export async function serve(args: string[]): Promise<number> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
   const jobs = loadJobsConfig();
+  // Checked before anything starts, as the mesh's own settings are; the delivery area reads them again.
+  loadDeliveryConfig();
   const mesh = await startMesh(config, { areas });
   const worker = options.worker
     ? await startJobWorker({ config, jobs, db: mesh.db, handlers: jobHandlers, metrics: mesh.metrics, openAdmin: false })

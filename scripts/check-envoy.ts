@@ -114,6 +114,7 @@ export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, re
     "mlmesh.match.v1.MatchScoringService",
     "mlmesh.recommend.v1.RecommendationService",
     "mlmesh.notify.v1.NotificationTimingService",
+    "mlmesh.notify.v1.NotificationDeliveryService",
     "mlmesh.forecast.v1.ForecastService",
     "mlmesh.jobs.v1.JobQueueService",
   ]) {

@@ -7,6 +7,7 @@
 #   golang-grpc-gateway       protoc-gen-swagger, for the OpenAPI document (make openapi)
 #   prometheus                promtool, for the alert rules' checks and unit tests (make check-rules)
 #   chromium                  the headless browser the web client's test drives (playwright-core, /usr/bin/chromium)
+#   python3-aiosmtpd          the SMTP server the notification delivery test sends email to (/usr/bin/aiosmtpd)
 # As root it installs whichever are missing with apt-get; as anyone else it prints the command and fails.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ command -v go >/dev/null || need+=(golang-go)
 command -v protoc-gen-swagger >/dev/null || need+=(golang-grpc-gateway)
 command -v promtool >/dev/null || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/aiosmtpd ] || need+=(python3-aiosmtpd)
 
 ((${#need[@]})) || exit 0
 

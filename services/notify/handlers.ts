@@ -9,30 +9,31 @@ import {
 import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
-import { decide, type UrgencyName } from "./model/decide.js";
-import type { NotificationTypeName, PopulationPrior } from "./model/engagement.js";
-import type { StateStore } from "./state-store.js";
+import type { UrgencyName } from "./model/decide.js";
+import type { NotificationTypeName } from "./model/engagement.js";
+import type { TimingModel } from "./timing.js";
 
 const MODEL_VERSION = "notify-hour-of-week-v1";
-const TYPES: Record<NotificationType, NotificationTypeName | undefined> = {
+/** The contract's notification types by their model names (NotificationDelivery uses them too). */
+export const TYPES: Record<NotificationType, NotificationTypeName | undefined> = {
   [NotificationType.UNSPECIFIED]: undefined,
   [NotificationType.MATCH_FOUND]: "match_found",
   [NotificationType.MESSAGE]: "message",
   [NotificationType.REMINDER]: "reminder",
 };
-const URGENCIES: Record<Urgency, UrgencyName | undefined> = {
+/** The contract's urgencies by their model names. */
+export const URGENCIES: Record<Urgency, UrgencyName | undefined> = {
   [Urgency.UNSPECIFIED]: undefined,
   [Urgency.LOW]: "low",
   [Urgency.MEDIUM]: "medium",
   [Urgency.HIGH]: "high",
 };
-const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } as const;
+/** The model's channels as the contract's. */
+export const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } as const;
 
 /** What the NotificationTiming handler works with, built once by notifyArea. */
 export interface NotifyParts {
-  readonly store: StateStore;
-  /** The population's habits as last learned. */
-  readonly prior: () => PopulationPrior;
+  readonly timing: TimingModel;
   readonly metrics: MeshMetrics;
 }
 
@@ -49,9 +50,9 @@ export function notifyHandlers(parts: NotifyParts): ServiceImpl<typeof Notificat
 /** When and on which channel to send, from the traveller's habits shrunk toward the population's. */
 async function optimizeNotificationTiming(parts: NotifyParts, req: OptimizeNotificationTimingRequest) {
   const now = Date.now();
-  const state = await parts.store.get(req.userId, now);
-  if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
-  const d = decide(state, parts.prior(), { type: TYPES[req.notificationType]!, urgency: URGENCIES[req.urgency]! }, now);
+  const found = await parts.timing.decide(req.userId, { type: TYPES[req.notificationType]!, urgency: URGENCIES[req.urgency]! }, now);
+  if (!found) throw MeshError.notFound(`traveller not found: ${req.userId}`);
+  const d = found.decision;
   return {
     sendAt: timestampFromMs(d.sendAt),
     channel: CHANNELS[d.channel],

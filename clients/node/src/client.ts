@@ -4,6 +4,7 @@ import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { JobQueueService } from "../../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { NotificationDeliveryService } from "../../../gen/mlmesh/notify/v1/notification_delivery_service_pb.js";
 import { NotificationTimingService } from "../../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { RecommendationService } from "../../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { type NiceDefinition, niceDefinition } from "./definition.js";
@@ -35,6 +36,7 @@ export interface MeshClient {
   readonly match: ServiceClient<(typeof MatchScoringService)["method"]>;
   readonly forecast: ServiceClient<(typeof ForecastService)["method"]>;
   readonly notify: ServiceClient<(typeof NotificationTimingService)["method"]>;
+  readonly notifications: ServiceClient<(typeof NotificationDeliveryService)["method"]>;
   readonly recommend: ServiceClient<(typeof RecommendationService)["method"]>;
   readonly jobs: ServiceClient<(typeof JobQueueService)["method"]>;
   readonly health: ServiceClient<(typeof Health)["method"]>;
@@ -68,6 +70,7 @@ export function createMeshClient(options: MeshClientOptions): MeshClient {
     match: service(MatchScoringService),
     forecast: service(ForecastService),
     notify: service(NotificationTimingService),
+    notifications: service(NotificationDeliveryService),
     recommend: service(RecommendationService),
     jobs: service(JobQueueService),
     health: service(Health),

@@ -19,6 +19,9 @@ const IDEMPOTENT_PATHS = new Set([
   "/mlmesh.jobs.v1.JobQueueService/ListJobs",
   "/mlmesh.jobs.v1.JobQueueService/ListDeadLetterJobs",
   "/mlmesh.jobs.v1.JobQueueService/CancelJob",
+  "/mlmesh.notify.v1.NotificationDeliveryService/GetNotification",
+  "/mlmesh.notify.v1.NotificationDeliveryService/CancelNotification",
+  "/mlmesh.notify.v1.NotificationDeliveryService/RecordNotificationEngagement",
   "/grpc.health.v1.Health/Check",
   "/grpc.health.v1.Health/List",
 ]);
@@ -32,6 +35,7 @@ const IDEMPOTENT_PATHS = new Set([
 const IDEMPOTENT_WITH_KEY = new Set([
   "/mlmesh.jobs.v1.JobQueueService/SubmitTrainingJob",
   "/mlmesh.jobs.v1.JobQueueService/SubmitInferenceJob",
+  "/mlmesh.notify.v1.NotificationDeliveryService/SendNotification",
 ]);
 
 /** Whether sending this unary call again cannot do anything the first attempt did not. */

@@ -5,6 +5,7 @@ import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
 import { JobQueueService } from "../../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
+import { NotificationDeliveryService } from "../../../gen/mlmesh/notify/v1/notification_delivery_service_pb.js";
 import { NotificationTimingService } from "../../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { RecommendationService } from "../../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { apiKeyInterceptor, deadlineInterceptor } from "./interceptors.js";
@@ -28,6 +29,7 @@ export interface MeshWebClient {
   readonly match: Client<typeof MatchScoringService>;
   readonly forecast: Client<typeof ForecastService>;
   readonly notify: Client<typeof NotificationTimingService>;
+  readonly notifications: Client<typeof NotificationDeliveryService>;
   readonly recommend: Client<typeof RecommendationService>;
   readonly jobs: Client<typeof JobQueueService>;
   readonly health: Client<typeof Health>;
@@ -52,6 +54,7 @@ export function createMeshWebClient(options: MeshWebClientOptions): MeshWebClien
     match: service(MatchScoringService),
     forecast: service(ForecastService),
     notify: service(NotificationTimingService),
+    notifications: service(NotificationDeliveryService),
     recommend: service(RecommendationService),
     jobs: service(JobQueueService),
     health: service(Health),

@@ -95,6 +95,12 @@ export function isQuiet(localHour: number, p: { quietStartHour: number; quietEnd
   return s < e ? localHour >= s && localHour < e : localHour >= s || localHour < e;
 }
 
+/** The instant itself when it is outside the traveller's quiet hours, else the first hour after they end. */
+export function earliestAllowed(at: number, prefs: { timezone: string; quietStartHour: number; quietEndHour: number }): number {
+  const allowed = (ms: number) => !isQuiet(hourOfWeek(ms, prefs.timezone) % 24, prefs);
+  return allowed(at) ? at : nextAllowedHour(at, allowed);
+}
+
 function hourStarts(now: number, hours: number): number[] {
   const first = Math.ceil(now / 3_600_000) * 3_600_000;
   const out: number[] = [];

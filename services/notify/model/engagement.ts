@@ -6,7 +6,8 @@ export const NOTIFICATION_TYPES = ["match_found", "message", "reminder"] as cons
 export type NotificationTypeName = (typeof NOTIFICATION_TYPES)[number];
 
 export interface ActivityEvent {
-  kind: "app_open" | "notification_open";
+  /** A click counts as activity in its hour; the open that came with it is an event of its own. */
+  kind: "app_open" | "notification_open" | "notification_click";
   channel?: ChannelName;
   notificationType?: NotificationTypeName;
   /** Epoch milliseconds. */
