@@ -31,7 +31,7 @@ export const DEVELOPMENT_PROMPTS: readonly LabelledPrompt[] = [
   { text: "art and wine lovers", interests: ["art", "wine"] },
   { text: "shopping in Paris, early twenties", interests: ["shopping"], place: "Paris", ages: [20, 23] },
   { text: "festival goers between 20 and 30", interests: ["festivals"], ages: [20, 30] },
-  { text: "nature lovers over 40", interests: ["nature"], ages: [40, 120] },
+  { text: "nature lovers over 40", interests: ["nature"], ages: [41, 120] },
   { text: "architecture fans", interests: ["architecture"] },
   { text: "culture seekers under 30", interests: ["culture"], ages: [18, 29] },
 ];
