@@ -25,6 +25,8 @@ export interface ProfileFeatures extends TravellerBasics {
   /** Everything the traveller wrote or declared, for matching against another's prompt. */
   document: SparseVector;
   trips: { destination: string; startDay: number; endDay: number }[];
+  /** The traveller's text vector (int8 values; see traveller-vector.ts), absent until computed. */
+  embedding?: number[];
 }
 
 export interface ProfileInput extends TravellerBasics {
