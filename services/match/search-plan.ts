@@ -42,7 +42,8 @@ export function planSearch(
   const km = Math.min(MAX_SEARCH_KM, req.maxDistanceKm || read?.km || DEFAULT_SEARCH_KM);
   const [minAge, maxAge] = req.ageRangeYears.length === 2 ? req.ageRangeYears : (read?.ages ?? [18, 120]);
   const fromPrompt = req.latitude === undefined ? read?.place : undefined;
-  const centre = req.latitude !== undefined && req.longitude !== undefined ? { latitude: req.latitude, longitude: req.longitude } : (fromPrompt ?? home);
+  const centre =
+    req.latitude !== undefined && req.longitude !== undefined ? { latitude: req.latitude, longitude: req.longitude } : (fromPrompt ?? home);
   if (!centre) throw new Error("a search needs a centre: the request's, a place in the prompt, or the searcher's home");
   const vector = read?.content.length ? vectors.mean(read.content) : undefined;
   return {
@@ -54,7 +55,7 @@ export function planSearch(
     ...(fromPrompt && { place: fromPrompt }),
     intent: {
       asked: read ? interestMask(read.interests.map((m) => m.interest)) : 0,
-      ...(vector && vector.some((v) => v !== 0) && { vector }),
+      ...(vector?.some((v) => v !== 0) && { vector }),
     },
   };
 }

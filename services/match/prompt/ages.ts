@@ -27,18 +27,29 @@ const RULES: readonly { re: RegExp; range: (m: RegExpExecArray) => [number, numb
   {
     re: new RegExp(`\\b${PART}${DECADE}`, "i"),
     range: (m) => {
-      const start = m[2] ? Number(m[2]) * 10 : DECADE_WORDS.find(([w]) => w === m[3]?.toLowerCase())?.[1] ?? TENS[m[4]?.toLowerCase() ?? ""];
+      const start = m[2]
+        ? Number(m[2]) * 10
+        : (DECADE_WORDS.find(([w]) => w === m[3]?.toLowerCase())?.[1] ?? TENS[m[4]?.toLowerCase() ?? ""]);
       return start === undefined ? undefined : decade(start, m[1]);
     },
   },
   { re: /\b(?:over|above|older than|more than)\s+(\d{2})\b/i, range: (m) => [Number(m[1]) + 1, OLDEST] },
-  { re: /\b(?:at least|from)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*(?:\+|or (?:older|over|more))/i, range: (m) => [Number(m[1] ?? m[2]), OLDEST] },
+  {
+    re: /\b(?:at least|from)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*(?:\+|or (?:older|over|more))/i,
+    range: (m) => [Number(m[1] ?? m[2]), OLDEST],
+  },
   { re: /\b(?:under|below|younger than|less than)\s+(\d{2})\b/i, range: (m) => [YOUNGEST, Number(m[1]) - 1] },
-  { re: /\b(?:at most|up to)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*or (?:younger|under|less)\b/i, range: (m) => [YOUNGEST, Number(m[1] ?? m[2])] },
-  { re: /\b(?:around|about|roughly|aged?)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})[\s-]*(?:years?[\s-]*olds?|y\/?o)\b/i, range: (m) => {
-    const n = Number(m[1] ?? m[2]);
-    return /around|about|roughly/i.test(m[0]) ? [n - 3, n + 3] : [n, n];
-  } },
+  {
+    re: /\b(?:at most|up to)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*or (?:younger|under|less)\b/i,
+    range: (m) => [YOUNGEST, Number(m[1] ?? m[2])],
+  },
+  {
+    re: /\b(?:around|about|roughly|aged?)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})[\s-]*(?:years?[\s-]*olds?|y\/?o)\b/i,
+    range: (m) => {
+      const n = Number(m[1] ?? m[2]);
+      return /around|about|roughly/i.test(m[0]) ? [n - 3, n + 3] : [n, n];
+    },
+  },
 ];
 
 /**

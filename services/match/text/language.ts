@@ -1,3 +1,4 @@
+import type { ItemToken } from "wink-nlp";
 import { loadWordVectors, type WordVectors } from "./word-vectors.js";
 
 /** A word of a text: as written, in lower case, and its lemma ("hikers" → "hiker"). */
@@ -36,13 +37,14 @@ export function loadLanguage(): Promise<Language> {
       words(text: string): Word[] {
         const doc = nlp.readDoc(text);
         const out: Word[] = [];
-        doc.tokens().each((t) => {
+        doc.tokens().each((t: ItemToken) => {
           if (t.out(its.type) !== "word") return;
           const written = t.out() as string;
           out.push({
             text: written,
             lower: written.toLowerCase(),
-            lemma: (t.out(its.lemma) as string).toLowerCase(),
+            // its.lemma needs the model's add-ons, which the typings do not connect to out(); it runs as documented.
+            lemma: (t.out(its.lemma as never) as string).toLowerCase(),
             stop: t.out(its.stopWordFlag) as boolean,
           });
         });

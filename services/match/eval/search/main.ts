@@ -105,19 +105,31 @@ function search(p: LabelledPrompt, r: Random): Outcome | undefined {
   {
     const read = reader.read(p.text);
     const plan = planSearch(fields, read, home, reader.vectors);
-    const found = inRadius(plan.latitude, plan.longitude, plan.km, plan.minAge, plan.maxAge, searcher.traveller.id, 1000).map((i) => profiles[i]);
+    const found = inRadius(plan.latitude, plan.longitude, plan.km, plan.minAge, plan.maxAge, searcher.traveller.id, 1000).map(
+      (i) => profiles[i],
+    );
     const a = me ?? searcherProfile(p.text, plan.latitude, plan.longitude, plan.minAge, plan.maxAge, idf, plan.intent.asked);
-    const scores = score(a, found, read.interests.map((m) => m.interest), (x, o) => predictLogistic(model, x, o));
+    const scores = score(
+      a,
+      found,
+      read.interests.map((m) => m.interest),
+      (x, o) => predictLogistic(model, x, o),
+    );
     answers.ours = rankCandidates(plan.intent, found, scores, 10).map(({ i }) => found[i].id);
   }
   {
     // Today: the request's fields only, interests found by substring, the model's score alone.
     const [lo, hi] = fields.ageRangeYears.length === 2 ? fields.ageRangeYears : [18, 120];
     const c = asUser ? home : { latitude: fields.latitude!, longitude: fields.longitude! };
-    const found = inRadius(c.latitude, c.longitude, fields.maxDistanceKm || 50, lo, hi, searcher.traveller.id, 1000).map((i) => profiles[i]);
+    const found = inRadius(c.latitude, c.longitude, fields.maxDistanceKm || 50, lo, hi, searcher.traveller.id, 1000).map(
+      (i) => profiles[i],
+    );
     const interests = substringInterests(p.text);
     const a = me ?? searcherProfile(p.text, c.latitude, c.longitude, lo, hi, idf, interestMask(interests));
-    answers.today = top10(found, score(a, found, interests, (x, o) => predictLogistic(model, x, o)));
+    answers.today = top10(
+      found,
+      score(a, found, interests, (x, o) => predictLogistic(model, x, o)),
+    );
     answers.predecessor = top10(found, score(a, found, undefined, weightedSum));
   }
   const precision = {} as Record<Method, number>;
@@ -132,7 +144,12 @@ function search(p: LabelledPrompt, r: Random): Outcome | undefined {
   return { precision, ndcg };
 }
 
-function score(a: ProfileFeatures, found: readonly ProfileFeatures[], interests: readonly string[] | undefined, f: (x: Float32Array, o: number) => number) {
+function score(
+  a: ProfileFeatures,
+  found: readonly ProfileFeatures[],
+  interests: readonly string[] | undefined,
+  f: (x: Float32Array, o: number) => number,
+) {
   const x = new Float32Array(FEATURE_COUNT);
   return Float32Array.from(found, (b) => {
     pairFeatures(a, b, interests?.length ? { interests } : undefined, x, 0);
@@ -211,10 +228,11 @@ const NAMES: Record<Method, string> = {
 
 function table(title: string, outcomes: readonly Outcome[]): string {
   const rows = METHODS.map(
-    (m) =>
-      `| ${NAMES[m]} | ${mean(outcomes.map((o) => o.precision[m])).toFixed(3)} | ${mean(outcomes.map((o) => o.ndcg[m])).toFixed(3)} |`,
+    (m) => `| ${NAMES[m]} | ${mean(outcomes.map((o) => o.precision[m])).toFixed(3)} | ${mean(outcomes.map((o) => o.ndcg[m])).toFixed(3)} |`,
   );
-  return [`${title} (${outcomes.length} searches)`, "", "| method | precision@10 of achievable | NDCG@10 |", "|---|---|---|", ...rows].join("\n");
+  return [`${title} (${outcomes.length} searches)`, "", "| method | precision@10 of achievable | NDCG@10 |", "|---|---|---|", ...rows].join(
+    "\n",
+  );
 }
 
 const development = evaluate(DEVELOPMENT_PROMPTS);
