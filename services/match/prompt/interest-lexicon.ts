@@ -11,7 +11,7 @@ const SYNONYMS: Record<Interest, readonly string[]> = {
   food: ["foodie", "eat", "eating", "eater", "restaurant", "snack", "brunch", "dining", "gastronomy", "market"],
   beach: ["seaside", "coast", "coastal", "sand", "sunbathe", "surf", "surfer", "island", "swim", "swimming"],
   hiking: ["hike", "hiker", "trek", "trekking", "trekker", "trail", "mountain", "summit", "ramble", "backpacking"],
-  nightlife: ["party", "partying", "club", "clubbing", "bar", "pub", "dancing", "nightclub", "rave", "night"],
+  nightlife: ["party", "partying", "club", "clubbing", "clubber", "bar", "pub", "dancing", "nightclub", "rave"],
   culture: ["cultural", "tradition", "traditional", "temple", "heritage", "custom", "local"],
   history: ["historical", "historic", "historian", "ruin", "castle", "ancient", "archaeology", "medieval", "heritage"],
   music: ["musician", "concert", "gig", "jazz", "band", "singer", "guitar", "song"],
@@ -138,7 +138,63 @@ export const GENERIC_WORDS = new Set([
   "close",
   "within",
   "radius",
+  // When, not what.
+  "morning",
+  "afternoon",
+  "evening",
+  "night",
+  "tonight",
+  "today",
+  "tomorrow",
+  "week",
+  "month",
+  "monday",
+  "tuesday",
+  "wednesday",
+  "thursday",
+  "friday",
+  "saturday",
+  "sunday",
+  "summer",
+  "spring",
+  "autumn",
+  "fall",
 ]);
+
+/**
+ * Everyday words a prompt may use that are no interest: a word read by its
+ * vector counts for an interest only if it is nearer to that interest's cues
+ * than to any of these and to the generic words ("house" is near
+ * architecture's "buildings", but nearer to "home").
+ */
+export const EVERYDAY_WORDS = [
+  "home",
+  "house",
+  "car",
+  "money",
+  "work",
+  "job",
+  "book",
+  "phone",
+  "game",
+  "language",
+  "family",
+  "school",
+  "student",
+  "kids",
+  "dog",
+  "weather",
+  "coffee",
+  "chat",
+  "fun",
+  "easy",
+  "nice",
+  "table",
+  "glass",
+  "thing",
+  "place",
+  "stuff",
+];
 
 /** Interest by cue word (lower case): the interest's name, its single-word bio words, and the synonyms above. */
 export function cueWords(): Map<string, Interest> {

@@ -1,7 +1,7 @@
 import { INTERESTS, type Interest } from "../../travellers/index.js";
 import type { Language, Word } from "../text/language.js";
 import { dot8 } from "../text/word-vectors.js";
-import { cuePhrases, cueWords, GENERIC_WORDS } from "./interest-lexicon.js";
+import { cuePhrases, cueWords, EVERYDAY_WORDS, GENERIC_WORDS } from "./interest-lexicon.js";
 
 /** An interest a prompt asks for, and the words that asked. */
 export interface InterestMatch {
@@ -19,12 +19,15 @@ export interface InterestMatch {
  */
 const VECTOR_THRESHOLD = 0.6;
 const VECTOR_MARGIN = 0.04;
+/** ...and is nearer to it than to every everyday and generic word by this much. */
+const EVERYDAY_MARGIN = 0.05;
 
 /** Reads which interests a prompt's words ask for: by phrase, by word or its stem, then by word vector. */
 export class InterestReader {
   private readonly cues = cueWords();
   private readonly phrases = cuePhrases();
   private readonly cueVectors: { interest: Interest; vectors: Int8Array[] }[];
+  private readonly everyday: Int8Array[];
 
   constructor(private readonly language: Language) {
     const byInterest = new Map<Interest, Int8Array[]>(INTERESTS.map((i) => [i, []]));
@@ -33,6 +36,7 @@ export class InterestReader {
       if (v) byInterest.get(interest)!.push(v);
     }
     this.cueVectors = [...byInterest].map(([interest, vectors]) => ({ interest, vectors }));
+    this.everyday = [...EVERYDAY_WORDS, ...GENERIC_WORDS].flatMap((w) => language.vectors.vector(w) ?? []);
   }
 
   /** The interests asked for, in the order the prompt names them; words at `skip` indices (places, ages) are not read. */
@@ -67,12 +71,26 @@ export class InterestReader {
       const exact = this.cues.get(f);
       if (exact) return exact;
     }
-    if (w.stop) return undefined;
+    // Names (of days, people, places) are not read by their vectors: "Saturday" is near "nightlife".
+    if (w.stop || w.pos === "PROPN" || w.pos === "NUM") return undefined;
     const form = forms.find((f) => this.language.vectors.vector(f) && !GENERIC_WORDS.has(f));
     return form === undefined ? undefined : this.nearest(this.language.vectors.vector(form)!);
   }
 
+  /** The nearest interest by cue vectors, with its similarity and margin (for tuning and tests). */
+  nearestOf(word: string): { interest: Interest; similarity: number; margin: number } | undefined {
+    const v = this.language.vectors.vector(word);
+    return v && this.nearestWithScores(v);
+  }
+
   private nearest(v: Int8Array): Interest | undefined {
+    const n = this.nearestWithScores(v);
+    if (!n || n.similarity < VECTOR_THRESHOLD || n.margin < VECTOR_MARGIN) return undefined;
+    for (const e of this.everyday) if (dot8(v, e) > n.similarity - EVERYDAY_MARGIN) return undefined;
+    return n.interest;
+  }
+
+  private nearestWithScores(v: Int8Array): { interest: Interest; similarity: number; margin: number } | undefined {
     let best: Interest | undefined;
     let first = -1;
     let second = -1;
@@ -85,7 +103,7 @@ export class InterestReader {
         best = interest;
       } else if (s > second) second = s;
     }
-    return first >= VECTOR_THRESHOLD && first - second >= VECTOR_MARGIN ? best : undefined;
+    return best && { interest: best, similarity: first, margin: first - second };
   }
 }
 

@@ -41,9 +41,10 @@ const BEFORE_PLACE = new Set(["in", "near", "around", "from", "at", "to", "visit
 
 /**
  * The city a prompt names after a word of place ("in Lisbon", "near Kyoto",
- * "living in Mexico City"), longest name first. A name that is also an
- * ordinary word ("Nice", "Reading") counts only when capitalised, as a
- * person writing about the city would; `common` tells which words are
+ * "living in Mexico City"), longest name first. A one-word name that is
+ * also an ordinary word ("Nice", "Reading", "Bath") counts only when
+ * capitalised, as a person writing about the city would, unless the city
+ * has a million people ("near lisbon"); `common` tells which words are
  * ordinary.
  */
 export function placeIn(prompt: string, common: (word: string) => boolean): (Place & { match: string }) | undefined {
@@ -59,7 +60,7 @@ export function placeIn(prompt: string, common: (word: string) => boolean): (Pla
       const city = byName.get(written.toLowerCase());
       if (!city) continue;
       const capitalised = /^\p{Lu}/u.test(written);
-      if (!capitalised && n === 1 && common(written.toLowerCase())) continue;
+      if (!capitalised && n === 1 && city.population < 1_000_000 && common(written.toLowerCase())) continue;
       return { name: city.name, latitude: city.latitude, longitude: city.longitude, match: written };
     }
   }

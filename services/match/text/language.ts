@@ -8,6 +8,8 @@ export interface Word {
   lower: string;
   lemma: string;
   stop: boolean;
+  /** Universal part of speech ("NOUN", "PROPN", ...). */
+  pos: string;
 }
 
 /** What reading English needs: wink-nlp's lite model for words and lemmas, and the word vectors. */
@@ -46,6 +48,7 @@ export function loadLanguage(): Promise<Language> {
             // its.lemma needs the model's add-ons, which the typings do not connect to out(); it runs as documented.
             lemma: (t.out(its.lemma as never) as string).toLowerCase(),
             stop: t.out(its.stopWordFlag) as boolean,
+            pos: t.out(its.pos) as string,
           });
         });
         return out;
