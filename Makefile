@@ -82,6 +82,10 @@ eval-notify: install
 eval-match: install
 	$(TSX) services/match/eval/main.ts
 
+.PHONY: eval-search
+eval-search: install
+	$(TSX) services/match/eval/search/main.ts
+
 eval-recommend: install
 	$(TSX) services/recommend/eval/main.ts
 
@@ -113,7 +117,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: test-deps install lint check-gen descriptors openapi typecheck build check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck build check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-search eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate
