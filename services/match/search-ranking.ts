@@ -1,4 +1,5 @@
 import { INTERESTS, type Interest } from "../travellers/index.js";
+import { bestOf } from "./best-of.js";
 import { similarity } from "./features/traveller-vector.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
 
@@ -23,7 +24,7 @@ export interface Relevance {
 export function relevanceOf(intent: SearchIntent, p: ProfileFeatures): Relevance {
   const text = intent.vector ? Math.max(0, similarity(intent.vector, p.embedding)) : 0;
   if (!intent.asked) return { coverage: 0, text, factor: text };
-  const coverage = popcount(intent.asked & p.interests) / popcount(intent.asked);
+  const coverage = coverageOf(intent.asked, p.interests);
   return { coverage, text, factor: 0.85 * coverage + 0.15 * text };
 }
 
@@ -40,12 +41,14 @@ export function rankCandidates(
   scores: Float32Array,
   limit: number,
 ): { i: number; relevance: Relevance }[] {
-  const rows = profiles.map((p, i) => ({ i, relevance: relevanceOf(intent, p) }));
-  const key = (r: (typeof rows)[number]) =>
-    intent.asked ? r.relevance.coverage * 10 + scores[r.i] : intent.vector ? 0.5 * r.relevance.text + 0.5 * scores[r.i] : scores[r.i];
-  const keys = new Float64Array(rows.length);
-  for (const r of rows) keys[r.i] = key(r);
-  return rows.sort((a, b) => keys[b.i] - keys[a.i] || a.i - b.i).slice(0, limit);
+  const keys = new Float64Array(profiles.length);
+  for (let i = 0; i < profiles.length; i++) {
+    if (intent.asked) keys[i] = coverageOf(intent.asked, profiles[i].interests) * 10 + scores[i];
+    else if (intent.vector) keys[i] = 0.5 * Math.max(0, similarity(intent.vector, profiles[i].embedding)) + 0.5 * scores[i];
+    else keys[i] = scores[i];
+  }
+  // Only the answers' relevance is needed in full (for their factors and reasons).
+  return bestOf(keys, limit).map((i) => ({ i, relevance: relevanceOf(intent, profiles[i]) }));
 }
 
 /** A bitmask of interest names (unknown names ignored). */
@@ -56,6 +59,10 @@ export function interestMask(names: readonly string[]): number {
     if (k >= 0) m |= 1 << k;
   }
   return m;
+}
+
+function coverageOf(asked: number, interests: number): number {
+  return popcount(asked & interests) / popcount(asked);
 }
 
 function popcount(x: number): number {
