@@ -85,7 +85,7 @@ eval-match: install
 
 .PHONY: eval-search
 eval-search: install
-	$(TSX) services/match/eval/search/main.ts
+	$(TSX) services/match/eval/search/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
 eval-recommend: install
 	$(TSX) services/recommend/eval/main.ts
@@ -130,6 +130,7 @@ dev: install proto-deps descriptors build
 bench: build descriptors
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
+	$(MAKE) --no-print-directory eval-search MARKDOWN=build/bench/search.md
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
 	node dist/bench/soak.js --markdown build/bench/soak.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench

@@ -30,10 +30,18 @@ export function quantise(v: Float32Array): Int8Array {
   return out;
 }
 
-/** Cosine of a unit float vector with a stored int8 one (0 when the traveller has none yet). */
-export function similarity(query: Float32Array, stored: ArrayLike<number> | undefined): number {
-  if (!stored || stored.length !== DIMENSIONS) return 0;
+/** A vector as a profile carries it: its bytes in base64. */
+export function encodeVector(v: Int8Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+}
+
+/** Cosine of a unit float vector with a profile's vector (0 when the traveller has none yet). */
+export function similarity(query: Float32Array, stored: string | undefined): number {
+  if (!stored) return 0;
+  const bytes = Buffer.from(stored, "base64");
+  if (bytes.length !== DIMENSIONS) return 0;
+  const v = new Int8Array(bytes.buffer, bytes.byteOffset, DIMENSIONS);
   let s = 0;
-  for (let k = 0; k < DIMENSIONS; k++) s += query[k] * stored[k];
+  for (let k = 0; k < DIMENSIONS; k++) s += query[k] * v[k];
   return s / 127;
 }

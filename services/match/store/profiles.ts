@@ -78,8 +78,7 @@ export function toProfile(row: TravellerRow): ProfileFeatures {
     },
     vectors,
   );
-  if (row.text_embedding)
-    profile.embedding = Array.from(new Int8Array(row.text_embedding.buffer, row.text_embedding.byteOffset, row.text_embedding.byteLength));
+  if (row.text_embedding) profile.embedding = row.text_embedding.toString("base64");
   return profile;
 }
 
