@@ -24,6 +24,11 @@ import { INFER } from "../runtime/keys/scopes.js";
  */
 export const matchArea: AreaFactory = async (deps) => {
   const { sql } = deps.db;
+  // Read while the model and profiles are set up: wink-nlp's model and the word vectors (0.3-0.9 s).
+  const readerStarted = performance.now();
+  const loadingReader = PromptReader.load();
+  // Awaited below; if setting up the model fails first, its failure is the one reported.
+  loadingReader.catch(() => undefined);
   // Never empty: with no promoted version in the registry it serves v0.
   const serving = await ServingSlot.open<LoadedModel>({
     model: MODELS.match,
@@ -34,9 +39,7 @@ export const matchArea: AreaFactory = async (deps) => {
   });
   const idf = (await loadIdf(sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
   const profiles = new ProfileCache(sql, deps.redis, deps.metrics, deps.config.redisPrefix);
-  // wink-nlp's model and the word vectors: about 0.3 s once built into build/word-vectors/ (the first start builds them, about 2.5 s).
-  const readerStarted = performance.now();
-  const reader = await PromptReader.load();
+  const reader = await loadingReader;
   log.info("prompt reader loaded", { ms: Math.round(performance.now() - readerStarted) });
   const embeddings = new EmbeddingRefresher(sql, reader.vectors);
   // Travellers inserted without a vector get one in the background; searches rank them by interests until then.
