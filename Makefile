@@ -50,6 +50,7 @@ openapi: proto-deps
 
 build: install
 	$(BIN)/tsc -p tsconfig.build.json
+	$(TSX) scripts/word-vectors.ts
 	chmod +x dist/cli/main.js
 	$(BIN)/tsc -p clients/node/tsconfig.json
 	$(BIN)/tsc -p clients/web/tsconfig.json
@@ -82,6 +83,10 @@ eval-notify: install
 eval-match: install
 	$(TSX) services/match/eval/main.ts
 
+.PHONY: eval-search
+eval-search: install
+	$(TSX) services/match/eval/search/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
+
 eval-recommend: install
 	$(TSX) services/recommend/eval/main.ts
 
@@ -113,7 +118,7 @@ train: build
 eval-forecast: install
 	$(TSX) services/forecast/eval/main.ts $(if $(MARKDOWN),--markdown $(MARKDOWN))
 
-test: test-deps install lint check-gen descriptors openapi typecheck build check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-notify eval-recommend eval-forecast
+test: test-deps install lint check-gen descriptors openapi typecheck build check-style check-imports check-helm check-envoy check-rules test-unit eval-match eval-search eval-notify eval-recommend eval-forecast
 
 migrate: build
 	node dist/cli/main.js migrate
@@ -125,6 +130,7 @@ dev: install proto-deps descriptors build
 bench: build descriptors
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
+	$(MAKE) --no-print-directory eval-search MARKDOWN=build/bench/search.md
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
 	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md
 	node dist/bench/soak.js --markdown build/bench/soak.md

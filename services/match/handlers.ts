@@ -16,8 +16,12 @@ import type { ModelRouter } from "./model-router.js";
 import type { PairBatchers } from "./pair-batchers.js";
 import type { Predictions } from "./predictions.js";
 import type { ProfileCache } from "./profile-cache.js";
-import { interestsIn, promptProfile } from "./prompt.js";
+import { searcherProfile } from "./prompt.js";
+import type { PromptReader } from "./prompt/read.js";
 import { factorsOf, matchReasons } from "./reasons.js";
+import { planSearch } from "./search-plan.js";
+import { rankCandidates } from "./search-ranking.js";
+import { promptReasons } from "./search-reasons.js";
 import type { MatchMetrics } from "./rpc-metrics.js";
 import type { LoadedModel } from "./serving-model.js";
 import { nearbyTravellers } from "./store/profiles.js";
@@ -27,6 +31,8 @@ export interface MatchParts {
   readonly sql: Sql;
   readonly router: ModelRouter;
   readonly idf: Float32Array;
+  /** Reads prompts (interests, ages, places) and holds the word vectors. */
+  readonly reader: PromptReader;
   readonly profiles: ProfileCache;
   readonly predictions: Predictions;
   readonly batchers: PairBatchers;
@@ -101,33 +107,56 @@ async function scoreCandidates(parts: MatchParts, req: ScoreCandidatesRequest) {
   };
 }
 
-/** The travellers near a place (a traveller's own, or one given with a prompt) that score best against the searcher. */
+/**
+ * The travellers near a place that a prompt asks for, best first. The prompt
+ * is read (interests, ages, a place, a radius; the request's own fields win),
+ * the geo prefilter finds the nearest 1,000 inside the radius and age range,
+ * and they are ranked in process: relevance to the prompt first, then the
+ * model's score against the searcher (a traveller, or the prompt standing
+ * for one).
+ */
 async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
   const started = performance.now();
   const model = parts.metrics.answeredBy(parts.router.pick(req.userId || undefined));
-  const km = req.maxDistanceKm || 50;
-  const [minAge, maxAge] = req.ageRangeYears.length === 2 ? req.ageRangeYears : [18, 120];
-  const searcher = await searcherOf(parts, req, minAge, maxAge);
-  const latitude = req.latitude ?? searcher.latitude;
-  const longitude = req.longitude ?? searcher.longitude;
+  const read = req.prompt ? parts.reader.read(req.prompt) : undefined;
+  const me = req.userId ? (await requireProfiles(parts, [req.userId])).get(req.userId)! : undefined;
+  const plan = planSearch(req, read, me, parts.reader.vectors);
+  const { latitude, longitude, km, minAge, maxAge } = plan;
+  const searcher = me
+    ? req.prompt
+      ? { ...me, prompt: vectorize(req.prompt, parts.idf) }
+      : me
+    : searcherProfile(req.prompt, latitude, longitude, minAge, maxAge, parts.idf, plan.intent.asked);
   const found = (
     await nearbyTravellers(parts.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })
   ).filter((c) => haversineKm(latitude, longitude, c.row.latitude, c.row.longitude) <= km);
   const profiles = found.map((c) => c.profile);
-  const { x, scores } = await scoreAgainst(parts, model, searcher, profiles, { interests: interestsIn(req.prompt) });
-  const top = bestOf(scores, req.limit || 10).map((i) => ({ i, row: found[i].row, p: profiles[i], score: scores[i] }));
+  const asked = read?.interests.map((m) => m.interest) ?? [];
+  const { x, scores } = await scoreAgainst(parts, model, searcher, profiles, asked.length ? { interests: asked } : undefined);
+  const top = rankCandidates(plan.intent, profiles, scores, req.limit || 10).map(({ i, relevance }) => ({
+    i,
+    relevance,
+    row: found[i].row,
+    p: profiles[i],
+    score: scores[i],
+  }));
   return {
-    matches: top.map(({ i, row, p, score }) => ({
-      userId: p.id,
-      displayName: row.display_name,
-      age: row.age,
-      ...roundedDistance(haversineKm(latitude, longitude, row.latitude, row.longitude)),
-      interests: row.interests,
-      travelStyle: row.travel_style,
-      matchScore: percentOf(score),
-      factors: factorsOf(x, i * FEATURE_COUNT, model.weights),
-      matchReasons: matchReasons(x, i * FEATURE_COUNT, model, searcher, p),
-    })),
+    matches: top.map(({ i, relevance, row, p, score }) => {
+      const factors = factorsOf(x, i * FEATURE_COUNT, model.weights);
+      const asks = promptReasons(plan.intent.asked, relevance, p, row.city, plan.place);
+      const compatible = matchReasons(x, i * FEATURE_COUNT, model, searcher, p).filter((r) => !asks.includes(r));
+      return {
+        userId: p.id,
+        displayName: row.display_name,
+        age: row.age,
+        ...roundedDistance(haversineKm(latitude, longitude, row.latitude, row.longitude)),
+        interests: row.interests,
+        travelStyle: row.travel_style,
+        matchScore: percentOf(score),
+        factors: read ? { ...factors, prompt: relevance.factor } : factors,
+        matchReasons: [...asks, ...compatible].slice(0, Math.max(3, asks.length)),
+      };
+    }),
     candidatesConsidered: profiles.length,
     modelVersion: model.version,
     latencyMs: performance.now() - started,
@@ -141,13 +170,6 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
  */
 export function roundedDistance(km: number): { distanceKm: number; within1Km: boolean } {
   return km < 1 ? { distanceKm: 0, within1Km: true } : { distanceKm: Math.round(km), within1Km: false };
-}
-
-/** Who searches: a traveller (their prompt, if given, standing for their own), or a prompt alone. */
-async function searcherOf(parts: MatchParts, req: SearchMatchesRequest, minAge: number, maxAge: number): Promise<ProfileFeatures> {
-  if (!req.userId) return promptProfile(req.prompt, req.latitude!, req.longitude!, minAge, maxAge, parts.idf);
-  const searcher = (await requireProfiles(parts, [req.userId])).get(req.userId)!;
-  return req.prompt ? { ...searcher, prompt: vectorize(req.prompt, parts.idf) } : searcher;
 }
 
 async function requireProfiles(parts: MatchParts, ids: readonly string[]): Promise<Map<string, ProfileFeatures>> {

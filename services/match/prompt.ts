@@ -1,26 +1,21 @@
-import { INTEREST_WORDS, INTERESTS } from "../travellers/index.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
 import { vectorize } from "./features/text-vectors.js";
 
-/** The interests a free-text prompt mentions, by name or by the words travellers use for them. */
-export function interestsIn(prompt: string): string[] {
-  const text = prompt.toLowerCase();
-  return INTERESTS.filter((i) => text.includes(i) || INTEREST_WORDS[i].some((w) => text.includes(w.toLowerCase())));
-}
-
-/** Without a searcher profile, the prompt, place and age range stand for one. */
-export function promptProfile(
+/**
+ * Without a searcher profile, the prompt, place and age range stand for one:
+ * the interests read from the prompt (a bitmask over INTERESTS), its words as
+ * bio and prompt, its place and the middle of its age range.
+ */
+export function searcherProfile(
   prompt: string,
   latitude: number,
   longitude: number,
   minAge: number,
   maxAge: number,
   idf: Float32Array,
+  interests: number,
 ): ProfileFeatures {
-  const interests = interestsIn(prompt);
   const vector = vectorize(prompt, idf);
-  let mask = 0;
-  for (const i of interests) mask |= 1 << INTERESTS.indexOf(i as (typeof INTERESTS)[number]);
   return {
     id: "prompt",
     age: Math.round((minAge + Math.min(maxAge, 80)) / 2),
@@ -28,7 +23,7 @@ export function promptProfile(
     maxAcceptedAge: maxAge,
     latitude,
     longitude,
-    interests: mask,
+    interests,
     needs: 0,
     style: -1,
     outgoing: 0.5,

@@ -4,6 +4,9 @@ import { encodeTextFeatures } from "./features/text-features.js";
 import { fitIdf } from "./features/text-vectors.js";
 import { generatePopulation, type PopulationMember } from "../travellers/index.js";
 import { generateInteractions } from "./interactions.js";
+import { travellerVector } from "./features/traveller-vector.js";
+import { contentWords } from "./prompt/read.js";
+import { loadWordVectors } from "./text/word-vectors.js";
 import { copyArray, copyBytea, copyField } from "../runtime/storage/copy-format.js";
 
 export interface SeedOptions {
@@ -20,7 +23,7 @@ const IDF_SAMPLE = 50_000;
 /**
  * Loads a deterministic synthetic population with COPY: the text statistics
  * (IDF, fitted on up to 50,000 profiles), every traveller with precomputed
- * text vectors, and the interactions of the active users. A million
+ * text vectors (TF-IDF and the word-vector embedding), and the interactions of the active users. A million
  * travellers stream through without being held in memory.
  */
 export async function seedTravellers(db: Database, options: SeedOptions): Promise<{ travellers: number; interactions: number }> {
@@ -29,6 +32,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
   const sampleSize = Math.min(options.count, IDF_SAMPLE);
   const sample = [...generatePopulation({ count: sampleSize, seed: options.seed })];
   const idf = fitIdf(sample.flatMap((m) => [m.traveller.bio, m.traveller.promptAnswers.join(". ")]));
+  const vectors = await loadWordVectors();
 
   await sql`truncate travellers, traveller_interactions`;
   await sql`
@@ -40,6 +44,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
     for (const m of generatePopulation({ count: options.count, seed: options.seed })) {
       const t = m.traveller;
       const text = encodeTextFeatures(textVectorsOf(t, idf));
+      const embedding = travellerVector(t, contentWords, vectors);
       const trips = JSON.stringify(t.trips.map((x) => ({ destination: x.destination, start_day: x.startDay, end_day: x.endDay })));
       yield `${[
         t.id,
@@ -57,6 +62,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
         copyArray(t.promptAnswers),
         copyField(trips),
         copyBytea(text),
+        copyBytea(new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength)),
       ].join("\t")}\n`;
       if (++written % 10_000 === 0) progress("travellers", written, options.count);
     }
@@ -79,6 +85,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
       "prompt_answers",
       "trips",
       "text_features",
+      "text_embedding",
     ],
     travellerLines(),
   );

@@ -11,6 +11,9 @@ import { ProfileCache } from "./profile-cache.js";
 import { MatchMetrics } from "./rpc-metrics.js";
 import { loadServingModel, type LoadedModel } from "./serving-model.js";
 import { loadIdf } from "./store/profiles.js";
+import { EmbeddingRefresher } from "./embedding-refresh.js";
+import { PromptReader } from "./prompt/read.js";
+import { log } from "../runtime/log.js";
 import { INFER } from "../runtime/keys/scopes.js";
 
 /**
@@ -21,6 +24,11 @@ import { INFER } from "../runtime/keys/scopes.js";
  */
 export const matchArea: AreaFactory = async (deps) => {
   const { sql } = deps.db;
+  // Read while the model and profiles are set up: wink-nlp's model and the word vectors (0.3-0.9 s).
+  const readerStarted = performance.now();
+  const loadingReader = PromptReader.load();
+  // Awaited below; if setting up the model fails first, its failure is the one reported.
+  loadingReader.catch(() => undefined);
   // Never empty: with no promoted version in the registry it serves v0.
   const serving = await ServingSlot.open<LoadedModel>({
     model: MODELS.match,
@@ -31,18 +39,30 @@ export const matchArea: AreaFactory = async (deps) => {
   });
   const idf = (await loadIdf(sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
   const profiles = new ProfileCache(sql, deps.redis, deps.metrics, deps.config.redisPrefix);
+  const reader = await loadingReader;
+  log.info("prompt reader loaded", { ms: Math.round(performance.now() - readerStarted) });
+  const embeddings = new EmbeddingRefresher(sql, reader.vectors);
+  // Travellers inserted without a vector get one in the background; searches rank them by interests until then.
+  void embeddings.backfill().catch((err: unknown) => log.warn("traveller vectors not backfilled", { error: String(err) }));
   const router = await ModelRouter.load(sql, deps.metrics, deps.config.modelAbWeights, () => serving.current!);
   // Changed profiles are announced by PostgreSQL (promotions on Redis, see ServingSlot); neither is needed to serve.
   const changes = await onRowChanges(
     deps.db,
     "travellers",
-    (id) => profiles.forget(id),
-    () => profiles.forgetAll(),
+    (id) => {
+      profiles.forget(id);
+      embeddings.changed(id);
+    },
+    () => {
+      profiles.forgetAll();
+      void embeddings.backfill().catch((err: unknown) => log.warn("traveller vectors not backfilled", { error: String(err) }));
+    },
   );
   const impl = matchHandlers({
     sql,
     router,
     idf,
+    reader,
     profiles,
     predictions: new Predictions(deps.config.matchPredictionCacheTtlMs),
     batchers: new PairBatchers(deps.config, deps.metrics),
@@ -55,6 +75,7 @@ export const matchArea: AreaFactory = async (deps) => {
     close: async () => {
       await serving.close();
       await changes.close();
+      await embeddings.close();
       await router.release();
     },
   };

@@ -128,7 +128,16 @@ describe("MatchScoringService", () => {
       expect(m.distanceKm).toBeLessThanOrEqual(30);
       expect(m.matchReasons.length).toBeGreaterThan(0);
     }
-    for (let i = 1; i < res.matches.length; i++) expect(res.matches[i - 1].matchScore).toBeGreaterThanOrEqual(res.matches[i].matchScore);
+    // Relevance leads: travellers who declare hiking come first, each saying so; compatibility orders each group.
+    const hikes = res.matches.map((m) => m.interests.includes("hiking"));
+    expect(hikes.indexOf(false) === -1 || !hikes.slice(hikes.indexOf(false)).includes(true)).toBe(true);
+    for (let i = 1; i < res.matches.length; i++) {
+      if (hikes[i - 1] === hikes[i]) expect(res.matches[i - 1].matchScore).toBeGreaterThanOrEqual(res.matches[i].matchScore);
+    }
+    for (const m of res.matches.filter((m) => m.interests.includes("hiking"))) {
+      expect(m.matchReasons[0]).toMatch(/^hikes/);
+      expect(m.factors!.prompt).toBeGreaterThan(0.8);
+    }
     // Around a traveller's own home, excluding them.
     const mine = await client.searchMatches({ userId: centre.id, limit: 5 }, { headers });
     expect(mine.matches.length).toBeGreaterThan(0);
@@ -139,6 +148,32 @@ describe("MatchScoringService", () => {
       const km = haversineKm(centre.latitude, centre.longitude, home.latitude, home.longitude);
       expect(m.distanceKm, m.userId).toBe(km < 1 ? 0 : Math.round(km));
       expect(m.within1Km).toBe(km < 1);
+    }
+  });
+
+  it("reads interests, ages and a place from the prompt, for a searcher who lives elsewhere", async () => {
+    const db = await openDatabase({ url, dataDir: "" });
+    const [city] = await db.sql<{ city: string }[]>`
+      select city from travellers where 'diving' = any(interests) and age between 30 and 39
+      group by city order by count(*) desc, city limit 1`;
+    const [far] = await db.sql<{ id: string }[]>`select id::text from travellers where city <> ${city.city} order by id limit 1`;
+    await db.close();
+    const res = await client.searchMatches(
+      { userId: far.id, prompt: `scuba people in their thirties around ${city.city}`, limit: 10 },
+      { headers },
+    );
+    expect(res.matches.length).toBeGreaterThan(0);
+    // Divers in their thirties near that city, divers first; the reasons say what matched.
+    const dives = res.matches.map((m) => m.interests.includes("diving"));
+    expect(dives[0]).toBe(true);
+    expect(dives.slice(dives.indexOf(false) === -1 ? dives.length : dives.indexOf(false))).not.toContain(true);
+    for (const m of res.matches) {
+      expect(m.age).toBeGreaterThanOrEqual(30);
+      expect(m.age).toBeLessThanOrEqual(39);
+      if (m.interests.includes("diving")) expect(m.matchReasons[0]).toBe("dives");
+      expect(m.matchReasons).toContainEqual(
+        expect.stringMatching(new RegExp(`^lives (in ${city.city}|\\d+ km from ${city.city}|within 1 km of ${city.city})$`)),
+      );
     }
   });
 

@@ -25,6 +25,12 @@ export interface ProfileFeatures extends TravellerBasics {
   /** Everything the traveller wrote or declared, for matching against another's prompt. */
   document: SparseVector;
   trips: { destination: string; startDay: number; endDay: number }[];
+  /**
+   * The traveller's text vector (see traveller-vector.ts), its 100 int8 bytes
+   * in base64: cheap to carry through both cache levels as JSON, decoded only
+   * for the candidates a search compares by text. Absent until computed.
+   */
+  embedding?: string;
 }
 
 export interface ProfileInput extends TravellerBasics {

@@ -18,6 +18,9 @@ export interface TravellerRow {
   bio: string;
   trips: { destination: string; start_day: number; end_day: number }[];
   text_features: Buffer | null;
+  /** The int8 text vector (features/traveller-vector.ts); null until computed. */
+  text_embedding: Buffer | null;
+  city: string;
 }
 
 /** A row as it comes off the wire: arrays and JSON flattened to text. */
@@ -29,7 +32,7 @@ type StoredRow = Omit<TravellerRow, "interests" | "needs" | "trips"> & { interes
 // need names never contain a comma.
 const COLUMNS =
   "id, display_name, age, min_accepted_age, max_accepted_age, latitude, longitude, array_to_string(interests, ',') as interests, " +
-  "array_to_string(needs, ',') as needs, travel_style, bio, trips::text as trips, text_features";
+  "array_to_string(needs, ',') as needs, travel_style, bio, trips::text as trips, text_features, text_embedding, city";
 
 function fromStored(r: StoredRow): TravellerRow {
   return {
@@ -46,6 +49,8 @@ function fromStored(r: StoredRow): TravellerRow {
     bio: r.bio,
     trips: r.trips === "[]" ? [] : (JSON.parse(r.trips) as TravellerRow["trips"]),
     text_features: r.text_features,
+    text_embedding: r.text_embedding,
+    city: r.city,
   };
 }
 
@@ -57,7 +62,7 @@ export function toProfile(row: TravellerRow): ProfileFeatures {
         { indices: [], values: [] },
         { indices: [], values: [] },
       ];
-  return assembleProfile(
+  const profile = assembleProfile(
     {
       id: row.id,
       age: row.age,
@@ -73,6 +78,8 @@ export function toProfile(row: TravellerRow): ProfileFeatures {
     },
     vectors,
   );
+  if (row.text_embedding) profile.embedding = row.text_embedding.toString("base64");
+  return profile;
 }
 
 export async function loadTravellers(sql: Sql, ids: readonly string[]): Promise<TravellerRow[]> {
