@@ -13,7 +13,13 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
-import { NotificationType, Urgency } from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
+import {
+  EngagementKind,
+  NotificationDeliveryService,
+  NotificationStatus,
+  type Notification,
+} from "../../gen/mlmesh/notify/v1/notification_delivery_service_pb.js";
+import { Channel, NotificationType, Urgency } from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { areas } from "../../services/areas.js";
 import { contracts } from "../../services/contracts.js";
 import { jobHandlers } from "../../services/job-handlers.js";
@@ -27,6 +33,7 @@ import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
 import { contractRoutes, type ContractRoute } from "../support/contract-routes.js";
 import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { startWebhookReceiver } from "../support/webhook-receiver.js";
 import { testScope } from "../support/scope.js";
 
 /**
@@ -51,6 +58,10 @@ interface State {
   failed: Job[];
   /** A new job, queued (no worker runs in the calls' phase). */
   pending(): Promise<Job>;
+  /** A new notification, scheduled for tomorrow. */
+  scheduled(): Promise<Notification>;
+  /** A new notification, delivered to the test's webhook receiver. */
+  sent(): Promise<Notification>;
 }
 
 interface Case {
@@ -91,6 +102,28 @@ const cases: Record<string, Case> = {
   "NotificationTimingService/OptimizeNotificationTiming": {
     request: (s) => ({ userId: s.travellers[0], notificationType: NotificationType.MATCH_FOUND, urgency: Urgency.LOW }),
     check: (r: { sendAt?: { seconds: bigint } }) => expect(r.sendAt?.seconds).toBeGreaterThan(0n),
+  },
+  "NotificationDeliveryService/SendNotification": {
+    request: (s) => ({
+      userId: s.travellers[0],
+      notificationType: NotificationType.MATCH_FOUND,
+      urgency: Urgency.LOW,
+      payload: { title: "A new match", body: "Someone is going your way" },
+      sendTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + 86_400) },
+    }),
+    check: (r: { notification: Notification }) => expect(r.notification.status).toBe(NotificationStatus.SCHEDULED),
+  },
+  "NotificationDeliveryService/GetNotification": {
+    request: async (s) => ({ notificationId: (await s.scheduled()).notificationId }),
+    check: (r: { notification: Notification }) => expect(r.notification.status).toBe(NotificationStatus.SCHEDULED),
+  },
+  "NotificationDeliveryService/CancelNotification": {
+    request: async (s) => ({ notificationId: (await s.scheduled()).notificationId }),
+    check: (r: { notification: Notification }) => expect(r.notification.status).toBe(NotificationStatus.CANCELLED),
+  },
+  "NotificationDeliveryService/RecordNotificationEngagement": {
+    request: async (s) => ({ notificationId: (await s.sent()).notificationId, kind: EngagementKind.OPEN }),
+    check: (r: { notification: Notification }) => expect(r.notification.openTime).toBeDefined(),
   },
   "ForecastService/ForecastDemand": {
     request: () => ({ productId: "sku-1", horizonDays: 7, transactionData: sales }),
@@ -195,6 +228,7 @@ async function rest(base: string, route: ContractRoute, method: DescMethod, requ
 }
 
 let mesh: Mesh;
+let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let state: State;
 let transports: Record<string, Transport>;
 
@@ -214,8 +248,17 @@ beforeAll(async () => {
   ).map((r) => r.id);
   const [{ browser }] = await db.sql<{ browser: string }[]>`
     select user_id::text as browser from destination_interactions where kind = 'booked' order by user_id limit 1`;
+  // The notifications the cases send go to travellers[0], who keeps no quiet hours, so one due now goes now.
+  await db.sql`
+    insert into user_notification_prefs (user_id, timezone, quiet_start_hour, quiet_end_hour)
+    values (${travellers[0]}, 'UTC', 0, 0)
+    on conflict (user_id) do update set timezone = 'UTC', quiet_start_hour = 0, quiet_end_hour = 0`;
   await db.close();
 
+  // Notifications are delivered to a webhook receiver of this file's (the delivery area reads its settings at start).
+  const secret = "every-route-webhook-secret";
+  webhook = await startWebhookReceiver(secret);
+  Object.assign(process.env, { MLMESH_NOTIFY_WEBHOOK_URL: webhook.url, MLMESH_NOTIFY_WEBHOOK_SECRET: secret });
   let config: Awaited<ReturnType<typeof startTestMesh>>["config"];
   ({ mesh, config } = await startTestMesh(areas, scope.env));
   const grpc = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
@@ -269,6 +312,21 @@ beforeAll(async () => {
   expect(completed.status).toBe(JobStatus.COMPLETED);
   for (const f of failed) expect([f.status, f.deadLettered]).toEqual([JobStatus.FAILED, true]);
 
+  const notifications = createClient(NotificationDeliveryService, grpc);
+  const notify = async (inSeconds: number) =>
+    (
+      await notifications.sendNotification(
+        {
+          userId: travellers[0],
+          notificationType: NotificationType.MATCH_FOUND,
+          urgency: Urgency.HIGH,
+          channel: Channel.PUSH,
+          payload: { title: "A new match" },
+          sendTime: { seconds: BigInt(Math.floor(Date.now() / 1000) + inSeconds) },
+        },
+        { headers },
+      )
+    ).notification!;
   state = {
     travellers,
     browser,
@@ -276,11 +334,21 @@ beforeAll(async () => {
     deadLettered: failed[0],
     failed: failed.slice(1),
     pending: async () => (await jobs.submitTrainingJob({ model: ModelKind.MATCH }, { headers })).job!,
+    scheduled: () => notify(86_400),
+    sent: async () => {
+      const { notificationId } = await notify(0);
+      for (const until = Date.now() + 40_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+        const { notification } = await notifications.getNotification({ notificationId }, { headers });
+        if (notification!.status === NotificationStatus.SENT) return notification!;
+      }
+      throw new Error(`notification ${notificationId} was not sent within 40 s`);
+    },
   };
 }, 120_000);
 
 afterAll(async () => {
   await mesh?.shutdown();
+  await webhook?.close();
 });
 
 describe("every method of the contract, on every transport", () => {
