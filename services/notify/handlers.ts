@@ -10,7 +10,8 @@ import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import { decide, type UrgencyName } from "./model/decide.js";
-import type { NotificationTypeName, PopulationPrior } from "./model/engagement.js";
+import type { NotificationTypeName } from "./model/engagement.js";
+import type { ServedPrior } from "./serving-prior.js";
 import type { StateStore } from "./state-store.js";
 
 const MODEL_VERSION = "notify-hour-of-week-v1";
@@ -31,8 +32,8 @@ const CHANNELS = { push: Channel.PUSH, email: Channel.EMAIL, sms: Channel.SMS } 
 /** What the NotificationTiming handler works with, built once by notifyArea. */
 export interface NotifyParts {
   readonly store: StateStore;
-  /** The population's habits as last learned. */
-  readonly prior: () => PopulationPrior;
+  /** The population's habits as last loaded (from the registry) or learned. */
+  readonly prior: () => ServedPrior;
   readonly metrics: MeshMetrics;
 }
 
@@ -51,13 +52,15 @@ async function optimizeNotificationTiming(parts: NotifyParts, req: OptimizeNotif
   const now = Date.now();
   const state = await parts.store.get(req.userId, now);
   if (!state) throw MeshError.notFound(`traveller not found: ${req.userId}`);
-  const d = decide(state, parts.prior(), { type: TYPES[req.notificationType]!, urgency: URGENCIES[req.urgency]! }, now);
+  const served = parts.prior();
+  const d = decide(state, served.prior, { type: TYPES[req.notificationType]!, urgency: URGENCIES[req.urgency]! }, now);
   return {
     sendAt: timestampFromMs(d.sendAt),
     channel: CHANNELS[d.channel],
     confidence: d.confidence,
     reason: d.reason,
     coldStart: d.coldStart,
-    modelVersion: MODEL_VERSION,
+    // The registry version of the prior, when serving reads one.
+    modelVersion: served.version === undefined ? MODEL_VERSION : `${MODEL_VERSION}+prior.${served.version}`,
   };
 }
