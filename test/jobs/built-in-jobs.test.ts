@@ -11,7 +11,7 @@ import { forecastArea } from "../../services/forecast/service.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
 import { handlerKey } from "../../services/jobs/handler.js";
-import { modelKindName } from "../../services/jobs/job-message.js";
+import { inferenceTaskName, modelKindName } from "../../services/jobs/job-message.js";
 import { jobHandlers } from "../../services/job-handlers.js";
 import { jobsAreaWith } from "../../services/jobs/service.js";
 import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
@@ -156,8 +156,10 @@ describe("the built-in jobs", () => {
     }
   }, 120_000);
 
-  it("builds every training the contract names", () => {
+  it("builds every training and inference task the contract names", () => {
     const kinds = Object.values(ModelKind).filter((k): k is ModelKind => typeof k === "number" && k !== ModelKind.UNSPECIFIED);
     expect(kinds.filter((k) => !jobHandlers.has(handlerKey("training", modelKindName(k))))).toEqual([]);
+    const tasks = Object.values(InferenceTask).filter((t): t is InferenceTask => typeof t === "number" && t !== InferenceTask.UNSPECIFIED);
+    expect(tasks.filter((t) => !jobHandlers.has(handlerKey("inference", inferenceTaskName(t))))).toEqual([]);
   });
 });
