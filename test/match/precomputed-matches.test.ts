@@ -96,7 +96,7 @@ describe("score_candidates", () => {
       const row = stored.get(id)!;
       expect(row.matches).toHaveLength(PARAMETERS.top_k);
       expect(row.matches.map((m) => m.user_id)).toEqual(live.candidates.map((c) => c.userId));
-      row.matches.forEach((m, i) => expect(m.score).toBeCloseTo(live.candidates[i].score, 5));
+      for (const [i, m] of row.matches.entries()) expect(m.score).toBeCloseTo(live.candidates[i].score, 5);
     }
 
     // Nothing changed: nothing is recomputed.
