@@ -1,5 +1,5 @@
 import { announcePromotion, MODELS } from "../registry/index.js";
-import { checkKnown, isUuid, noParameters, type JobHandler } from "../jobs/index.js";
+import { checkKnown, integerIn, isUuid, numberIn, type JobHandler } from "../jobs/index.js";
 import { MeshMetrics } from "../runtime/metrics.js";
 import { PRECOMPUTE_DEFAULTS, precomputeMatches } from "./precompute.js";
 import { loadServingModel } from "./serving-model.js";
@@ -15,9 +15,14 @@ export function matchTrainingJob(threadModule: URL = MATCH_TRAINING_THREAD): Job
   return {
     jobType: "training",
     kind: "match",
-    checkParameters: noParameters,
+    checkParameters: (p) => checkKnown(p, { l2: numberIn(0, 1_000_000), iterations: integerIn(1, 100) }),
     async run(ctx) {
+      const p = ctx.job.parameters;
       const outcome = await trainFromDatabase(ctx.sql, {
+        parameters: {
+          ...(p.l2 !== undefined && { l2: p.l2 as number }),
+          ...(p.iterations !== undefined && { iterations: p.iterations as number }),
+        },
         force: ctx.job.forcePromote,
         signal: ctx.signal,
         progress: (p, m) => void ctx.progress(p, m),
@@ -36,9 +41,6 @@ export function matchTrainingJob(threadModule: URL = MATCH_TRAINING_THREAD): Job
     },
   };
 }
-
-const integerIn = (min: number, max: number) => (v: unknown) =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer from ${min} to ${max}`;
 
 /**
  * Precomputes every traveller's (or the listed ones') top-K nearby matches

@@ -1,12 +1,6 @@
 import { announcePromotion, MODELS } from "../registry/index.js";
-import { checkKnown, type JobHandler } from "../jobs/index.js";
+import { checkKnown, integerIn, type JobHandler } from "../jobs/index.js";
 import { trainNotifyPrior } from "./training.js";
-
-/** Integer bounds as a parameter rule words them. */
-function integerIn(min: number, max: number) {
-  return (v: unknown) =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer from ${min} to ${max}`;
-}
 
 /**
  * Fits the population's engagement prior and stores it in the registry; a

@@ -19,6 +19,17 @@ export interface RecommendTrainingOutcome {
   metrics: { model: RankingMetrics; popularity: RankingMetrics; judged: number };
 }
 
+/** The recommendation model's hyperparameters (RecommendTrainingParameters in the contract). */
+export interface RecommendHyperparameters {
+  factors: number;
+  regularisationLambda: number;
+  confidenceAlpha: number;
+  iterations: number;
+}
+
+/** The values make eval-recommend chose (see factorisation.ts). */
+export const RECOMMEND_DEFAULTS: RecommendHyperparameters = { factors: 24, regularisationLambda: 50, confidenceAlpha: 2, iterations: 8 };
+
 /** A fitted, evaluated and encoded model: what a training thread hands back. */
 export interface FittedRecommender {
   artefact: Uint8Array;
@@ -50,8 +61,13 @@ export interface OnThread {
  */
 export async function fitRecommendFromDatabase(
   sql: Sql,
-  options: { signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    progress?: (percent: number, message: string) => void;
+    parameters?: Partial<RecommendHyperparameters>;
+  } = {},
 ): Promise<FittedRecommender> {
+  const parameters = { ...RECOMMEND_DEFAULTS, ...options.parameters };
   const progress = options.progress ?? (() => undefined);
   progress(5, "reading destinations and interactions");
   const catalogue = await loadCatalogue(sql);
@@ -65,7 +81,12 @@ export async function fitRecommendFromDatabase(
   const { data, heldOut } = holdOut(catalogue, matrix, interests);
   progress(30, `fitting ${data.users.length} travellers × ${catalogue.length} destinations`);
   const started = performance.now();
-  const model = trainFactorisation(data).model;
+  const model = trainFactorisation(data, {
+    dim: parameters.factors,
+    lambda: parameters.regularisationLambda,
+    alpha: parameters.confidenceAlpha,
+    iterations: parameters.iterations,
+  }).model;
   const fitSeconds = (performance.now() - started) / 1000;
   progress(80, "evaluating on held-out saves and bookings");
   const observed = data.users.map((u) => u.observed);
@@ -79,7 +100,16 @@ export async function fitRecommendFromDatabase(
   );
   return {
     artefact,
-    metadata,
+    // The hyperparameters it was fitted with, as the contract names them.
+    metadata: {
+      ...metadata,
+      parameters: {
+        factors: parameters.factors,
+        regularisation_lambda: parameters.regularisationLambda,
+        confidence_alpha: parameters.confidenceAlpha,
+        iterations: parameters.iterations,
+      },
+    },
     metrics: { model: pick(ours), popularity: pick(baseline), judged: ours.judged },
     dataSummary: { destinations: catalogue.length, travellers: matrix.byUser.size, interactions: matrix.count, fitSeconds },
   };
@@ -95,7 +125,13 @@ export async function fitRecommendFromDatabase(
  */
 export async function trainRecommendModel(
   sql: Sql,
-  options: { onThread?: OnThread; force?: boolean; signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+  options: {
+    onThread?: OnThread;
+    force?: boolean;
+    signal?: AbortSignal;
+    progress?: (percent: number, message: string) => void;
+    parameters?: Partial<RecommendHyperparameters>;
+  } = {},
 ): Promise<RecommendTrainingOutcome> {
   const progress = options.progress ?? (() => undefined);
   const { onThread } = options;
@@ -107,6 +143,7 @@ export async function trainRecommendModel(
       { signal: options.signal, onProgress: (p, m) => progress(p as number, m as string) },
       "fitRecommend",
       onThread.databaseUrl,
+      options.parameters ?? {},
     );
   } else {
     fitted = await fitRecommendFromDatabase(sql, options);

@@ -51,7 +51,7 @@ export function isHeldOut(p: LabelledPair): boolean {
 export async function trainMatchModel(
   pairs: readonly LabelledPair[],
   profiles: ReadonlyMap<string, ProfileFeatures>,
-  options: { version: string },
+  options: { version: string; l2?: number; iterations?: number },
 ): Promise<TrainedMatchModel> {
   const train = dataset(
     pairs.filter((p) => !isHeldOut(p)),
@@ -59,7 +59,7 @@ export async function trainMatchModel(
   );
   const test = dataset(pairs.filter(isHeldOut), profiles);
   if (train.y.length < 100 || test.y.length < 20) throw new Error(`too few labelled pairs to train (${train.y.length} + ${test.y.length})`);
-  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: 1 });
+  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: options.l2 ?? 1, iterations: options.iterations });
   const onnx = exportLogisticOnnx(model, {
     producerVersion: options.version,
     docString: `match scoring ${options.version}: ${FEATURE_NAMES.join(",")}`,
