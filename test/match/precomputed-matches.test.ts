@@ -1,4 +1,4 @@
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceTask, JobQueueService, JobStatus, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
@@ -98,6 +98,20 @@ describe("score_candidates", () => {
       expect(row.matches.map((m) => m.user_id)).toEqual(live.candidates.map((c) => c.userId));
       for (const [i, m] of row.matches.entries()) expect(m.score).toBeCloseTo(live.candidates[i].score, 5);
     }
+
+    // A feed reads them through the contract.
+    const feed = await match.getPrecomputedMatches({ userId: sample[0], limit: 3 }, { headers });
+    expect(feed.matches.map((m) => m.userId)).toEqual(
+      stored
+        .get(sample[0])!
+        .matches.slice(0, 3)
+        .map((m) => m.user_id),
+    );
+    expect(feed.modelVersion).toContain("v0");
+    const none = await match
+      .getPrecomputedMatches({ userId: "00000000-0000-4000-8000-000000000000" }, { headers })
+      .then(() => undefined, ConnectError.from);
+    expect(none?.code).toBe(Code.NotFound);
 
     // Nothing changed: nothing is recomputed.
     expect((await run(PARAMETERS)).result).toMatchObject({ recomputed: 0, unchanged: ids.length });
