@@ -85,7 +85,12 @@ export async function precomputeMatches(
         found.map((c) => c.row.id),
       );
       const neighboursHash = hash(found.map((c) => `${c.row.id}@${candidateUpdates.get(c.row.id)?.toISOString()}`).sort());
-      const profileUpdatedAt = updated.get(row.id)!;
+      // Read just before; a traveller removed since has no row to keep fresh.
+      const profileUpdatedAt = updated.get(row.id);
+      if (!profileUpdatedAt) {
+        outcome.missing++;
+        continue;
+      }
       const before = stored.get(row.id);
       if (
         !parameters.full &&
