@@ -9,7 +9,7 @@ import { CliUsageError, ExitCode } from "./exit.js";
 export const modelsUsage = `mlmesh models list MODEL
 mlmesh models rollback MODEL
 
-list      the registry's kept versions of MODEL (match), newest first: metrics, when
+list      the registry's kept versions of MODEL (match, recommend, notify), newest first: metrics, the hyperparameters it was trained with, when
           promoted or rolled back; the one serving is marked *
 rollback  withdraws the serving version: the version promoted before it serves again
           (servers hear it on Redis and swap without failing a request; with none
@@ -38,7 +38,9 @@ export async function models(args: string[]): Promise<number> {
             ? `promoted ${v.promotedAt.toISOString()}`
             : "not promoted";
         process.stdout.write(
-          `${mark} ${model} v${v.version}  created ${v.createdAt.toISOString()}  ${state}  ${JSON.stringify(v.metrics)}\n`,
+          `${mark} ${model} v${v.version}  created ${v.createdAt.toISOString()}  ${state}  ${JSON.stringify(v.metrics)}` +
+            (v.metadata.parameters ? `  parameters ${JSON.stringify(v.metadata.parameters)}` : "") +
+            "\n",
         );
       }
       return ExitCode.OK;

@@ -1,4 +1,5 @@
 import { trainFromDatabase } from "../services/match/training.js";
+import { trainNotifyPrior } from "../services/notify/training.js";
 import { trainRecommendModel } from "../services/recommend/training.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { openDatabase } from "../services/runtime/storage/database.js";
@@ -13,7 +14,7 @@ export const trainUsage = `mlmesh train MODEL [--force]
 Trains a model on the data in DATABASE_URL (or the embedded PGlite), stores it in
 the model registry with its evaluation, and promotes it when it beats the serving
 version (or with --force). Running servers hear of the promotion on Redis and swap
-it in. Models: match, recommend. Exit code 0 when trained (promoted or not).`;
+it in. Models: match, recommend, notify. Exit code 0 when trained (promoted or not).`;
 
 export async function train(args: string[]): Promise<number> {
   const { options, positional } = parseArgs(args, { force: "boolean" });
@@ -35,6 +36,14 @@ export async function train(args: string[]): Promise<number> {
       process.stdout.write(
         `version ${version}: v1 AUC ${v1.auc.toFixed(4)} log-loss ${v1.logLoss.toFixed(4)}; ` +
           `v0 AUC ${v0.auc.toFixed(4)} log-loss ${v0.logLoss.toFixed(4)}; ${promoted ? "promoted" : "not promoted"} (${outcome.reason})\n`,
+      );
+    } else if (model === MODELS.notify) {
+      const outcome = await trainNotifyPrior(db.sql, { force, progress });
+      const m = outcome.metrics;
+      ({ version, promoted } = outcome);
+      process.stdout.write(
+        `version ${version}: held-out log-likelihood ${m.heldOutLogLikelihood.toFixed(4)} (uniform ${m.uniformLogLikelihood.toFixed(4)}); ` +
+          `${promoted ? "promoted" : "not promoted"} (${outcome.reason})\n`,
       );
     } else {
       const outcome = await trainRecommendModel(db.sql, { force, progress });

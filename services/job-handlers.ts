@@ -1,7 +1,8 @@
 import { forecastJobs } from "./forecast/jobs.js";
 import { handlerMap } from "./jobs/index.js";
 import { matchJobs } from "./match/jobs.js";
+import { notifyJobs } from "./notify/jobs.js";
 import { recommendJobs } from "./recommend/jobs.js";
 
 /** Every job that is built, gathered from the areas. A model or task missing here is refused at submit with UNIMPLEMENTED. */
-export const jobHandlers = handlerMap([...matchJobs, ...recommendJobs, ...forecastJobs]);
+export const jobHandlers = handlerMap([...matchJobs, ...recommendJobs, ...forecastJobs, ...notifyJobs]);

@@ -16,6 +16,8 @@ export interface ComputeOptions {
   horizonDays: number;
   intervalLevel: number;
   holidays: HolidayRequest;
+  /** Only these candidates compete: a stored choice (forecast_model_choices) for the same history and options. */
+  candidates?: string[];
 }
 
 export function forecast(history: DailyQuantity[], options: ComputeOptions): ForecastResult {

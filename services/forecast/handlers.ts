@@ -19,8 +19,10 @@ import type { MeshMetrics } from "../runtime/metrics.js";
 import { Status } from "../runtime/status.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { WorkerPool } from "../runtime/worker-pool.js";
+import type { ComputeOptions } from "./compute.js";
 import { computeOptions, demandCacheKey, demandResponse, modelMetrics } from "./demand-response.js";
 import { loadHistory } from "./history.js";
+import { choiceKey, type ModelChoices } from "./model-choices.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import { MODEL_VERSION, type ForecastResult } from "./model/forecast.js";
 import type { ReorderPoint } from "./model/lead-time.js";
@@ -35,6 +37,8 @@ export interface ForecastParts {
   readonly sql: Sql;
   readonly pool: WorkerPool;
   readonly cache: PredictionCache;
+  /** The models `forecast` training chose per product. */
+  readonly choices: ModelChoices;
   readonly metrics: MeshMetrics;
 }
 
@@ -62,7 +66,7 @@ async function forecastDemand(parts: ForecastParts, req: ForecastDemandRequest, 
   const key = demandCacheKey(options, history);
   const hit = await cached(parts, "demand", req, key);
   if (hit) return { ...fromBinary(ForecastDemandResponseSchema, hit), cached: true };
-  const result = await compute<ForecastResult>(parts, "forecast", ctx, history, options);
+  const result = await compute<ForecastResult>(parts, "forecast", ctx, history, await withChoice(parts, req.productId, options, history));
   const response = demandResponse(req.productId, req.horizonDays, result);
   await store(parts, "demand", req, key, toBinary(ForecastDemandResponseSchema, response), result.model);
   return response;
@@ -75,7 +79,13 @@ async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest
   const key = PredictionCache.key({ v: MODEL_VERSION, options: stockOptions, history });
   const hit = await cached(parts, "stockout", req, key);
   if (hit) return { ...fromBinary(PredictStockoutResponseSchema, hit), cached: true };
-  const result = await compute<StockoutResult>(parts, "stockout", ctx, history, stockOptions);
+  const result = await compute<StockoutResult>(
+    parts,
+    "stockout",
+    ctx,
+    history,
+    await withChoice(parts, req.productId, stockOptions, history),
+  );
   const response = create(PredictStockoutResponseSchema, {
     productId: req.productId,
     predictedStockoutDate: result.stockoutDate ?? "",
@@ -106,7 +116,13 @@ async function computeReorderPoint(parts: ForecastParts, req: ComputeReorderPoin
   const common = { ...req, horizonDays: req.leadTimeDays };
   const hit = await cached(parts, "reorder_point", common, key);
   if (hit) return { ...fromBinary(ComputeReorderPointResponseSchema, hit), cached: true };
-  const result = await compute<ReorderPoint & { forecast: ForecastResult }>(parts, "reorderPoint", ctx, history, reorderOptions);
+  const result = await compute<ReorderPoint & { forecast: ForecastResult }>(
+    parts,
+    "reorderPoint",
+    ctx,
+    history,
+    await withChoice(parts, req.productId, reorderOptions, history),
+  );
   const response = create(ComputeReorderPointResponseSchema, {
     productId: req.productId,
     leadTimeDays: result.leadTimeDays,
@@ -139,6 +155,26 @@ async function prepare(parts: ForecastParts, req: Common, intervalLevel: number)
     req.holidayDates,
   );
   return { history, options };
+}
+
+/**
+ * The options a fit runs with: only the stored choice's candidates when
+ * `forecast` training chose on this very history, horizon and holidays (the
+ * same winner, for a fraction of the fits), else every candidate. Added after
+ * the cache key is made, which it does not change. A choice that cannot be
+ * read costs the full selection, not the call.
+ */
+async function withChoice<O extends ComputeOptions>(
+  parts: ForecastParts,
+  productId: string,
+  options: O,
+  history: DailyQuantity[],
+): Promise<O> {
+  const candidates = await parts.choices.competitors(productId, choiceKey(options, history)).catch((err) => {
+    log.warn("could not read the stored model choice", { error: String(err) });
+    return undefined;
+  });
+  return candidates ? { ...options, candidates } : options;
 }
 
 /** Serves from ml_predictions unless bypassed; a cache that cannot be reached is skipped, not fatal. */

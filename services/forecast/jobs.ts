@@ -5,6 +5,13 @@ import { forecast } from "./compute.js";
 import { computeOptions, demandCacheKey, demandResponse } from "./demand-response.js";
 import { loadHistory } from "./history.js";
 import { PredictionCache } from "./prediction-cache.js";
+import { FORECAST_TRAINING_DEFAULTS, trainForecastChoices } from "./training.js";
+
+/** A list of product ids, as the forecast jobs take it. */
+const productIds = (v: unknown) =>
+  Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && id.length > 0 && id.length <= 128)
+    ? undefined
+    : "must be a list of product ids (1 to 128 characters each)";
 
 const DEFAULT_HORIZON_DAYS = 30;
 // The RPC's default interval level: a ForecastDemand call with defaults then hits what this job wrote.
@@ -23,10 +30,7 @@ export const forecastAllProducts: JobHandler = {
     checkKnown(p, {
       horizon_days: (v) =>
         Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 365 ? undefined : "must be an integer from 1 to 365",
-      product_ids: (v) =>
-        Array.isArray(v) && v.length <= 100_000 && v.every((id) => typeof id === "string" && id.length > 0 && id.length <= 128)
-          ? undefined
-          : "must be a list of product ids (1 to 128 characters each)",
+      product_ids: productIds,
     }),
   async run(ctx) {
     const horizonDays = (ctx.job.parameters.horizon_days as number | undefined) ?? DEFAULT_HORIZON_DAYS;
@@ -69,5 +73,33 @@ export const forecastAllProducts: JobHandler = {
   },
 };
 
-/** Forecast's jobs: forecasting every product ahead of the calls that ask. */
-export const forecastJobs: readonly JobHandler[] = [forecastAllProducts];
+/**
+ * Refits every product and stores the model the backtest chose for each
+ * (forecast_model_choices); the forecast RPCs then fit only that model while
+ * the history is unchanged. A forecast "model" is per product and cheap to
+ * refit, so there is no registry version to promote: the choice is the model.
+ */
+export const trainForecast: JobHandler = {
+  jobType: "training",
+  kind: "forecast",
+  checkParameters: (p) =>
+    checkKnown(p, {
+      horizon_days: (v) =>
+        Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 365 ? undefined : "must be an integer from 1 to 365",
+      product_ids: productIds,
+    }),
+  async run(ctx) {
+    const p = ctx.job.parameters;
+    const outcome = await trainForecastChoices(
+      { sql: ctx.sql, signal: ctx.signal, progress: ctx.progress, jobId: ctx.job.jobId },
+      {
+        horizonDays: (p.horizon_days as number | undefined) ?? FORECAST_TRAINING_DEFAULTS.horizonDays,
+        productIds: p.product_ids as string[] | undefined,
+      },
+    );
+    return { ...outcome, skipped: outcome.skipped.length, skipped_products: outcome.skipped.slice(0, 20) };
+  },
+};
+
+/** Forecast's jobs: choosing each product's model, and forecasting every product ahead of the calls that ask. */
+export const forecastJobs: readonly JobHandler[] = [trainForecast, forecastAllProducts];

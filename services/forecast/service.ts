@@ -2,6 +2,7 @@ import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_p
 import type { AreaFactory } from "../runtime/area.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
 import { forecastHandlers, MODEL } from "./handlers.js";
+import { ModelChoices } from "./model-choices.js";
 import { PredictionCache } from "./prediction-cache.js";
 import { INFER } from "../runtime/keys/scopes.js";
 
@@ -34,7 +35,13 @@ export function forecastAreaWith(computeModule: URL): AreaFactory {
     return {
       service: ForecastService,
       scopes: INFER,
-      impl: forecastHandlers({ sql: deps.db.sql, pool, cache: new PredictionCache(deps.db.sql), metrics: deps.metrics }),
+      impl: forecastHandlers({
+        sql: deps.db.sql,
+        pool,
+        cache: new PredictionCache(deps.db.sql),
+        choices: new ModelChoices(deps.db.sql),
+        metrics: deps.metrics,
+      }),
       close: () => pool.close(),
     };
   };

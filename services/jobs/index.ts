@@ -4,6 +4,6 @@
  * gathered in services/job-handlers.ts; the queue engine here knows none of them.
  */
 export { handlerMap, type JobHandler, type JobHandlers, type JobRunContext } from "./handler.js";
-export { checkKnown, noParameters } from "./parameters.js";
+export { checkKnown, integerIn, noParameters, numberIn } from "./parameters.js";
 export { isUuid } from "./uuid.js";
 export { loadJobsConfig, type JobsConfig } from "./config.js";

@@ -50,3 +50,17 @@ function hasNul(value: unknown, depth = 0): boolean {
   if (Array.isArray(value)) return value.some((v) => hasNul(v, depth + 1));
   return Object.entries(value).some(([k, v]) => k.includes("\0") || hasNul(v, depth + 1));
 }
+
+/** A parameter rule: an integer from `min` to `max`. */
+export function integerIn(min: number, max: number): (value: unknown) => string | undefined {
+  return (v) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer from ${min} to ${max}`;
+}
+
+/** A parameter rule: a finite number from `min` to `max` (`above`: greater than `min`). */
+export function numberIn(min: number, max: number, above = false): (value: unknown) => string | undefined {
+  return (v) =>
+    typeof v === "number" && Number.isFinite(v) && (above ? v > min : v >= min) && v <= max
+      ? undefined
+      : `must be a number ${above ? "greater than" : "from"} ${min} ${above ? "and at most" : "to"} ${max}`;
+}

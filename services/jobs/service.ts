@@ -15,6 +15,7 @@ import { handlerKey, type JobHandlers } from "./handler.js";
 import { inferenceTaskName, jobMessage, modelKindName, storedJobType, storedStatus } from "./job-message.js";
 import { registerQueueDepth } from "./job-metrics.js";
 import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js";
+import { trainingParameters } from "./hyperparameters.js";
 import { checkNoNul } from "./parameters.js";
 import { JobQueues } from "./queues.js";
 import { JobSubmitter } from "./submitter.js";
@@ -71,7 +72,13 @@ function jobService(p: Parts): ServiceImpl<typeof JobQueueService> {
     submitTrainingJob: (req, ctx) => {
       // Promoting whatever the job trains, beaten or not, is an operator's decision.
       if (req.forcePromote) requireScope(ctx, "admin", `${JobQueueService.typeName}/SubmitTrainingJob with force_promote=true`);
-      return submit(p, "training", modelKindName(req.model), req, ctx);
+      const kind = modelKindName(req.model);
+      const typed = trainingParameters(kind, req);
+      if ("violation" in typed) {
+        const { violation } = typed;
+        throw new MeshError(Status.INVALID_ARGUMENT, `${violation.field}: ${violation.message}`, [violation]);
+      }
+      return submit(p, "training", kind, { ...req, parameters: typed.parameters }, ctx);
     },
     submitInferenceJob: (req, ctx) => submit(p, "inference", inferenceTaskName(req.task), req, ctx),
     getJob: async (req) => ({ job: jobMessage(await existing(p, req.jobId)) }),

@@ -1,4 +1,6 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type {
+  GetPrecomputedMatchesRequest,
   MatchContext,
   MatchScoringService,
   ScoreCandidatesRequest,
@@ -24,6 +26,7 @@ import { rankCandidates } from "./search-ranking.js";
 import { promptReasons } from "./search-reasons.js";
 import type { MatchMetrics } from "./rpc-metrics.js";
 import type { LoadedModel } from "./serving-model.js";
+import { readPrecomputed } from "./store/precomputed.js";
 import { nearbyTravellers } from "./store/profiles.js";
 
 /** What the MatchScoring handlers work with, built once by matchArea. */
@@ -39,13 +42,14 @@ export interface MatchParts {
   readonly metrics: MatchMetrics;
 }
 
-/** The three MatchScoring RPCs, each counted and timed. */
+/** The MatchScoring RPCs, each counted and timed. */
 export function matchHandlers(parts: MatchParts): ServiceImpl<typeof MatchScoringService> {
   const { metrics } = parts;
   return {
     scoreMatch: (req) => metrics.track(() => scoreMatch(parts, req)),
     scoreCandidates: (req) => metrics.track(() => scoreCandidates(parts, req)),
     searchMatches: (req) => metrics.track(() => searchMatches(parts, req)),
+    getPrecomputedMatches: (req) => metrics.track(() => getPrecomputedMatches(parts, req)),
   };
 }
 
@@ -160,6 +164,21 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
     candidatesConsidered: profiles.length,
     modelVersion: model.version,
     latencyMs: performance.now() - started,
+  };
+}
+
+/** A traveller's feed as the score_candidates job stored it: a read, no model run. */
+async function getPrecomputedMatches(parts: MatchParts, req: GetPrecomputedMatchesRequest) {
+  // An unreachable database is an outage the pipeline answers UNAVAILABLE.
+  const row = await readPrecomputed(parts.sql, req.userId);
+  if (!row) throw MeshError.notFound(`no precomputed matches for traveller ${req.userId}: run the score_candidates job`);
+  const matches = req.limit ? row.matches.slice(0, req.limit) : row.matches;
+  return {
+    userId: req.userId,
+    matches: matches.map((m) => ({ userId: m.user_id, score: m.score, scorePercent: percentOf(m.score) })),
+    candidatesConsidered: row.candidatesConsidered,
+    modelVersion: row.modelVersion,
+    computedAt: timestampFromDate(row.computedAt),
   };
 }
 

@@ -13,6 +13,16 @@ export interface TrainingOutcome {
   reason: string;
 }
 
+/** The match model's hyperparameters (MatchTrainingParameters in the contract). */
+export interface MatchHyperparameters {
+  /** L2 penalty on the weights. */
+  l2: number;
+  /** Newton iterations. */
+  iterations: number;
+}
+
+export const MATCH_DEFAULTS: MatchHyperparameters = { l2: 1, iterations: 12 };
+
 /** A fitted model and a summary of the data it saw: what a training thread hands back. */
 export interface FittedMatch {
   trained: TrainedMatchModel;
@@ -36,8 +46,9 @@ export interface OnThread {
 /** Reads the interactions and profiles in PostgreSQL and fits v1 on them (the CPU-heavy part of training). */
 export async function fitFromDatabase(
   sql: Sql,
-  options: { signal?: AbortSignal; progress?: (p: number, m: string) => void } = {},
+  options: { signal?: AbortSignal; progress?: (p: number, m: string) => void; parameters?: Partial<MatchHyperparameters> } = {},
 ): Promise<FittedMatch> {
+  const parameters = { ...MATCH_DEFAULTS, ...options.parameters };
   const progress = options.progress ?? (() => undefined);
   progress(5, "reading interactions");
   const rows = await sql<
@@ -53,7 +64,7 @@ export async function fitFromDatabase(
     options.signal?.throwIfAborted();
   }
   progress(50, "fitting");
-  const trained = await trainMatchModel(pairs, profiles, { version: new Date().toISOString() });
+  const trained = await trainMatchModel(pairs, profiles, { version: new Date().toISOString(), ...parameters });
   return { trained, dataSummary: { pairs: pairs.length, travellers: profiles.size, interactions: rows.length } };
 }
 
@@ -66,8 +77,15 @@ export async function fitFromDatabase(
  */
 export async function trainFromDatabase(
   sql: Sql,
-  options: { force?: boolean; signal?: AbortSignal; progress?: (p: number, m: string) => void; onThread?: OnThread } = {},
+  options: {
+    force?: boolean;
+    signal?: AbortSignal;
+    progress?: (p: number, m: string) => void;
+    onThread?: OnThread;
+    parameters?: Partial<MatchHyperparameters>;
+  } = {},
 ): Promise<TrainingOutcome> {
+  const parameters = { ...MATCH_DEFAULTS, ...options.parameters };
   const progress = options.progress ?? (() => undefined);
   const { onThread } = options;
   let fitted: FittedMatch;
@@ -78,9 +96,10 @@ export async function trainFromDatabase(
       { signal: options.signal },
       "fitMatch",
       onThread.databaseUrl,
+      parameters,
     );
   } else {
-    fitted = await fitFromDatabase(sql, options);
+    fitted = await fitFromDatabase(sql, { ...options, parameters });
   }
   const { trained } = fitted;
   options.signal?.throwIfAborted();
@@ -95,6 +114,8 @@ export async function trainFromDatabase(
       weights: Array.from(trained.model.weights),
       bias: trained.model.bias,
       featureMeans: trained.featureMeans,
+      // The hyperparameters it was fitted with, as the contract names them.
+      parameters: { l2: parameters.l2, iterations: parameters.iterations },
     },
     metrics: trained.metrics,
     dataSummary: fitted.dataSummary,

@@ -59,6 +59,7 @@ async function optimizeNotificationTiming(parts: NotifyParts, req: OptimizeNotif
     confidence: d.confidence,
     reason: d.reason,
     coldStart: d.coldStart,
-    modelVersion: MODEL_VERSION,
+    // The registry version of the prior, when serving reads one.
+    modelVersion: found.prior === undefined ? MODEL_VERSION : `${MODEL_VERSION}+prior.${found.prior}`,
   };
 }

@@ -15,8 +15,9 @@ import { startTimingModel } from "./timing.js";
 
 /**
  * NotificationTiming: per-traveller hour-of-week engagement (cached in
- * Redis), shrunk toward the population's habits, which are learned at start
- * from a sample of travellers and refreshed hourly.
+ * Redis), shrunk toward the population's habits: the prior `notify` training
+ * promoted in the registry (reloaded when a promotion is announced), or, with
+ * none, learned at start from a sample of travellers. Either is re-read hourly.
  */
 export const notifyArea: AreaFactory = async (deps) => {
   const timing = await startTimingModel(deps);

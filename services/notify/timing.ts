@@ -1,27 +1,33 @@
+import { MODELS, onPromotion } from "../registry/index.js";
 import type { AreaDeps } from "../runtime/area.js";
 import { log } from "../runtime/log.js";
 import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { decide, type Decision, type UrgencyName } from "./model/decide.js";
-import type { NotificationTypeName, PopulationPrior, UserState } from "./model/engagement.js";
-import { learnPrior } from "./prior.js";
+import type { NotificationTypeName, UserState } from "./model/engagement.js";
+import { loadServedPrior, type ServedPrior } from "./serving-prior.js";
 import { StateStore } from "./state-store.js";
 
 /**
  * The timing model as a process runs it: travellers' states (cached, dropped
  * when PostgreSQL announces their activity or preferences changed) and the
- * population's habits, learned at start and refreshed hourly. Both
+ * population's habits: the prior `notify` training promoted in the registry
+ * (reloaded when a promotion is announced), or, with none, learned at start
+ * from a sample of travellers; either is re-read hourly. Both
  * NotificationTiming and NotificationDelivery decide through one of these.
  */
 export interface TimingModel {
   readonly store: StateStore;
-  /** The population's habits as last learned. */
-  prior(): PopulationPrior;
-  /** The traveller's state and the model's decision, or undefined when no such traveller exists. */
+  /** The population's habits as last loaded (from the registry) or learned, and which registry version they are. */
+  served(): ServedPrior;
+  /**
+   * The traveller's state and the model's decision, and the registry version of the prior it used
+   * (undefined when learned here), or undefined when no such traveller exists.
+   */
   decide(
     userId: string,
     req: { type: NotificationTypeName; urgency: UrgencyName },
     now: number,
-  ): Promise<{ state: UserState; decision: Decision } | undefined>;
+  ): Promise<{ state: UserState; decision: Decision; prior: number | undefined } | undefined>;
   close(): Promise<void>;
 }
 
@@ -38,23 +44,34 @@ export async function startTimingModel(deps: AreaDeps): Promise<TimingModel> {
       ),
     ),
   );
-  let prior = await learnPrior(deps.db.sql);
-  const timer = setInterval(() => {
-    learnPrior(deps.db.sql).then(
-      (p) => (prior = p),
+  let served = await loadServedPrior(deps.db.sql);
+  const refresh = () =>
+    loadServedPrior(deps.db.sql).then(
+      (p) => (served = p),
       (err) => log.warn("could not refresh the notification prior", { error: String(err) }),
     );
-  }, 3_600_000);
+  const timer = setInterval(refresh, 3_600_000);
   timer.unref();
+  const promotions = onPromotion(
+    {
+      redisUrl: deps.config.redisUrl,
+      redisPrefix: deps.config.redisPrefix,
+      model: MODELS.notify,
+      missed: "notify prior promotions will not arrive until it returns",
+    },
+    () => void refresh(),
+  );
   return {
     store,
-    prior: () => prior,
+    served: () => served,
     async decide(userId, req, now) {
       const state = await store.get(userId, now);
-      return state && { state, decision: decide(state, prior, req, now) };
+      const { prior, version } = served;
+      return state && { state, decision: decide(state, prior, req, now), prior: version };
     },
     close: async () => {
       clearInterval(timer);
+      promotions.close();
       await Promise.all(changes.map((c) => c.close()));
     },
   };

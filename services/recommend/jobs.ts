@@ -1,5 +1,5 @@
 import { announcePromotion, MODELS } from "../registry/index.js";
-import { checkKnown, isUuid, noParameters, type JobHandler } from "../jobs/index.js";
+import { checkKnown, integerIn, isUuid, numberIn, type JobHandler } from "../jobs/index.js";
 import { loadRecommender, trainRecommendModel } from "./training.js";
 import { UserStateStore } from "./user-state.js";
 
@@ -12,9 +12,22 @@ import { UserStateStore } from "./user-state.js";
 export const trainRecommend: JobHandler = {
   jobType: "training",
   kind: "recommend",
-  checkParameters: noParameters,
+  checkParameters: (p) =>
+    checkKnown(p, {
+      factors: integerIn(1, 512),
+      regularisation_lambda: numberIn(0, 1_000_000, true),
+      confidence_alpha: numberIn(0, 1000),
+      iterations: integerIn(1, 100),
+    }),
   async run(ctx) {
+    const p = ctx.job.parameters as Record<string, number | undefined>;
     const outcome = await trainRecommendModel(ctx.sql, {
+      parameters: {
+        ...(p.factors !== undefined && { factors: p.factors }),
+        ...(p.regularisation_lambda !== undefined && { regularisationLambda: p.regularisation_lambda }),
+        ...(p.confidence_alpha !== undefined && { confidenceAlpha: p.confidence_alpha }),
+        ...(p.iterations !== undefined && { iterations: p.iterations }),
+      },
       force: ctx.job.forcePromote,
       signal: ctx.signal,
       progress: (p, m) => void ctx.progress(p, m),

@@ -9,6 +9,8 @@ export interface ArtefactMetadata {
   features: number;
   /** The catalogue order the item vectors follow. */
   destinationIds: string[];
+  /** The hyperparameters given to training (absent on versions trained before they were recorded). */
+  parameters?: Record<string, number>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { Destination } from "./catalogue.js";
 import { runOnThread } from "../runtime/worker-pool.js";
-import { scoreAll, trainFactorisation, userVector, type Observations, type TrainingData } from "./factorisation.js";
+import { RECOMMEND_LAMBDA, scoreAll, trainFactorisation, userVector, type Observations, type TrainingData } from "./factorisation.js";
 import { seededHash } from "../numeric/hash.js";
 import { popularityScores, rankingMetrics, type RankingMetrics } from "./holdout.js";
 import { STRENGTH } from "./interactions.js";
@@ -18,6 +18,22 @@ export interface RecommendTrainingOutcome {
   reason: string;
   metrics: { model: RankingMetrics; popularity: RankingMetrics; judged: number };
 }
+
+/** The recommendation model's hyperparameters (RecommendTrainingParameters in the contract). */
+export interface RecommendHyperparameters {
+  factors: number;
+  regularisationLambda: number;
+  confidenceAlpha: number;
+  iterations: number;
+}
+
+/** The values make eval-recommend chose (see factorisation.ts). */
+export const RECOMMEND_DEFAULTS: RecommendHyperparameters = {
+  factors: 24,
+  regularisationLambda: RECOMMEND_LAMBDA,
+  confidenceAlpha: 2,
+  iterations: 8,
+};
 
 /** A fitted, evaluated and encoded model: what a training thread hands back. */
 export interface FittedRecommender {
@@ -50,8 +66,13 @@ export interface OnThread {
  */
 export async function fitRecommendFromDatabase(
   sql: Sql,
-  options: { signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    progress?: (percent: number, message: string) => void;
+    parameters?: Partial<RecommendHyperparameters>;
+  } = {},
 ): Promise<FittedRecommender> {
+  const parameters = { ...RECOMMEND_DEFAULTS, ...options.parameters };
   const progress = options.progress ?? (() => undefined);
   progress(5, "reading destinations and interactions");
   const catalogue = await loadCatalogue(sql);
@@ -65,7 +86,12 @@ export async function fitRecommendFromDatabase(
   const { data, heldOut } = holdOut(catalogue, matrix, interests);
   progress(30, `fitting ${data.users.length} travellers × ${catalogue.length} destinations`);
   const started = performance.now();
-  const model = trainFactorisation(data).model;
+  const model = trainFactorisation(data, {
+    dim: parameters.factors,
+    lambda: parameters.regularisationLambda,
+    alpha: parameters.confidenceAlpha,
+    iterations: parameters.iterations,
+  }).model;
   const fitSeconds = (performance.now() - started) / 1000;
   progress(80, "evaluating on held-out saves and bookings");
   const observed = data.users.map((u) => u.observed);
@@ -79,7 +105,16 @@ export async function fitRecommendFromDatabase(
   );
   return {
     artefact,
-    metadata,
+    // The hyperparameters it was fitted with, as the contract names them.
+    metadata: {
+      ...metadata,
+      parameters: {
+        factors: parameters.factors,
+        regularisation_lambda: parameters.regularisationLambda,
+        confidence_alpha: parameters.confidenceAlpha,
+        iterations: parameters.iterations,
+      },
+    },
     metrics: { model: pick(ours), popularity: pick(baseline), judged: ours.judged },
     dataSummary: { destinations: catalogue.length, travellers: matrix.byUser.size, interactions: matrix.count, fitSeconds },
   };
@@ -95,7 +130,13 @@ export async function fitRecommendFromDatabase(
  */
 export async function trainRecommendModel(
   sql: Sql,
-  options: { onThread?: OnThread; force?: boolean; signal?: AbortSignal; progress?: (percent: number, message: string) => void } = {},
+  options: {
+    onThread?: OnThread;
+    force?: boolean;
+    signal?: AbortSignal;
+    progress?: (percent: number, message: string) => void;
+    parameters?: Partial<RecommendHyperparameters>;
+  } = {},
 ): Promise<RecommendTrainingOutcome> {
   const progress = options.progress ?? (() => undefined);
   const { onThread } = options;
@@ -107,6 +148,7 @@ export async function trainRecommendModel(
       { signal: options.signal, onProgress: (p, m) => progress(p as number, m as string) },
       "fitRecommend",
       onThread.databaseUrl,
+      options.parameters ?? {},
     );
   } else {
     fitted = await fitRecommendFromDatabase(sql, options);

@@ -2,7 +2,7 @@
  * The models the registry holds, by the one name each is stored, announced,
  * split (MLMESH_MODEL_AB_WEIGHTS) and labelled in metrics under.
  */
-export const MODELS = { match: "match", recommend: "recommend" } as const;
+export const MODELS = { match: "match", recommend: "recommend", notify: "notify" } as const;
 
 export type ModelName = (typeof MODELS)[keyof typeof MODELS];
 

@@ -96,7 +96,17 @@ function compileField(f: DescField, compiling: Set<string>): CompiledRules | und
     throw new Unsupported(`map of validated messages ${f.name}`);
   }
   if (checks.length === 0) return undefined;
-  if (f.oneof) throw new Unsupported(`rules on oneof member ${f.name}`);
+  if (f.oneof) {
+    // A oneof member lives at m[oneof] = { case, value }, and is validated only when it is the one set.
+    const group = f.oneof.localName;
+    const member = f.localName;
+    return (m) => {
+      const set = (m as unknown as Record<string, { case?: string; value?: unknown }>)[group];
+      if (set?.case !== member) return true;
+      for (let i = 0; i < checks.length; i++) if (!checks[i](set.value)) return false;
+      return true;
+    };
+  }
   const key = f.localName;
   // Unset fields that track presence (messages, proto3 optional) are not validated, as in protovalidate.
   const skipUnset = f.fieldKind === "message" || f.presence === FeatureSet_FieldPresence.EXPLICIT;

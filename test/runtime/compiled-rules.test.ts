@@ -144,6 +144,12 @@ function sample(schema: DescMessage, random: Random, depth: number): Message {
     const value = fieldValue(f, random, depth);
     if (value !== undefined) init[f.localName] = value;
   }
+  // Each oneof: none of its members, or one of them.
+  for (const o of schema.oneofs) {
+    const f = random.pick([undefined, ...o.fields]);
+    const value = f && fieldValue(f, random, depth);
+    if (f && value !== undefined) init[o.localName] = { case: f.localName, value };
+  }
   return create(schema, init as never);
 }
 

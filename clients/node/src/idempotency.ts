@@ -11,6 +11,7 @@ const IDEMPOTENT_PATHS = new Set([
   "/mlmesh.match.v1.MatchScoringService/ScoreMatch",
   "/mlmesh.match.v1.MatchScoringService/ScoreCandidates",
   "/mlmesh.match.v1.MatchScoringService/SearchMatches",
+  "/mlmesh.match.v1.MatchScoringService/GetPrecomputedMatches",
   "/mlmesh.forecast.v1.ForecastService/ForecastDemand",
   "/mlmesh.forecast.v1.ForecastService/PredictStockout",
   "/mlmesh.notify.v1.NotificationTimingService/OptimizeNotificationTiming",

@@ -30,6 +30,13 @@ export interface ForecastOptions {
   /** Prediction interval level in (0, 1); default 0.95. */
   intervalLevel?: number;
   holidays?: readonly Holiday[];
+  /**
+   * Only these candidates compete (by name; an ensemble's members stand for
+   * it): a choice made earlier on the same history and options, which then
+   * wins again without fitting the rest. Unknown names are ignored, and if
+   * none is known every candidate competes.
+   */
+  candidates?: readonly string[];
 }
 
 export interface DailyForecast {
@@ -104,7 +111,7 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
   const origins = Math.max(1, Math.min(4, Math.floor((n - 20) / backtestH)));
   const originLengths = Array.from({ length: origins }, (_, j) => n - backtestH * (origins - j));
 
-  const candidates = buildCandidates(series, seasonality, options.holidays ?? [], originLengths, h);
+  const candidates = only(buildCandidates(series, seasonality, options.holidays ?? [], originLengths, h), options.candidates);
 
   // Rolling-origin backtest: every candidate forecasts backtestH days from each origin.
   const scored = candidates
@@ -196,6 +203,20 @@ export function forecastDemand(history: readonly DailyQuantity[], options: Forec
       predicted: winner.predictions.map((f) => Array.from(f, (v) => Math.max(0, fromSpace(winner.candidate.space, v)))),
     },
   };
+}
+
+/** The named candidates, or all of them when none is named or none of the names is known. */
+function only(candidates: Candidate[], names: readonly string[] | undefined): Candidate[] {
+  if (!names?.length) return candidates;
+  const kept = candidates.filter((c) => names.includes(c.name));
+  return kept.length ? kept : candidates;
+}
+
+/** The candidates a chosen model stands for: an ensemble's members (it is rebuilt from them), or itself. */
+export function competitorsOf(model: string): string[] {
+  const members = /^ensemble of (.+)$/.exec(model)?.[1];
+  // Member names hold no ", " of their own: "prophet-class additive (flexible trend)", "theta", ...
+  return members ? members.split(", ") : [model];
 }
 
 /** Whole numbers with a low daily mean: the series whose intervals come from a count distribution too. */

@@ -68,6 +68,7 @@ export async function trainMatchModel(
     /** Which pairs are held out; by default a hash of the pair (isHeldOut). An evaluation splits by time instead. */
     heldOut?: (p: LabelledPair) => boolean;
     l2?: number;
+    iterations?: number;
     keepPredictions?: boolean;
   },
 ): Promise<TrainedMatchModel> {
@@ -78,7 +79,7 @@ export async function trainMatchModel(
   );
   const test = dataset(pairs.filter(heldOut), profiles);
   if (train.y.length < 100 || test.y.length < 20) throw new Error(`too few labelled pairs to train (${train.y.length} + ${test.y.length})`);
-  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: options.l2 ?? MATCH_L2 });
+  const model = fitLogistic(train.x, train.y, FEATURE_COUNT, { l2: options.l2 ?? MATCH_L2, iterations: options.iterations });
   const onnx = exportLogisticOnnx(model, {
     producerVersion: options.version,
     docString: `match scoring ${options.version}: ${FEATURE_NAMES.join(",")}`,

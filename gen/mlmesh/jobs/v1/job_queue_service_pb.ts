@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file mlmesh/jobs/v1/job_queue_service.proto.
  */
 export const file_mlmesh_jobs_v1_job_queue_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZtbG1lc2gvam9icy92MS9qb2JfcXVldWVfc2VydmljZS5wcm90bxIObWxtZXNoLmpvYnMudjEihgUKA0pvYhIOCgZqb2JfaWQYASABKAkSKQoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlEikKBnN0YXR1cxgDIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1cxIoCgVtb2RlbBgEIAEoDjIZLm1sbWVzaC5qb2JzLnYxLk1vZGVsS2luZBIrCgR0YXNrGAUgASgOMh0ubWxtZXNoLmpvYnMudjEuSW5mZXJlbmNlVGFzaxIrCgpwYXJhbWV0ZXJzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghwcmlvcml0eRgHIAEoBRIQCghhdHRlbXB0cxgIIAEoBRIUCgxtYXhfYXR0ZW1wdHMYCSABKAUSGAoQcHJvZ3Jlc3NfcGVyY2VudBgKIAEoARIYChBwcm9ncmVzc19tZXNzYWdlGAsgASgJEicKBnJlc3VsdBgMIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYDSABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1kZWFkX2xldHRlcmVkGBMgASgIItQBChhTdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QSNAoFbW9kZWwYASABKA4yGS5tbG1lc2guam9icy52MS5Nb2RlbEtpbmRCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABEhUKDWZvcmNlX3Byb21vdGUYBSABKAgiPQoZU3VibWl0VHJhaW5pbmdKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiwQEKGVN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QSNwoEdGFzaxgBIAEoDjIdLm1sbWVzaC5qb2JzLnYxLkluZmVyZW5jZVRhc2tCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABIj4KGlN1Ym1pdEluZmVyZW5jZUpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIqCg1HZXRKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjIKDkdldEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiK4AQoPTGlzdEpvYnNSZXF1ZXN0EjMKBnN0YXR1cxgBIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1c0IIukgFggECEAESMwoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlQgi6SAWCAQIQARIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiTgoQTGlzdEpvYnNSZXNwb25zZRIhCgRqb2JzGAEgAygLMhMubWxtZXNoLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChBDYW5jZWxKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjUKEUNhbmNlbEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIsCg9XYXRjaEpvYlJlcXVlc3QSGQoGam9iX2lkGAEgASgJQgm6SAZyBBABGEAiNAoQV2F0Y2hKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiWAoZTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiWAoaTGlzdERlYWRMZXR0ZXJKb2JzUmVzcG9uc2USIQoEam9icxgBIAMoCzITLm1sbWVzaC5qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoPUmV0cnlKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjQKEFJldHJ5Sm9iUmVzcG9uc2USIAoDam9iGAEgASgLMhMubWxtZXNoLmpvYnMudjEuSm9iKlIKB0pvYlR5cGUSGAoUSk9CX1RZUEVfVU5TUEVDSUZJRUQQABIVChFKT0JfVFlQRV9UUkFJTklORxABEhYKEkpPQl9UWVBFX0lORkVSRU5DRRACKqIBCglKb2JTdGF0dXMSGgoWSk9CX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkpPQl9TVEFUVVNfUEVORElORxABEhYKEkpPQl9TVEFUVVNfUlVOTklORxACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMSFQoRSk9CX1NUQVRVU19GQUlMRUQQBBIYChRKT0JfU1RBVFVTX0NBTkNFTExFRBAFKocBCglNb2RlbEtpbmQSGgoWTU9ERUxfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1PREVMX0tJTkRfTUFUQ0gQARIYChRNT0RFTF9LSU5EX1JFQ09NTUVORBACEhUKEU1PREVMX0tJTkRfTk9USUZZEAMSFwoTTU9ERUxfS0lORF9GT1JFQ0FTVBAEKq0BCg1JbmZlcmVuY2VUYXNrEh4KGklORkVSRU5DRV9UQVNLX1VOU1BFQ0lGSUVEEAASKAokSU5GRVJFTkNFX1RBU0tfRk9SRUNBU1RfQUxMX1BST0RVQ1RTEAESIwofSU5GRVJFTkNFX1RBU0tfU0NPUkVfQ0FORElEQVRFUxACEi0KKUlORkVSRU5DRV9UQVNLX1BSRUNPTVBVVEVfUkVDT01NRU5EQVRJT05TEAMy3AcKD0pvYlF1ZXVlU2VydmljZRKIAQoRU3VibWl0VHJhaW5pbmdKb2ISKC5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QaKS5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlc3BvbnNlIh6C0+STAhg6ASpiA2pvYiIOL2pvYnMvdHJhaW5pbmcSjAEKElN1Ym1pdEluZmVyZW5jZUpvYhIpLm1sbWVzaC5qb2JzLnYxLlN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QaKi5tbG1lc2guam9icy52MS5TdWJtaXRJbmZlcmVuY2VKb2JSZXNwb25zZSIfgtPkkwIZOgEqYgNqb2IiDy9qb2JzL2luZmVyZW5jZRJrCgZHZXRKb2ISHS5tbG1lc2guam9icy52MS5HZXRKb2JSZXF1ZXN0Gh4ubWxtZXNoLmpvYnMudjEuR2V0Sm9iUmVzcG9uc2UiIoLT5JMCHGIDam9iEhUvam9icy97am9iX2lkfS9zdGF0dXMSXAoITGlzdEpvYnMSHy5tbG1lc2guam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaIC5tbG1lc2guam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlIg2C0+STAgcSBS9qb2JzEncKCUNhbmNlbEpvYhIgLm1sbWVzaC5qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaIS5tbG1lc2guam9icy52MS5DYW5jZWxKb2JSZXNwb25zZSIlgtPkkwIfOgEqYgNqb2IiFS9qb2JzL3tqb2JfaWR9OmNhbmNlbBJtCghXYXRjaEpvYhIfLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVxdWVzdBogLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiHILT5JMCFhIUL2pvYnMve2pvYl9pZH06d2F0Y2gwARKGAQoSTGlzdERlYWRMZXR0ZXJKb2JzEikubWxtZXNoLmpvYnMudjEuTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBoqLm1sbWVzaC5qb2JzLnYxLkxpc3REZWFkTGV0dGVySm9ic1Jlc3BvbnNlIhmC0+STAhMSES9qb2JzL2RlYWQtbGV0dGVyEnMKCFJldHJ5Sm9iEh8ubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXF1ZXN0GiAubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXNwb25zZSIkgtPkkwIeOgEqYgNqb2IiFC9qb2JzL3tqb2JfaWR9OnJldHJ5YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiZtbG1lc2gvam9icy92MS9qb2JfcXVldWVfc2VydmljZS5wcm90bxIObWxtZXNoLmpvYnMudjEihgUKA0pvYhIOCgZqb2JfaWQYASABKAkSKQoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlEikKBnN0YXR1cxgDIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1cxIoCgVtb2RlbBgEIAEoDjIZLm1sbWVzaC5qb2JzLnYxLk1vZGVsS2luZBIrCgR0YXNrGAUgASgOMh0ubWxtZXNoLmpvYnMudjEuSW5mZXJlbmNlVGFzaxIrCgpwYXJhbWV0ZXJzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghwcmlvcml0eRgHIAEoBRIQCghhdHRlbXB0cxgIIAEoBRIUCgxtYXhfYXR0ZW1wdHMYCSABKAUSGAoQcHJvZ3Jlc3NfcGVyY2VudBgKIAEoARIYChBwcm9ncmVzc19tZXNzYWdlGAsgASgJEicKBnJlc3VsdBgMIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYDSABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1kZWFkX2xldHRlcmVkGBMgASgIIt8DChhTdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QSNAoFbW9kZWwYASABKA4yGS5tbG1lc2guam9icy52MS5Nb2RlbEtpbmRCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABEhUKDWZvcmNlX3Byb21vdGUYBSABKAgSOAoFbWF0Y2gYBiABKAsyJy5tbG1lc2guam9icy52MS5NYXRjaFRyYWluaW5nUGFyYW1ldGVyc0gAEkAKCXJlY29tbWVuZBgHIAEoCzIrLm1sbWVzaC5qb2JzLnYxLlJlY29tbWVuZFRyYWluaW5nUGFyYW1ldGVyc0gAEjoKBm5vdGlmeRgIIAEoCzIoLm1sbWVzaC5qb2JzLnYxLk5vdGlmeVRyYWluaW5nUGFyYW1ldGVyc0gAEj4KCGZvcmVjYXN0GAkgASgLMioubWxtZXNoLmpvYnMudjEuRm9yZWNhc3RUcmFpbmluZ1BhcmFtZXRlcnNIAEIRCg9oeXBlcnBhcmFtZXRlcnMiPQoZU3VibWl0VHJhaW5pbmdKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiwQEKGVN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QSNwoEdGFzaxgBIAEoDjIdLm1sbWVzaC5qb2JzLnYxLkluZmVyZW5jZVRhc2tCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABIj4KGlN1Ym1pdEluZmVyZW5jZUpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIqCg1HZXRKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjIKDkdldEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiK4AQoPTGlzdEpvYnNSZXF1ZXN0EjMKBnN0YXR1cxgBIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1c0IIukgFggECEAESMwoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlQgi6SAWCAQIQARIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiTgoQTGlzdEpvYnNSZXNwb25zZRIhCgRqb2JzGAEgAygLMhMubWxtZXNoLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChBDYW5jZWxKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjUKEUNhbmNlbEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIsCg9XYXRjaEpvYlJlcXVlc3QSGQoGam9iX2lkGAEgASgJQgm6SAZyBBABGEAiNAoQV2F0Y2hKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiWAoZTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiWAoaTGlzdERlYWRMZXR0ZXJKb2JzUmVzcG9uc2USIQoEam9icxgBIAMoCzITLm1sbWVzaC5qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoPUmV0cnlKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjQKEFJldHJ5Sm9iUmVzcG9uc2USIAoDam9iGAEgASgLMhMubWxtZXNoLmpvYnMudjEuSm9iIn0KF01hdGNoVHJhaW5pbmdQYXJhbWV0ZXJzEigKAmwyGAEgASgBQhe6SBQSEhkAAAAAgIQuQSkAAAAAAAAAAEgAiAEBEiIKCml0ZXJhdGlvbnMYAiABKAVCCbpIBhoEGGQoAUgBiAEBQgUKA19sMkINCgtfaXRlcmF0aW9ucyKiAgobUmVjb21tZW5kVHJhaW5pbmdQYXJhbWV0ZXJzEiAKB2ZhY3RvcnMYASABKAVCCrpIBxoFGIAEKAFIAIgBARI7ChVyZWd1bGFyaXNhdGlvbl9sYW1iZGEYAiABKAFCF7pIFBISGQAAAACAhC5BIQAAAAAAAAAASAGIAQESNgoQY29uZmlkZW5jZV9hbHBoYRgDIAEoAUIXukgUEhIZAAAAAABAj0ApAAAAAAAAAABIAogBARIiCgppdGVyYXRpb25zGAQgASgFQgm6SAYaBBhkKAFIA4gBAUIKCghfZmFjdG9yc0IYChZfcmVndWxhcmlzYXRpb25fbGFtYmRhQhMKEV9jb25maWRlbmNlX2FscGhhQg0KC19pdGVyYXRpb25zIpoBChhOb3RpZnlUcmFpbmluZ1BhcmFtZXRlcnMSKwoRc2FtcGxlX3RyYXZlbGxlcnMYASABKAVCC7pICBoGGMCEPSgKSACIAQESJwoPaG9sZG91dF9wZXJjZW50GAIgASgFQgm6SAYaBBgyKAVIAYgBAUIUChJfc2FtcGxlX3RyYXZlbGxlcnNCEgoQX2hvbGRvdXRfcGVyY2VudCJ+ChpGb3JlY2FzdFRyYWluaW5nUGFyYW1ldGVycxIlCgxob3Jpem9uX2RheXMYASABKAVCCrpIBxoFGO0CKAFIAIgBARIoCgtwcm9kdWN0X2lkcxgCIAMoCUITukgQkgENEKCNBiIHcgUQARiAAUIPCg1faG9yaXpvbl9kYXlzKlIKB0pvYlR5cGUSGAoUSk9CX1RZUEVfVU5TUEVDSUZJRUQQABIVChFKT0JfVFlQRV9UUkFJTklORxABEhYKEkpPQl9UWVBFX0lORkVSRU5DRRACKqIBCglKb2JTdGF0dXMSGgoWSk9CX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkpPQl9TVEFUVVNfUEVORElORxABEhYKEkpPQl9TVEFUVVNfUlVOTklORxACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMSFQoRSk9CX1NUQVRVU19GQUlMRUQQBBIYChRKT0JfU1RBVFVTX0NBTkNFTExFRBAFKocBCglNb2RlbEtpbmQSGgoWTU9ERUxfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1PREVMX0tJTkRfTUFUQ0gQARIYChRNT0RFTF9LSU5EX1JFQ09NTUVORBACEhUKEU1PREVMX0tJTkRfTk9USUZZEAMSFwoTTU9ERUxfS0lORF9GT1JFQ0FTVBAEKq0BCg1JbmZlcmVuY2VUYXNrEh4KGklORkVSRU5DRV9UQVNLX1VOU1BFQ0lGSUVEEAASKAokSU5GRVJFTkNFX1RBU0tfRk9SRUNBU1RfQUxMX1BST0RVQ1RTEAESIwofSU5GRVJFTkNFX1RBU0tfU0NPUkVfQ0FORElEQVRFUxACEi0KKUlORkVSRU5DRV9UQVNLX1BSRUNPTVBVVEVfUkVDT01NRU5EQVRJT05TEAMy3AcKD0pvYlF1ZXVlU2VydmljZRKIAQoRU3VibWl0VHJhaW5pbmdKb2ISKC5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QaKS5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlc3BvbnNlIh6C0+STAhg6ASpiA2pvYiIOL2pvYnMvdHJhaW5pbmcSjAEKElN1Ym1pdEluZmVyZW5jZUpvYhIpLm1sbWVzaC5qb2JzLnYxLlN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QaKi5tbG1lc2guam9icy52MS5TdWJtaXRJbmZlcmVuY2VKb2JSZXNwb25zZSIfgtPkkwIZOgEqYgNqb2IiDy9qb2JzL2luZmVyZW5jZRJrCgZHZXRKb2ISHS5tbG1lc2guam9icy52MS5HZXRKb2JSZXF1ZXN0Gh4ubWxtZXNoLmpvYnMudjEuR2V0Sm9iUmVzcG9uc2UiIoLT5JMCHGIDam9iEhUvam9icy97am9iX2lkfS9zdGF0dXMSXAoITGlzdEpvYnMSHy5tbG1lc2guam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaIC5tbG1lc2guam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlIg2C0+STAgcSBS9qb2JzEncKCUNhbmNlbEpvYhIgLm1sbWVzaC5qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaIS5tbG1lc2guam9icy52MS5DYW5jZWxKb2JSZXNwb25zZSIlgtPkkwIfOgEqYgNqb2IiFS9qb2JzL3tqb2JfaWR9OmNhbmNlbBJtCghXYXRjaEpvYhIfLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVxdWVzdBogLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiHILT5JMCFhIUL2pvYnMve2pvYl9pZH06d2F0Y2gwARKGAQoSTGlzdERlYWRMZXR0ZXJKb2JzEikubWxtZXNoLmpvYnMudjEuTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBoqLm1sbWVzaC5qb2JzLnYxLkxpc3REZWFkTGV0dGVySm9ic1Jlc3BvbnNlIhmC0+STAhMSES9qb2JzL2RlYWQtbGV0dGVyEnMKCFJldHJ5Sm9iEh8ubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXF1ZXN0GiAubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXNwb25zZSIkgtPkkwIeOgEqYgNqb2IiFC9qb2JzL3tqb2JfaWR9OnJldHJ5YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Job is a training or inference job and its history.
@@ -177,7 +177,9 @@ export type SubmitTrainingJobRequest = Message<"mlmesh.jobs.v1.SubmitTrainingJob
   model: ModelKind;
 
   /**
-   * Training parameters; the built trainings take none, and an unknown one is INVALID_ARGUMENT.
+   * Training parameters by name, as the typed `hyperparameters` below spell them (snake_case):
+   * kept for clients that predate them. An unknown name or a bad value is INVALID_ARGUMENT; giving both
+   * this and `hyperparameters` is too.
    *
    * @generated from field: google.protobuf.Struct parameters = 2;
    */
@@ -203,6 +205,46 @@ export type SubmitTrainingJobRequest = Message<"mlmesh.jobs.v1.SubmitTrainingJob
    * @generated from field: bool force_promote = 5;
    */
   forcePromote: boolean;
+
+  /**
+   * The trained model's hyperparameters, validated here; the one set must be the `model`'s.
+   * Unset fields take their defaults. They are stored with the job and the trained version.
+   *
+   * @generated from oneof mlmesh.jobs.v1.SubmitTrainingJobRequest.hyperparameters
+   */
+  hyperparameters: {
+    /**
+     * For MODEL_KIND_MATCH.
+     *
+     * @generated from field: mlmesh.jobs.v1.MatchTrainingParameters match = 6;
+     */
+    value: MatchTrainingParameters;
+    case: "match";
+  } | {
+    /**
+     * For MODEL_KIND_RECOMMEND.
+     *
+     * @generated from field: mlmesh.jobs.v1.RecommendTrainingParameters recommend = 7;
+     */
+    value: RecommendTrainingParameters;
+    case: "recommend";
+  } | {
+    /**
+     * For MODEL_KIND_NOTIFY.
+     *
+     * @generated from field: mlmesh.jobs.v1.NotifyTrainingParameters notify = 8;
+     */
+    value: NotifyTrainingParameters;
+    case: "notify";
+  } | {
+    /**
+     * For MODEL_KIND_FORECAST.
+     *
+     * @generated from field: mlmesh.jobs.v1.ForecastTrainingParameters forecast = 9;
+     */
+    value: ForecastTrainingParameters;
+    case: "forecast";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -589,6 +631,132 @@ export type RetryJobResponse = Message<"mlmesh.jobs.v1.RetryJobResponse"> & {
  */
 export const RetryJobResponseSchema: GenMessage<RetryJobResponse> = /*@__PURE__*/
   messageDesc(file_mlmesh_jobs_v1_job_queue_service, 16);
+
+/**
+ * MatchTrainingParameters are the match model's hyperparameters (logistic regression by Newton steps).
+ *
+ * @generated from message mlmesh.jobs.v1.MatchTrainingParameters
+ */
+export type MatchTrainingParameters = Message<"mlmesh.jobs.v1.MatchTrainingParameters"> & {
+  /**
+   * L2 penalty on the weights; default 1.
+   *
+   * @generated from field: optional double l2 = 1;
+   */
+  l2?: number | undefined;
+
+  /**
+   * Newton iterations; default 12.
+   *
+   * @generated from field: optional int32 iterations = 2;
+   */
+  iterations?: number | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.MatchTrainingParameters.
+ * Use `create(MatchTrainingParametersSchema)` to create a new message.
+ */
+export const MatchTrainingParametersSchema: GenMessage<MatchTrainingParameters> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 17);
+
+/**
+ * RecommendTrainingParameters are the recommendation model's hyperparameters (implicit ALS).
+ *
+ * @generated from message mlmesh.jobs.v1.RecommendTrainingParameters
+ */
+export type RecommendTrainingParameters = Message<"mlmesh.jobs.v1.RecommendTrainingParameters"> & {
+  /**
+   * Latent factors per traveller and destination; default 24.
+   *
+   * @generated from field: optional int32 factors = 1;
+   */
+  factors?: number | undefined;
+
+  /**
+   * Shrinkage toward the interest and tag priors; default 100.
+   *
+   * @generated from field: optional double regularisation_lambda = 2;
+   */
+  regularisationLambda?: number | undefined;
+
+  /**
+   * Confidence added per unit of interaction strength; default 2.
+   *
+   * @generated from field: optional double confidence_alpha = 3;
+   */
+  confidenceAlpha?: number | undefined;
+
+  /**
+   * Alternating sweeps; default 8.
+   *
+   * @generated from field: optional int32 iterations = 4;
+   */
+  iterations?: number | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.RecommendTrainingParameters.
+ * Use `create(RecommendTrainingParametersSchema)` to create a new message.
+ */
+export const RecommendTrainingParametersSchema: GenMessage<RecommendTrainingParameters> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 18);
+
+/**
+ * NotifyTrainingParameters are the engagement prior's.
+ *
+ * @generated from message mlmesh.jobs.v1.NotifyTrainingParameters
+ */
+export type NotifyTrainingParameters = Message<"mlmesh.jobs.v1.NotifyTrainingParameters"> & {
+  /**
+   * Travellers the prior is learned from (the first by id); default 5000.
+   *
+   * @generated from field: optional int32 sample_travellers = 1;
+   */
+  sampleTravellers?: number | undefined;
+
+  /**
+   * Share of them held out to evaluate it, in percent; default 20.
+   *
+   * @generated from field: optional int32 holdout_percent = 2;
+   */
+  holdoutPercent?: number | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.NotifyTrainingParameters.
+ * Use `create(NotifyTrainingParametersSchema)` to create a new message.
+ */
+export const NotifyTrainingParametersSchema: GenMessage<NotifyTrainingParameters> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 19);
+
+/**
+ * ForecastTrainingParameters are the per-product model choice's.
+ *
+ * @generated from message mlmesh.jobs.v1.ForecastTrainingParameters
+ */
+export type ForecastTrainingParameters = Message<"mlmesh.jobs.v1.ForecastTrainingParameters"> & {
+  /**
+   * The horizon the backtest chooses for; default 30.
+   *
+   * @generated from field: optional int32 horizon_days = 1;
+   */
+  horizonDays?: number | undefined;
+
+  /**
+   * Only these products; every product with transactions when empty.
+   *
+   * @generated from field: repeated string product_ids = 2;
+   */
+  productIds: string[];
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.ForecastTrainingParameters.
+ * Use `create(ForecastTrainingParametersSchema)` to create a new message.
+ */
+export const ForecastTrainingParametersSchema: GenMessage<ForecastTrainingParameters> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 20);
 
 /**
  * JobType is what a job does.

@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file mlmesh/match/v1/match_scoring_service.proto.
  */
 export const file_mlmesh_match_v1_match_scoring_service: GenFile = /*@__PURE__*/
-  fileDesc("CittbG1lc2gvbWF0Y2gvdjEvbWF0Y2hfc2NvcmluZ19zZXJ2aWNlLnByb3RvEg9tbG1lc2gubWF0Y2gudjEipwEKDE1hdGNoQ29udGV4dBIdCgtkZXN0aW5hdGlvbhgBIAEoCUIIukgFcgMYyAESUwoFZGF0ZXMYAiABKAlCRLpIQXI/Mj1eJHxeWzAtOV17NH0tWzAtOV17Mn0tWzAtOV17Mn0oL1swLTldezR9LVswLTldezJ9LVswLTldezJ9KT8kEiMKCWludGVyZXN0cxgDIAMoCUIQukgNkgEKECAiBnIEEAEYQCK0AQoMTWF0Y2hGYWN0b3JzEhgKEGludGVyZXN0X292ZXJsYXAYASABKAESFAoMdHJhdmVsX3N0eWxlGAIgASgBEhMKC3BlcnNvbmFsaXR5GAMgASgBEg0KBW5lZWRzGAQgASgBEgsKA2JpbxgFIAEoARIQCghkaXN0YW5jZRgGIAEoARILCgNhZ2UYByABKAESDgoGcHJvbXB0GAggASgBEhQKDHRyaXBfb3ZlcmxhcBgJIAEoASLeAQoRU2NvcmVNYXRjaFJlcXVlc3QSGwoJdXNlcl9hX2lkGAEgASgJQgi6SAVyA7ABARIbCgl1c2VyX2JfaWQYAiABKAlCCLpIBXIDsAEBEi4KB2NvbnRleHQYAyABKAsyHS5tbG1lc2gubWF0Y2gudjEuTWF0Y2hDb250ZXh0Ol+6SFwaWgoRdXNlcl9pZHMuZGlzdGluY3QSI3VzZXJfYV9pZCBhbmQgdXNlcl9iX2lkIG11c3QgZGlmZmVyGiB0aGlzLnVzZXJfYV9pZCAhPSB0aGlzLnVzZXJfYl9pZCKpAQoSU2NvcmVNYXRjaFJlc3BvbnNlEg0KBXNjb3JlGAEgASgBEhUKDXNjb3JlX3BlcmNlbnQYAiABKAESEgoKY29uZmlkZW5jZRgDIAEoARIuCgdmYWN0b3JzGAQgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycxIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEhIKCmxhdGVuY3lfbXMYBiABKAEiqwEKFlNjb3JlQ2FuZGlkYXRlc1JlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESKwoNY2FuZGlkYXRlX2lkcxgCIAMoCUIUukgRkgEOCAEQ6AcYASIFcgOwAQESLgoHY29udGV4dBgDIAEoCzIdLm1sbWVzaC5tYXRjaC52MS5NYXRjaENvbnRleHQSGQoFbGltaXQYBCABKAVCCrpIBxoFGOgHKAAijAEKD1Njb3JlZENhbmRpZGF0ZRIPCgd1c2VyX2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhUKDXNjb3JlX3BlcmNlbnQYAyABKAESEgoKY29uZmlkZW5jZRgEIAEoARIuCgdmYWN0b3JzGAUgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycyJ6ChdTY29yZUNhbmRpZGF0ZXNSZXNwb25zZRI0CgpjYW5kaWRhdGVzGAEgAygLMiAubWxtZXNoLm1hdGNoLnYxLlNjb3JlZENhbmRpZGF0ZRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhIKCmxhdGVuY3lfbXMYAyABKAEi8wYKFFNlYXJjaE1hdGNoZXNSZXF1ZXN0EhgKBnByb21wdBgBIAEoCUIIukgFcgMY6AcSaAoHdXNlcl9pZBgCIAEoCUJXukhUclIyUF4kfF5bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kEi4KCGxhdGl0dWRlGAMgASgBQhe6SBQSEhkAAAAAAIBWQCkAAAAAAIBWwEgAiAEBEi8KCWxvbmdpdHVkZRgEIAEoAUIXukgUEhIZAAAAAACAZkApAAAAAACAZsBIAYgBARI+Cg9tYXhfZGlzdGFuY2Vfa20YBSABKAFCF7pIFBISGQAAAAAAQH9AKQAAAAAAAAAAUgxtYXhfZGlzdGFuY2USNAoPYWdlX3JhbmdlX3llYXJzGAYgAygFQhC6SA2SAQoQAiIGGgQYeCgSUglhZ2VfcmFuZ2USGAoFbGltaXQYByABKAVCCbpIBhoEGDIoADrKA7pIxgMabQoRbG9jYXRpb24uY29tcGxldGUSLWxhdGl0dWRlIGFuZCBsb25naXR1ZGUgbXVzdCBiZSBnaXZlbiB0b2dldGhlchopaGFzKHRoaXMubGF0aXR1ZGUpID09IGhhcyh0aGlzLmxvbmdpdHVkZSkavQEKEWFnZV9yYW5nZS5vcmRlcmVkEixhZ2VfcmFuZ2UgbXVzdCBiZSBbbWluLCBtYXhdIHdpdGggbWluIDw9IG1heBp6c2l6ZSh0aGlzLmFnZV9yYW5nZV95ZWFycykgPT0gMCB8fCAoc2l6ZSh0aGlzLmFnZV9yYW5nZV95ZWFycykgPT0gMiAmJiB0aGlzLmFnZV9yYW5nZV95ZWFyc1swXSA8PSB0aGlzLmFnZV9yYW5nZV95ZWFyc1sxXSkalAEKGHNlYXJjaC5sb2NhdGlvbl9yZXF1aXJlZBJOZ2l2ZSBsYXRpdHVkZSBhbmQgbG9uZ2l0dWRlLCBvciB1c2VyX2lkIHRvIHNlYXJjaCBhcm91bmQgdGhhdCB0cmF2ZWxsZXIncyBob21lGihoYXModGhpcy5sYXRpdHVkZSkgfHwgdGhpcy51c2VyX2lkICE9ICcnQgsKCV9sYXRpdHVkZUIMCgpfbG9uZ2l0dWRlIoQCCg5NYXRjaGVkUHJvZmlsZRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRILCgNhZ2UYAyABKAUSEwoLZGlzdGFuY2Vfa20YCyABKAUSEwoLd2l0aGluXzFfa20YDCABKAgSEQoJaW50ZXJlc3RzGAUgAygJEhQKDHRyYXZlbF9zdHlsZRgHIAEoCRITCgttYXRjaF9zY29yZRgIIAEoARIuCgdmYWN0b3JzGAkgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycxIVCg1tYXRjaF9yZWFzb25zGAogAygJSgQIBBAFSgQIBhAHUgNiaW8ikwEKFVNlYXJjaE1hdGNoZXNSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8ubWxtZXNoLm1hdGNoLnYxLk1hdGNoZWRQcm9maWxlEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgCIAEoBRIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhIKCmxhdGVuY3lfbXMYBCABKAEytAMKE01hdGNoU2NvcmluZ1NlcnZpY2USbgoKU2NvcmVNYXRjaBIiLm1sbWVzaC5tYXRjaC52MS5TY29yZU1hdGNoUmVxdWVzdBojLm1sbWVzaC5tYXRjaC52MS5TY29yZU1hdGNoUmVzcG9uc2UiF4LT5JMCEToBKiIML21hdGNoL3Njb3JlEoIBCg9TY29yZUNhbmRpZGF0ZXMSJy5tbG1lc2gubWF0Y2gudjEuU2NvcmVDYW5kaWRhdGVzUmVxdWVzdBooLm1sbWVzaC5tYXRjaC52MS5TY29yZUNhbmRpZGF0ZXNSZXNwb25zZSIcgtPkkwIWOgEqIhEvbWF0Y2gvY2FuZGlkYXRlcxKnAQoNU2VhcmNoTWF0Y2hlcxIlLm1sbWVzaC5tYXRjaC52MS5TZWFyY2hNYXRjaGVzUmVxdWVzdBomLm1sbWVzaC5tYXRjaC52MS5TZWFyY2hNYXRjaGVzUmVzcG9uc2UiR4LT5JMCQToBKlocOgEqIhcvYXBpL21sLW1hdGNoaW5nL3NlYXJjaCIeL2FwaS9tbC1tYXRjaGluZy9wcm9tcHQtc2VhcmNoYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations]);
+  fileDesc("CittbG1lc2gvbWF0Y2gvdjEvbWF0Y2hfc2NvcmluZ19zZXJ2aWNlLnByb3RvEg9tbG1lc2gubWF0Y2gudjEipwEKDE1hdGNoQ29udGV4dBIdCgtkZXN0aW5hdGlvbhgBIAEoCUIIukgFcgMYyAESUwoFZGF0ZXMYAiABKAlCRLpIQXI/Mj1eJHxeWzAtOV17NH0tWzAtOV17Mn0tWzAtOV17Mn0oL1swLTldezR9LVswLTldezJ9LVswLTldezJ9KT8kEiMKCWludGVyZXN0cxgDIAMoCUIQukgNkgEKECAiBnIEEAEYQCK0AQoMTWF0Y2hGYWN0b3JzEhgKEGludGVyZXN0X292ZXJsYXAYASABKAESFAoMdHJhdmVsX3N0eWxlGAIgASgBEhMKC3BlcnNvbmFsaXR5GAMgASgBEg0KBW5lZWRzGAQgASgBEgsKA2JpbxgFIAEoARIQCghkaXN0YW5jZRgGIAEoARILCgNhZ2UYByABKAESDgoGcHJvbXB0GAggASgBEhQKDHRyaXBfb3ZlcmxhcBgJIAEoASLeAQoRU2NvcmVNYXRjaFJlcXVlc3QSGwoJdXNlcl9hX2lkGAEgASgJQgi6SAVyA7ABARIbCgl1c2VyX2JfaWQYAiABKAlCCLpIBXIDsAEBEi4KB2NvbnRleHQYAyABKAsyHS5tbG1lc2gubWF0Y2gudjEuTWF0Y2hDb250ZXh0Ol+6SFwaWgoRdXNlcl9pZHMuZGlzdGluY3QSI3VzZXJfYV9pZCBhbmQgdXNlcl9iX2lkIG11c3QgZGlmZmVyGiB0aGlzLnVzZXJfYV9pZCAhPSB0aGlzLnVzZXJfYl9pZCKpAQoSU2NvcmVNYXRjaFJlc3BvbnNlEg0KBXNjb3JlGAEgASgBEhUKDXNjb3JlX3BlcmNlbnQYAiABKAESEgoKY29uZmlkZW5jZRgDIAEoARIuCgdmYWN0b3JzGAQgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycxIVCg1tb2RlbF92ZXJzaW9uGAUgASgJEhIKCmxhdGVuY3lfbXMYBiABKAEiqwEKFlNjb3JlQ2FuZGlkYXRlc1JlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESKwoNY2FuZGlkYXRlX2lkcxgCIAMoCUIUukgRkgEOCAEQ6AcYASIFcgOwAQESLgoHY29udGV4dBgDIAEoCzIdLm1sbWVzaC5tYXRjaC52MS5NYXRjaENvbnRleHQSGQoFbGltaXQYBCABKAVCCrpIBxoFGOgHKAAijAEKD1Njb3JlZENhbmRpZGF0ZRIPCgd1c2VyX2lkGAEgASgJEg0KBXNjb3JlGAIgASgBEhUKDXNjb3JlX3BlcmNlbnQYAyABKAESEgoKY29uZmlkZW5jZRgEIAEoARIuCgdmYWN0b3JzGAUgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycyJ6ChdTY29yZUNhbmRpZGF0ZXNSZXNwb25zZRI0CgpjYW5kaWRhdGVzGAEgAygLMiAubWxtZXNoLm1hdGNoLnYxLlNjb3JlZENhbmRpZGF0ZRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhIKCmxhdGVuY3lfbXMYAyABKAEi8wYKFFNlYXJjaE1hdGNoZXNSZXF1ZXN0EhgKBnByb21wdBgBIAEoCUIIukgFcgMY6AcSaAoHdXNlcl9pZBgCIAEoCUJXukhUclIyUF4kfF5bMC05YS1mQS1GXXs4fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXs0fS1bMC05YS1mQS1GXXsxMn0kEi4KCGxhdGl0dWRlGAMgASgBQhe6SBQSEhkAAAAAAIBWQCkAAAAAAIBWwEgAiAEBEi8KCWxvbmdpdHVkZRgEIAEoAUIXukgUEhIZAAAAAACAZkApAAAAAACAZsBIAYgBARI+Cg9tYXhfZGlzdGFuY2Vfa20YBSABKAFCF7pIFBISGQAAAAAAQH9AKQAAAAAAAAAAUgxtYXhfZGlzdGFuY2USNAoPYWdlX3JhbmdlX3llYXJzGAYgAygFQhC6SA2SAQoQAiIGGgQYeCgSUglhZ2VfcmFuZ2USGAoFbGltaXQYByABKAVCCbpIBhoEGDIoADrKA7pIxgMabQoRbG9jYXRpb24uY29tcGxldGUSLWxhdGl0dWRlIGFuZCBsb25naXR1ZGUgbXVzdCBiZSBnaXZlbiB0b2dldGhlchopaGFzKHRoaXMubGF0aXR1ZGUpID09IGhhcyh0aGlzLmxvbmdpdHVkZSkavQEKEWFnZV9yYW5nZS5vcmRlcmVkEixhZ2VfcmFuZ2UgbXVzdCBiZSBbbWluLCBtYXhdIHdpdGggbWluIDw9IG1heBp6c2l6ZSh0aGlzLmFnZV9yYW5nZV95ZWFycykgPT0gMCB8fCAoc2l6ZSh0aGlzLmFnZV9yYW5nZV95ZWFycykgPT0gMiAmJiB0aGlzLmFnZV9yYW5nZV95ZWFyc1swXSA8PSB0aGlzLmFnZV9yYW5nZV95ZWFyc1sxXSkalAEKGHNlYXJjaC5sb2NhdGlvbl9yZXF1aXJlZBJOZ2l2ZSBsYXRpdHVkZSBhbmQgbG9uZ2l0dWRlLCBvciB1c2VyX2lkIHRvIHNlYXJjaCBhcm91bmQgdGhhdCB0cmF2ZWxsZXIncyBob21lGihoYXModGhpcy5sYXRpdHVkZSkgfHwgdGhpcy51c2VyX2lkICE9ICcnQgsKCV9sYXRpdHVkZUIMCgpfbG9uZ2l0dWRlIoQCCg5NYXRjaGVkUHJvZmlsZRIPCgd1c2VyX2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRILCgNhZ2UYAyABKAUSEwoLZGlzdGFuY2Vfa20YCyABKAUSEwoLd2l0aGluXzFfa20YDCABKAgSEQoJaW50ZXJlc3RzGAUgAygJEhQKDHRyYXZlbF9zdHlsZRgHIAEoCRITCgttYXRjaF9zY29yZRgIIAEoARIuCgdmYWN0b3JzGAkgASgLMh0ubWxtZXNoLm1hdGNoLnYxLk1hdGNoRmFjdG9ycxIVCg1tYXRjaF9yZWFzb25zGAogAygJSgQIBBAFSgQIBhAHUgNiaW8ikwEKFVNlYXJjaE1hdGNoZXNSZXNwb25zZRIwCgdtYXRjaGVzGAEgAygLMh8ubWxtZXNoLm1hdGNoLnYxLk1hdGNoZWRQcm9maWxlEh0KFWNhbmRpZGF0ZXNfY29uc2lkZXJlZBgCIAEoBRIVCg1tb2RlbF92ZXJzaW9uGAMgASgJEhIKCmxhdGVuY3lfbXMYBCABKAEiVAocR2V0UHJlY29tcHV0ZWRNYXRjaGVzUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABARIZCgVsaW1pdBgCIAEoBUIKukgHGgUYyAEoACJJChBQcmVjb21wdXRlZE1hdGNoEg8KB3VzZXJfaWQYASABKAkSDQoFc2NvcmUYAiABKAESFQoNc2NvcmVfcGVyY2VudBgDIAEoASLLAQodR2V0UHJlY29tcHV0ZWRNYXRjaGVzUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRIyCgdtYXRjaGVzGAIgAygLMiEubWxtZXNoLm1hdGNoLnYxLlByZWNvbXB1dGVkTWF0Y2gSHQoVY2FuZGlkYXRlc19jb25zaWRlcmVkGAMgASgFEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSLwoLY29tcHV0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtMEChNNYXRjaFNjb3JpbmdTZXJ2aWNlEm4KClNjb3JlTWF0Y2gSIi5tbG1lc2gubWF0Y2gudjEuU2NvcmVNYXRjaFJlcXVlc3QaIy5tbG1lc2gubWF0Y2gudjEuU2NvcmVNYXRjaFJlc3BvbnNlIheC0+STAhE6ASoiDC9tYXRjaC9zY29yZRKCAQoPU2NvcmVDYW5kaWRhdGVzEicubWxtZXNoLm1hdGNoLnYxLlNjb3JlQ2FuZGlkYXRlc1JlcXVlc3QaKC5tbG1lc2gubWF0Y2gudjEuU2NvcmVDYW5kaWRhdGVzUmVzcG9uc2UiHILT5JMCFjoBKiIRL21hdGNoL2NhbmRpZGF0ZXMSpwEKDVNlYXJjaE1hdGNoZXMSJS5tbG1lc2gubWF0Y2gudjEuU2VhcmNoTWF0Y2hlc1JlcXVlc3QaJi5tbG1lc2gubWF0Y2gudjEuU2VhcmNoTWF0Y2hlc1Jlc3BvbnNlIkeC0+STAkE6ASpaHDoBKiIXL2FwaS9tbC1tYXRjaGluZy9zZWFyY2giHi9hcGkvbWwtbWF0Y2hpbmcvcHJvbXB0LXNlYXJjaBKcAQoVR2V0UHJlY29tcHV0ZWRNYXRjaGVzEi0ubWxtZXNoLm1hdGNoLnYxLkdldFByZWNvbXB1dGVkTWF0Y2hlc1JlcXVlc3QaLi5tbG1lc2gubWF0Y2gudjEuR2V0UHJlY29tcHV0ZWRNYXRjaGVzUmVzcG9uc2UiJILT5JMCHhIcL21hdGNoL3ByZWNvbXB1dGVkL3t1c2VyX2lkfWIGcHJvdG8z", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * MatchContext narrows a score to a planned trip.
@@ -539,6 +541,118 @@ export const SearchMatchesResponseSchema: GenMessage<SearchMatchesResponse> = /*
   messageDesc(file_mlmesh_match_v1_match_scoring_service, 9);
 
 /**
+ * GetPrecomputedMatchesRequest names the traveller whose feed to read.
+ *
+ * @generated from message mlmesh.match.v1.GetPrecomputedMatchesRequest
+ */
+export type GetPrecomputedMatchesRequest = Message<"mlmesh.match.v1.GetPrecomputedMatchesRequest"> & {
+  /**
+   * The traveller.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * How many matches to return, best first; 0 returns every stored one.
+   *
+   * @generated from field: int32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message mlmesh.match.v1.GetPrecomputedMatchesRequest.
+ * Use `create(GetPrecomputedMatchesRequestSchema)` to create a new message.
+ */
+export const GetPrecomputedMatchesRequestSchema: GenMessage<GetPrecomputedMatchesRequest> = /*@__PURE__*/
+  messageDesc(file_mlmesh_match_v1_match_scoring_service, 10);
+
+/**
+ * PrecomputedMatch is one stored match.
+ *
+ * @generated from message mlmesh.match.v1.PrecomputedMatch
+ */
+export type PrecomputedMatch = Message<"mlmesh.match.v1.PrecomputedMatch"> & {
+  /**
+   * The matched traveller.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Probability-like score in [0, 1], as ScoreCandidates gives it.
+   *
+   * @generated from field: double score = 2;
+   */
+  score: number;
+
+  /**
+   * The same score on the 0 to 100 scale.
+   *
+   * @generated from field: double score_percent = 3;
+   */
+  scorePercent: number;
+};
+
+/**
+ * Describes the message mlmesh.match.v1.PrecomputedMatch.
+ * Use `create(PrecomputedMatchSchema)` to create a new message.
+ */
+export const PrecomputedMatchSchema: GenMessage<PrecomputedMatch> = /*@__PURE__*/
+  messageDesc(file_mlmesh_match_v1_match_scoring_service, 11);
+
+/**
+ * GetPrecomputedMatchesResponse is a traveller's stored matches.
+ *
+ * @generated from message mlmesh.match.v1.GetPrecomputedMatchesResponse
+ */
+export type GetPrecomputedMatchesResponse = Message<"mlmesh.match.v1.GetPrecomputedMatchesResponse"> & {
+  /**
+   * The traveller.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Best first.
+   *
+   * @generated from field: repeated mlmesh.match.v1.PrecomputedMatch matches = 2;
+   */
+  matches: PrecomputedMatch[];
+
+  /**
+   * Nearby travellers in the traveller's accepted ages that were scored.
+   *
+   * @generated from field: int32 candidates_considered = 3;
+   */
+  candidatesConsidered: number;
+
+  /**
+   * The model version that scored them.
+   *
+   * @generated from field: string model_version = 4;
+   */
+  modelVersion: string;
+
+  /**
+   * When they were computed.
+   *
+   * @generated from field: google.protobuf.Timestamp computed_at = 5;
+   */
+  computedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message mlmesh.match.v1.GetPrecomputedMatchesResponse.
+ * Use `create(GetPrecomputedMatchesResponseSchema)` to create a new message.
+ */
+export const GetPrecomputedMatchesResponseSchema: GenMessage<GetPrecomputedMatchesResponse> = /*@__PURE__*/
+  messageDesc(file_mlmesh_match_v1_match_scoring_service, 12);
+
+/**
  * MatchScoringService scores how compatible two travellers are.
  *
  * Field names follow the predecessor's REST JSON (snake_case, as the REST
@@ -579,6 +693,18 @@ export const MatchScoringService: GenService<{
     methodKind: "unary";
     input: typeof SearchMatchesRequestSchema;
     output: typeof SearchMatchesResponseSchema;
+  },
+  /**
+   * Returns a traveller's top matches among the travellers near them, best
+   * first, as the score_candidates job last stored them: a feed's read, no
+   * model run. NOT_FOUND until the job has computed them for the traveller.
+   *
+   * @generated from rpc mlmesh.match.v1.MatchScoringService.GetPrecomputedMatches
+   */
+  getPrecomputedMatches: {
+    methodKind: "unary";
+    input: typeof GetPrecomputedMatchesRequestSchema;
+    output: typeof GetPrecomputedMatchesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mlmesh_match_v1_match_scoring_service, 0);
