@@ -13,6 +13,8 @@ import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { QueueReconciler } from "./reconciler.js";
+import { SchedulerReconciler } from "./scheduler-reconciler.js";
+import { ScheduleStore } from "./schedule-store.js";
 import { checkRedisForQueues } from "./redis-policy.js";
 import { JobWorker } from "./worker.js";
 
@@ -47,6 +49,7 @@ export async function startJobWorker(options: {
   if (options.openAdmin) registerQueueDepth(options.metrics.registry, queues);
   void checkRedisForQueues(queues.connection, () => queues.ready(5000));
   const store = new JobStore(db.sql);
+  const schedules = new ScheduleStore(db.sql);
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
@@ -54,6 +57,7 @@ export async function startJobWorker(options: {
     sql: db.sql,
     databaseUrl: db.url,
     store,
+    schedules,
     queues,
     events,
     handlers: options.handlers,
@@ -61,7 +65,12 @@ export async function startJobWorker(options: {
     tracer: options.tracing?.tracer,
   });
   worker.start();
-  const reconciler = new QueueReconciler(store, queues, jobs.reconcileIntervalMs);
+  const reconciler = new QueueReconciler(
+    store,
+    queues,
+    jobs.reconcileIntervalMs,
+    new SchedulerReconciler(schedules, queues, jobs.attempts),
+  );
   reconciler.start();
 
   let admin: AdminServer | undefined;
