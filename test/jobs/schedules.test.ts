@@ -1,5 +1,7 @@
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,4 +182,40 @@ describe("a schedule ticks once per tick, whatever the number of workers", () =>
     expect(await reconciler.runOnce()).toBe(1);
     expect(await queues.schedulers()).toEqual([]);
   });
+});
+
+describe("mlmesh schedules", () => {
+  async function mlmesh(...args: string[]) {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", "schedules", ...args, "--addr", `127.0.0.1:${mesh.ports.grpc}`],
+      {
+        env: { ...process.env, MLMESH_API_KEY: ADMIN_KEY },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const [code] = await once(child, "exit");
+    return { code: code as number | null, stdout, stderr };
+  }
+
+  it("creates, lists and deletes a nightly retrain; a bad time zone is the server's INVALID_ARGUMENT, a missing name a usage error", async () => {
+    const created = await mlmesh("create", "--name", "nightly-match", "--cron", "0 3 * * *", "--tz", "Europe/Lisbon", "--train", "match");
+    expect(created).toMatchObject({ code: 0 });
+    expect(created.stdout).toMatch(/^nightly-match\ttrain match\tcron "0 3 \* \* \*" Europe\/Lisbon next \d{4}-/);
+    expect((await client.listSchedules({}, admin)).schedules.map((s) => s.name)).toEqual(["nightly-match"]);
+    const listed = await mlmesh("list");
+    expect(listed).toMatchObject({ code: 0 });
+    expect(listed.stdout.split("\n").filter(Boolean)).toHaveLength(1);
+    const badZone = await mlmesh("create", "--name", "x", "--cron", "0 3 * * *", "--tz", "Europe/Atlantis", "--infer", "score_candidates");
+    expect(badZone.code).toBe(1);
+    expect(badZone.stderr).toContain("ERROR INVALID_ARGUMENT: schedule.cron.time_zone");
+    const usage = await mlmesh("create", "--every", "60", "--train", "match");
+    expect(usage.code).toBe(2);
+    expect(await mlmesh("delete", "nightly-match")).toMatchObject({ code: 0, stdout: "deleted nightly-match\n" });
+    expect((await client.listSchedules({}, admin)).schedules).toEqual([]);
+  }, 60_000);
 });
