@@ -71,3 +71,6 @@ export const forecastAllProducts: JobHandler = {
 
 /** Forecast's jobs: forecasting every product ahead of the calls that ask. */
 export const forecastJobs: readonly JobHandler[] = [forecastAllProducts];
+
+/** The cached forecasts the workers' retention clean-up removes once expired (retention.ts). */
+export { predictionsRetention } from "./retention.js";

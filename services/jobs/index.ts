@@ -6,3 +6,4 @@
 export { handlerMap, type JobHandler, type JobHandlers, type JobRunContext } from "./handler.js";
 export { checkKnown, noParameters } from "./parameters.js";
 export { isUuid } from "./uuid.js";
+export type { RetentionTarget } from "./retention.js";

@@ -204,6 +204,13 @@ export class JobQueues {
     await Promise.all(queues.map((q) => this.queue(q).removeJobScheduler(name)));
   }
 
+  /** Removes the dead-letter entries of jobs whose records the retention clean-up deleted. */
+  async forgetDeadLetters(jobs: readonly Pick<JobRecord, "jobId" | "run" | "queueEntry">[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.ready();
+    await Promise.all(jobs.map((job) => this.queue(DEAD_LETTER_QUEUE).remove(queueJobId(job))));
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     this.connection.disconnect();

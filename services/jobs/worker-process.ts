@@ -13,6 +13,7 @@ import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { QueueReconciler } from "./reconciler.js";
+import { Retention, type RetentionTarget } from "./retention.js";
 import { SchedulerReconciler } from "./scheduler-reconciler.js";
 import { ScheduleStore } from "./schedule-store.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -39,6 +40,8 @@ export async function startJobWorker(options: {
   /** The process's own tracing (`mlmesh worker`), flushed when the worker stops; inside the mesh, the mesh's is used and flushed by it. */
   tracing?: Tracing;
   metrics: MeshMetrics;
+  /** The areas' rows to clean up on a schedule, besides the job history (services/job-handlers.ts). */
+  retention?: readonly RetentionTarget[];
   /** Open an admin port (its own process); inside the mesh, the mesh's admin port serves the metrics and queue depths. */
   openAdmin: boolean;
 }): Promise<RunningWorker> {
@@ -72,6 +75,9 @@ export async function startJobWorker(options: {
     new SchedulerReconciler(schedules, queues, jobs.attempts),
   );
   reconciler.start();
+  // Checked on the reconciler's beat; one worker claims each hour's run (see retention.ts).
+  const retention = new Retention(db.sql, queues, options.metrics.registry, options.retention);
+  retention.start(jobs.reconcileIntervalMs);
 
   let admin: AdminServer | undefined;
   if (options.openAdmin) {
@@ -94,6 +100,7 @@ export async function startJobWorker(options: {
     shutdown: () =>
       (stopping ??= (async () => {
         reconciler.stop();
+        retention.stop();
         await worker.shutdown(config.shutdownGraceMs);
         events.close();
         await queues.close();
