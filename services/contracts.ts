@@ -5,6 +5,7 @@ import { JobQueueService } from "../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { NotificationTimingService } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { RecommendationService } from "../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
+import { StatusService } from "../gen/mlmesh/status/v1/status_service_pb.js";
 
 /** Every contract the mesh serves, for tools that call it by name. */
 export const contracts: readonly DescService[] = [
@@ -13,5 +14,6 @@ export const contracts: readonly DescService[] = [
   NotificationTimingService,
   ForecastService,
   JobQueueService,
+  StatusService,
   Health,
 ];
