@@ -90,6 +90,9 @@ describe("REST gateway from the contract's google.api.http rules", () => {
         "GET /jobs/{job_id}/status",
         "GET /jobs",
         "POST /jobs/training",
+        "POST /jobs/schedules",
+        "GET /jobs/schedules",
+        "DELETE /jobs/schedules/{name}",
       ]),
     );
   });

@@ -19,6 +19,8 @@ const IDEMPOTENT_PATHS = new Set([
   "/mlmesh.jobs.v1.JobQueueService/ListJobs",
   "/mlmesh.jobs.v1.JobQueueService/ListDeadLetterJobs",
   "/mlmesh.jobs.v1.JobQueueService/CancelJob",
+  "/mlmesh.jobs.v1.JobQueueService/ListSchedules",
+  "/mlmesh.status.v1.StatusService/GetStatus",
   "/grpc.health.v1.Health/Check",
   "/grpc.health.v1.Health/List",
 ]);
