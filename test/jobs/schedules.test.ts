@@ -112,7 +112,7 @@ describe("CreateSchedule refuses what would never tick", () => {
 
 describe("a schedule ticks once per tick, whatever the number of workers", () => {
   it("three workers, an interval of 1 s: each tick is one job with one record and one run", async () => {
-    for (let i = 0; i < 3; i++) workers.push(await startWorkerProcess(env));
+    workers.push(...(await Promise.all([0, 1, 2].map(() => startWorkerProcess(env)))));
     await client.createSchedule(
       {
         schedule: {
@@ -203,17 +203,20 @@ describe("mlmesh schedules", () => {
   }
 
   it("creates, lists and deletes a nightly retrain; a bad time zone is the server's INVALID_ARGUMENT, a missing name a usage error", async () => {
-    const created = await mlmesh("create", "--name", "nightly-match", "--cron", "0 3 * * *", "--tz", "Europe/Lisbon", "--train", "match");
+    // The refusals run beside the create: none of them touches its schedule.
+    const [created, badZone, usage] = await Promise.all([
+      mlmesh("create", "--name", "nightly-match", "--cron", "0 3 * * *", "--tz", "Europe/Lisbon", "--train", "match"),
+      mlmesh("create", "--name", "x", "--cron", "0 3 * * *", "--tz", "Europe/Atlantis", "--infer", "score_candidates"),
+      mlmesh("create", "--every", "60", "--train", "match"),
+    ]);
     expect(created).toMatchObject({ code: 0 });
     expect(created.stdout).toMatch(/^nightly-match\ttrain match\tcron "0 3 \* \* \*" Europe\/Lisbon next \d{4}-/);
     expect((await client.listSchedules({}, admin)).schedules.map((s) => s.name)).toEqual(["nightly-match"]);
     const listed = await mlmesh("list");
     expect(listed).toMatchObject({ code: 0 });
     expect(listed.stdout.split("\n").filter(Boolean)).toHaveLength(1);
-    const badZone = await mlmesh("create", "--name", "x", "--cron", "0 3 * * *", "--tz", "Europe/Atlantis", "--infer", "score_candidates");
     expect(badZone.code).toBe(1);
     expect(badZone.stderr).toContain("ERROR INVALID_ARGUMENT: schedule.cron.time_zone");
-    const usage = await mlmesh("create", "--every", "60", "--train", "match");
     expect(usage.code).toBe(2);
     expect(await mlmesh("delete", "nightly-match")).toMatchObject({ code: 0, stdout: "deleted nightly-match\n" });
     expect((await client.listSchedules({}, admin)).schedules).toEqual([]);
