@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceTask, JobQueueService, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
+import { JobStore } from "../../services/jobs/job-store.js";
 import { JobQueues } from "../../services/jobs/queues.js";
 import { SchedulerReconciler } from "../../services/jobs/scheduler-reconciler.js";
 import { ScheduleStore } from "../../services/jobs/schedule-store.js";
@@ -155,6 +156,24 @@ describe("a schedule ticks once per tick, whatever the number of workers", () =>
     const { jobs } = await client.listJobs({ pageSize: 500 }, admin);
     expect(jobs.filter((j) => j.task === InferenceTask.SCORE_CANDIDATES).length).toBeGreaterThanOrEqual(TICKS);
   }, 90_000);
+
+  it("a tick taken twice (its first worker died) finds the record the first take made", async () => {
+    const store = new JobStore(sql as never);
+    const tick = {
+      jobType: "training" as const,
+      kind: "match",
+      parameters: {},
+      forcePromote: false,
+      priority: 0,
+      maxAttempts: 3,
+      idempotencyKey: undefined,
+      traceParent: "",
+    };
+    const [a, b] = await Promise.all([store.forTick("repeat:twice:1", tick), store.forTick("repeat:twice:1", tick)]);
+    expect(a.jobId).toBe(b.jobId);
+    expect((await sql`select 1 from jobs where queue_entry = 'repeat:twice:1'`).length).toBe(1);
+    expect((await store.forTick("repeat:twice:2", tick)).jobId).not.toBe(a.jobId);
+  });
 
   it("a schedule Redis lost is re-created from PostgreSQL by the reconciler", async () => {
     // No worker takes the ticks here: a tick of a deleted schedule would remove its scheduler before the reconciler does.
