@@ -111,6 +111,22 @@ describe("CreateSchedule refuses what would never tick", () => {
   });
 });
 
+describe("over REST", () => {
+  it("POST /jobs/schedules, GET /jobs/schedules, DELETE /jobs/schedules/{name}, in snake_case JSON", async () => {
+    const base = `http://127.0.0.1:${mesh.ports.gateway}/jobs/schedules`;
+    const body = JSON.stringify({ name: "rest-forecasts", inference_task: "INFERENCE_TASK_SCORE_CANDIDATES", interval_seconds: 3600 });
+    const refused = await fetch(base, { method: "POST", headers: jobsOnly.headers, body });
+    expect(refused.status).toBe(403);
+    const created = await fetch(base, { method: "POST", headers: admin.headers, body });
+    expect(created.status).toBe(200);
+    expect(await created.json()).toMatchObject({ name: "rest-forecasts", interval_seconds: 3600 });
+    const listed = (await (await fetch(base, { headers: jobsOnly.headers })).json()) as { schedules: { name: string }[] };
+    expect(listed.schedules.map((s) => s.name)).toEqual(["rest-forecasts"]);
+    expect((await fetch(`${base}/rest-forecasts`, { method: "DELETE", headers: admin.headers })).status).toBe(200);
+    expect((await fetch(`${base}/rest-forecasts`, { method: "DELETE", headers: admin.headers })).status).toBe(404);
+  });
+});
+
 describe("a schedule ticks once per tick, whatever the number of workers", () => {
   it("three workers, an interval of 1 s: each tick is one job with one record and one run", async () => {
     workers.push(...(await Promise.all([0, 1, 2].map(() => startWorkerProcess(env)))));
