@@ -21,11 +21,13 @@ export interface RetentionTarget {
 /** How often at most the clean-up runs, across all workers (one claims each hour, see claim()). */
 const EVERY_MS = 3_600_000;
 
+const DEAD_LETTER_DAYS: IntSetting = { name: "MLMESH_RETENTION_DEAD_LETTER_DAYS", fallback: 30, min: 0, max: 36_500 };
+
 /** Dead-lettered jobs, kept 30 days after they failed by default; their dead-letter queue entries go with them. */
 function deadLetterTarget(queues: JobQueues): RetentionTarget {
   return {
     what: "dead_letter",
-    setting: { name: "MLMESH_RETENTION_DEAD_LETTER_DAYS", fallback: 30, min: 0, max: 36_500 },
+    setting: DEAD_LETTER_DAYS,
     remove: async (sql, days) => {
       const gone = await sql<{ job_id: string; run: number; queue_entry: string | null }[]>`
         delete from jobs where status = 'failed' and dead_lettered
@@ -50,6 +52,17 @@ const jobHistoryTarget: RetentionTarget = {
     return gone.count;
   },
 };
+
+/**
+ * Checks the retention settings (the engine's and the areas'), every bad one
+ * named at once: a worker calls it before it opens a connection, so a bad
+ * value refuses to start instead of leaving a half-started process.
+ */
+export function checkRetentionSettings(areaTargets: readonly RetentionTarget[] = [], env: NodeJS.ProcessEnv = process.env): void {
+  const problems: string[] = [];
+  for (const setting of [DEAD_LETTER_DAYS, jobHistoryTarget.setting, ...areaTargets.map((t) => t.setting)]) readInt(env, setting, problems);
+  if (problems.length) throw new ConfigError(problems);
+}
 
 /**
  * The scheduled clean-up. Every worker runs the loop; a row in

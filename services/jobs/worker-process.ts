@@ -13,7 +13,7 @@ import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { QueueReconciler } from "./reconciler.js";
-import { Retention, type RetentionTarget } from "./retention.js";
+import { checkRetentionSettings, Retention, type RetentionTarget } from "./retention.js";
 import { SchedulerReconciler } from "./scheduler-reconciler.js";
 import { ScheduleStore } from "./schedule-store.js";
 import { checkRedisForQueues } from "./redis-policy.js";
@@ -46,11 +46,15 @@ export async function startJobWorker(options: {
   openAdmin: boolean;
 }): Promise<RunningWorker> {
   const { config, jobs, db } = options;
+  // Before any connection opens, so a bad MLMESH_RETENTION_* refuses to start (exit 3) rather than leave a half-started worker.
+  checkRetentionSettings(options.retention);
   const queues = new JobQueues(config.redisUrl, jobs);
   const events = new JobEvents(config.redisUrl, jobs.prefix, queues.connection);
   const metrics = new JobMetrics(options.metrics.registry);
   if (options.openAdmin) registerQueueDepth(options.metrics.registry, queues);
   void checkRedisForQueues(queues.connection, () => queues.ready(5000));
+  // Checked on the reconciler's beat; one worker claims each hour's run (see retention.ts).
+  const retention = new Retention(db.sql, queues, options.metrics.registry, options.retention);
   const store = new JobStore(db.sql);
   const schedules = new ScheduleStore(db.sql);
   const worker = new JobWorker({
@@ -75,8 +79,6 @@ export async function startJobWorker(options: {
     new SchedulerReconciler(schedules, queues, jobs.attempts),
   );
   reconciler.start();
-  // Checked on the reconciler's beat; one worker claims each hour's run (see retention.ts).
-  const retention = new Retention(db.sql, queues, options.metrics.registry, options.retention);
   retention.start(jobs.reconcileIntervalMs);
 
   let admin: AdminServer | undefined;

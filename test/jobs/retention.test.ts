@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { retentionTargets } from "../../services/job-handlers.js";
 import { loadJobsConfig } from "../../services/jobs/config.js";
 import { JobQueues } from "../../services/jobs/queues.js";
-import { Retention } from "../../services/jobs/retention.js";
+import { checkRetentionSettings, Retention } from "../../services/jobs/retention.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
 import { testScope } from "../support/scope.js";
 
