@@ -93,5 +93,9 @@ describe("retention", () => {
     expect(
       () => new Retention(sql as never, queues, new Registry(), retentionTargets, { MLMESH_RETENTION_PREDICTIONS_DAYS: "-1" }),
     ).toThrow(/MLMESH_RETENTION_PREDICTIONS_DAYS/);
+    // What a worker checks before it opens a connection.
+    expect(() => checkRetentionSettings(retentionTargets, { MLMESH_RETENTION_DEAD_LETTER_DAYS: "soon" })).toThrow(
+      /MLMESH_RETENTION_DEAD_LETTER_DAYS/,
+    );
   });
 });
