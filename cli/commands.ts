@@ -8,6 +8,7 @@ import { train, trainUsage } from "./train.js";
 import { worker, workerUsage } from "./worker.js";
 import { jobs, jobsUsage } from "./jobs.js";
 import { models, modelsUsage } from "./models.js";
+import { schedules, schedulesUsage } from "./schedules.js";
 
 export interface Command {
   usage: string;
@@ -18,6 +19,7 @@ export const commands: Record<string, Command> = {
   serve: { usage: serveUsage, run: serve },
   worker: { usage: workerUsage, run: worker },
   jobs: { usage: jobsUsage, run: jobs },
+  schedules: { usage: schedulesUsage, run: schedules },
   migrate: { usage: migrateUsage, run: () => migrate() },
   health: { usage: healthUsage, run: health },
   call: { usage: callUsage, run: call },
@@ -36,6 +38,7 @@ Commands:
   serve     start the mesh (gRPC, Connect, REST gateway, admin)
   worker    run training and batch-inference jobs from the queues
   jobs      follow a job: jobs watch ID (live progress until it ends)
+  schedules create, list or delete the schedules that queue jobs (cron or interval)
   migrate   apply the database migrations
   health    check a running mesh through grpc.health.v1
   call      call one RPC with a JSON request, print the JSON response

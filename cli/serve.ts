@@ -1,5 +1,5 @@
 import { areas } from "../services/areas.js";
-import { jobHandlers } from "../services/job-handlers.js";
+import { jobHandlers, retentionTargets } from "../services/job-handlers.js";
 import { loadConfig } from "../services/runtime/config.js";
 import { setLogLevel } from "../services/runtime/log.js";
 import { startMesh } from "../services/runtime/mesh.js";
@@ -42,7 +42,15 @@ export async function serve(args: string[]): Promise<number> {
   loadDeliveryConfig();
   const mesh = await startMesh(config, { areas });
   const worker = options.worker
-    ? await startJobWorker({ config, jobs, db: mesh.db, handlers: jobHandlers, metrics: mesh.metrics, openAdmin: false })
+    ? await startJobWorker({
+        config,
+        jobs,
+        db: mesh.db,
+        handlers: jobHandlers,
+        retention: retentionTargets,
+        metrics: mesh.metrics,
+        openAdmin: false,
+      })
     : undefined;
   const stop = async () => {
     // Jobs first: they need the database the mesh closes last.

@@ -1,4 +1,4 @@
-import { jobHandlers } from "../services/job-handlers.js";
+import { jobHandlers, retentionTargets } from "../services/job-handlers.js";
 import { loadJobsConfig } from "../services/jobs/config.js";
 import { startJobWorker } from "../services/jobs/worker-process.js";
 import { ConfigError, loadConfig } from "../services/runtime/config.js";
@@ -49,7 +49,16 @@ export async function worker(args: string[]): Promise<number> {
   const tracing = installTracing(config.tracing, { serviceName: "mlmesh-worker" });
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db.sql);
-  const running = await startJobWorker({ config, jobs, db, handlers: jobHandlers, tracing, metrics: new MeshMetrics(), openAdmin: true });
+  const running = await startJobWorker({
+    config,
+    jobs,
+    db,
+    handlers: jobHandlers,
+    retention: retentionTargets,
+    tracing,
+    metrics: new MeshMetrics(),
+    openAdmin: true,
+  });
   const stop = async () => {
     await running.shutdown();
     await db.close();

@@ -117,6 +117,7 @@ export function checkEnvoyConfig(yamlText: string, descriptorSet: Uint8Array, re
     "mlmesh.notify.v1.NotificationDeliveryService",
     "mlmesh.forecast.v1.ForecastService",
     "mlmesh.jobs.v1.JobQueueService",
+    "mlmesh.status.v1.StatusService",
   ]) {
     if (!listed.has(s)) problems.push(`transcoder does not serve ${s}`);
   }

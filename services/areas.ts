@@ -5,6 +5,7 @@ import { matchArea } from "./match/service.js";
 import { notificationDeliveryArea, notifyArea } from "./notify/service.js";
 import { recommendArea } from "./recommend/service.js";
 import type { AreaFactory } from "./runtime/area.js";
+import { statusArea } from "./status/service.js";
 
 /** Every service the mesh serves. */
 export const areas: readonly AreaFactory[] = [
@@ -14,4 +15,5 @@ export const areas: readonly AreaFactory[] = [
   notificationDeliveryArea,
   forecastArea,
   jobsAreaWith(jobHandlers),
+  statusArea,
 ];

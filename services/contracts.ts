@@ -6,6 +6,7 @@ import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_servic
 import { NotificationDeliveryService } from "../gen/mlmesh/notify/v1/notification_delivery_service_pb.js";
 import { NotificationTimingService } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { RecommendationService } from "../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
+import { StatusService } from "../gen/mlmesh/status/v1/status_service_pb.js";
 
 /** Every contract the mesh serves, for tools that call it by name. */
 export const contracts: readonly DescService[] = [
@@ -15,5 +16,6 @@ export const contracts: readonly DescService[] = [
   NotificationDeliveryService,
   ForecastService,
   JobQueueService,
+  StatusService,
   Health,
 ];

@@ -103,3 +103,6 @@ export const trainForecast: JobHandler = {
 
 /** Forecast's jobs: choosing each product's model, and forecasting every product ahead of the calls that ask. */
 export const forecastJobs: readonly JobHandler[] = [trainForecast, forecastAllProducts];
+
+/** The cached forecasts the workers' retention clean-up removes once expired (retention.ts). */
+export { predictionsRetention } from "./retention.js";

@@ -7,3 +7,4 @@ export { handlerMap, type JobHandler, type JobHandlers, type JobRunContext } fro
 export { checkKnown, integerIn, noParameters, numberIn } from "./parameters.js";
 export { isUuid } from "./uuid.js";
 export { loadJobsConfig, type JobsConfig } from "./config.js";
+export type { RetentionTarget } from "./retention.js";

@@ -26,6 +26,8 @@ export interface JobRecord {
   cancelRequested: boolean;
   deadLettered: boolean;
   traceParent: string;
+  /** A scheduled tick's queue entry (run 0 is queued under it); null for a submitted job. */
+  queueEntry: string | null;
   createdAt: Date;
   updatedAt: Date;
   startedAt: Date | null;
@@ -109,6 +111,32 @@ export class JobStore {
       if (!first) throw new Error(`job with idempotency key ${job.idempotencyKey} neither inserted nor found`);
       return { job: first, created: false };
     });
+  }
+
+  /**
+   * The record of a scheduled tick, created by the worker that takes it:
+   * keyed by the tick's queue entry, so a tick taken again (its worker died,
+   * or an attempt failed) finds the record the first take made.
+   */
+  async forTick(queueEntry: string, job: NewJob): Promise<JobRecord> {
+    const sql = this.sql;
+    const inserted = await sql<Row[]>`
+      insert into jobs ${sql({
+        job_id: randomUUID(),
+        job_type: job.jobType,
+        kind: job.kind,
+        parameters: sql.json(job.parameters as never),
+        force_promote: job.forcePromote,
+        priority: job.priority,
+        max_attempts: job.maxAttempts,
+        trace_parent: job.traceParent,
+        queue_entry: queueEntry,
+      })}
+      on conflict (queue_entry) where queue_entry is not null do nothing
+      returning *`;
+    const row = inserted[0] ?? (await sql<Row[]>`select * from jobs where queue_entry = ${queueEntry}`)[0];
+    if (!row) throw new Error(`scheduled job ${queueEntry} neither inserted nor found`);
+    return fromRow(row);
   }
 
   /** Removes jobs whose queue entries could not be created, so retried submits start clean. */
@@ -292,6 +320,7 @@ interface Row {
   cancel_requested: boolean;
   dead_lettered: boolean;
   trace_parent: string;
+  queue_entry: string | null;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -318,6 +347,7 @@ function fromRow(r: Row): JobRecord {
     cancelRequested: r.cancel_requested,
     deadLettered: r.dead_lettered,
     traceParent: r.trace_parent,
+    queueEntry: r.queue_entry ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     startedAt: r.started_at,

@@ -2,13 +2,14 @@ import { Queue, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import type { JobsConfig } from "./config.js";
 import type { JobRecord, JobType } from "./job-store.js";
+import type { ScheduleRecord } from "./schedule-store.js";
 
-/** What a queue entry carries; everything else about the job is in PostgreSQL. */
-export interface QueuedJob {
-  jobId: string;
-  run: number;
-  traceParent: string;
-}
+/**
+ * What a queue entry carries; everything else about the job is in PostgreSQL.
+ * A scheduled tick carries its schedule's name instead of a job id: the
+ * worker that takes it creates the job's record (JobStore.forTick).
+ */
+export type QueuedJob = { jobId: string; run: number; traceParent: string } | { schedule: string };
 
 /** A job's queue entry as the reconciler finds it (JobQueues.entries). */
 export type QueueEntry =
@@ -18,9 +19,9 @@ export type QueueEntry =
 export const WORK_QUEUES: readonly JobType[] = ["training", "inference"];
 export const DEAD_LETTER_QUEUE = "dead-letter";
 
-/** The queue entry's id: a retried job (RetryJob) is a new entry, run + 1. */
-function queueJobId(job: Pick<JobRecord, "jobId" | "run">): string {
-  return `${job.jobId}.${job.run}`;
+/** The queue entry's id: a retried job (RetryJob) is a new entry, run + 1; a scheduled tick's first run is the tick's entry. */
+function queueJobId(job: Pick<JobRecord, "jobId" | "run" | "queueEntry">): string {
+  return job.run === 0 && job.queueEntry ? job.queueEntry : `${job.jobId}.${job.run}`;
 }
 
 /** Ours is "higher runs first, 0 to 100"; BullMQ's is "lower runs first, from 1". Every job gets one so none skips the line. */
@@ -68,11 +69,15 @@ export class JobQueues {
   }
 
   options(job: JobRecord): JobsOptions {
+    return { jobId: queueJobId(job), ...this.retention(job.maxAttempts, job.priority) };
+  }
+
+  /** Attempts, backoff, priority and trimming: what a submitted job and a scheduled tick share. */
+  private retention(attempts: number, priority: number): Omit<JobsOptions, "jobId"> {
     return {
-      jobId: queueJobId(job),
-      attempts: job.maxAttempts,
+      attempts,
       backoff: { type: "exponential", delay: this.config.backoffMs },
-      priority: bullPriority(job.priority),
+      priority: bullPriority(priority),
       // Bounded Redis memory: the history that matters is in PostgreSQL.
       removeOnComplete: { age: 3600, count: 1000 },
       removeOnFail: { age: 7 * 86_400, count: 10_000 },
@@ -161,6 +166,49 @@ export class JobQueues {
 
   async leaveDeadLetter(job: JobRecord): Promise<void> {
     await this.queue(DEAD_LETTER_QUEUE).remove(queueJobId(job));
+  }
+
+  /**
+   * Creates or replaces a schedule's BullMQ job scheduler, on its job type's
+   * queue. Its ticks are ordinary entries (repeat:<name>:<millis>) that carry
+   * only the schedule's name; BullMQ makes each tick once, whatever the number
+   * of workers, and each entry is taken by one worker.
+   */
+  async upsertScheduler(schedule: ScheduleRecord, attempts: number): Promise<void> {
+    await this.ready();
+    const repeat =
+      "cron" in schedule.timing
+        ? { pattern: schedule.timing.cron, tz: schedule.timing.timeZone || "UTC" }
+        : { every: schedule.timing.intervalSeconds * 1000 };
+    await this.queue(schedule.jobType).upsertJobScheduler(schedule.name, repeat, {
+      name: schedule.kind,
+      data: { schedule: schedule.name } satisfies QueuedJob,
+      opts: this.retention(attempts, schedule.priority),
+    });
+  }
+
+  /** The schedulers on the work queues: name, queue and when each next ticks. */
+  async schedulers(): Promise<{ name: string; queue: JobType; next: number | undefined }[]> {
+    await this.ready();
+    const found = await Promise.all(
+      WORK_QUEUES.map(async (queue) =>
+        (await this.queue(queue).getJobSchedulers(0, -1)).map((s) => ({ name: s.key, queue, next: s.next })),
+      ),
+    );
+    return found.flat();
+  }
+
+  /** Removes a schedule's job scheduler (and its next, not yet started, tick); from every work queue. */
+  async removeScheduler(name: string, queues: readonly JobType[] = WORK_QUEUES): Promise<void> {
+    await this.ready();
+    await Promise.all(queues.map((q) => this.queue(q).removeJobScheduler(name)));
+  }
+
+  /** Removes the dead-letter entries of jobs whose records the retention clean-up deleted. */
+  async forgetDeadLetters(jobs: readonly Pick<JobRecord, "jobId" | "run" | "queueEntry">[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.ready();
+    await Promise.all(jobs.map((job) => this.queue(DEAD_LETTER_QUEUE).remove(queueJobId(job))));
   }
 
   async close(): Promise<void> {

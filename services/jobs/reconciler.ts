@@ -1,6 +1,7 @@
 import { log } from "../runtime/log.js";
 import type { JobRecord, JobStore } from "./job-store.js";
 import type { JobQueues, QueueEntry } from "./queues.js";
+import type { SchedulerReconciler } from "./scheduler-reconciler.js";
 
 // Longer than a submit takes between recording a job and queueing it, and than a worker takes to
 // record a start after BullMQ hands it the job.
@@ -34,6 +35,8 @@ export class QueueReconciler {
     private readonly store: JobStore,
     private readonly queues: JobQueues,
     private readonly intervalMs: number,
+    /** The schedules' schedulers, made to agree with PostgreSQL on the same beat. */
+    private readonly schedulers?: SchedulerReconciler,
   ) {}
 
   start(): void {
@@ -53,7 +56,12 @@ export class QueueReconciler {
   }
 
   private async pass(): Promise<number> {
-    let repaired = 0;
+    let repaired = this.schedulers
+      ? await this.schedulers.runOnce().catch((err) => {
+          log.warn("job reconciler: schedules not reconciled", { error: String(err) });
+          return 0;
+        })
+      : 0;
     let after: JobRecord | undefined;
     for (;;) {
       const page = await this.store.quiet(QUIET_MS, PAGE, after);

@@ -18,6 +18,8 @@ import { JobStore, TERMINAL, type JobRecord, type JobType } from "./job-store.js
 import { trainingParameters } from "./hyperparameters.js";
 import { checkNoNul } from "./parameters.js";
 import { JobQueues } from "./queues.js";
+import { createSchedule, deleteSchedule, listSchedules, type ScheduleParts } from "./schedules.js";
+import { ScheduleStore } from "./schedule-store.js";
 import { JobSubmitter } from "./submitter.js";
 import { checkRedisForQueues } from "./redis-policy.js";
 
@@ -27,8 +29,14 @@ const WATCH_POLL_MS = 2000;
 // CancelJob waits this long for the worker holding a running job to confirm, so the usual answer is CANCELLED.
 const CANCEL_CONFIRM_MS = 3000;
 
-/** Submitting, reading, watching and cancelling jobs needs `jobs`; queueing a dead-lettered job again needs `admin`. */
-const JOB_SCOPES: MethodScopes = { default: "jobs", methods: { RetryJob: "admin" } };
+/**
+ * Submitting, reading, watching and cancelling jobs, and listing schedules, needs `jobs`; queueing a
+ * dead-lettered job again, and creating or deleting schedules (jobs that run on their own for good), `admin`.
+ */
+const JOB_SCOPES: MethodScopes = {
+  default: "jobs",
+  methods: { RetryJob: "admin", CreateSchedule: "admin", DeleteSchedule: "admin" },
+};
 
 /**
  * The JobQueue API over the given jobs: services/job-handlers.ts gathers the
@@ -42,9 +50,10 @@ export function jobsAreaWith(handlers: JobHandlers): AreaFactory {
     registerQueueDepth(deps.metrics.registry, queues);
     void checkRedisForQueues(queues.connection, () => queues.ready(5000));
     const store = new JobStore(deps.db.sql);
+    const schedules: ScheduleParts = { schedules: new ScheduleStore(deps.db.sql), queues, handlers, attempts: config.attempts, storage };
     return {
       service: JobQueueService,
-      impl: jobService({ config, store, queues, events, handlers, submitter: new JobSubmitter(store, queues) }),
+      impl: jobService({ config, store, queues, events, handlers, submitter: new JobSubmitter(store, queues), schedules }),
       scopes: JOB_SCOPES,
       // Anyone with `jobs` may look at the dashboard; retrying, removing or promoting entries through it needs `admin`.
       admin: [{ prefix: "/queues", handler: queueDashboard("/queues", queues), scopes: { read: "jobs", write: "admin" } }],
@@ -64,6 +73,7 @@ interface Parts {
   events: JobEvents;
   handlers: JobHandlers;
   submitter: JobSubmitter;
+  schedules: ScheduleParts;
 }
 
 /** The JobQueue RPCs, each a named step below. */
@@ -87,6 +97,9 @@ function jobService(p: Parts): ServiceImpl<typeof JobQueueService> {
     cancelJob: (req, ctx) => cancel(p, req.jobId, ctx),
     watchJob: (req, ctx) => watch(p, req.jobId, ctx),
     retryJob: (req) => retry(p, req.jobId),
+    createSchedule: (req, ctx) => createSchedule(p.schedules, req, ctx),
+    listSchedules: (req) => listSchedules(p.schedules, req),
+    deleteSchedule: (req) => deleteSchedule(p.schedules, req),
   };
 }
 

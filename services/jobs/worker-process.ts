@@ -13,6 +13,9 @@ import { JobMetrics, registerQueueDepth } from "./job-metrics.js";
 import { JobStore } from "./job-store.js";
 import { JobQueues } from "./queues.js";
 import { QueueReconciler } from "./reconciler.js";
+import { checkRetentionSettings, Retention, type RetentionTarget } from "./retention.js";
+import { SchedulerReconciler } from "./scheduler-reconciler.js";
+import { ScheduleStore } from "./schedule-store.js";
 import { checkRedisForQueues } from "./redis-policy.js";
 import { JobWorker } from "./worker.js";
 
@@ -37,16 +40,23 @@ export async function startJobWorker(options: {
   /** The process's own tracing (`mlmesh worker`), flushed when the worker stops; inside the mesh, the mesh's is used and flushed by it. */
   tracing?: Tracing;
   metrics: MeshMetrics;
+  /** The areas' rows to clean up on a schedule, besides the job history (services/job-handlers.ts). */
+  retention?: readonly RetentionTarget[];
   /** Open an admin port (its own process); inside the mesh, the mesh's admin port serves the metrics and queue depths. */
   openAdmin: boolean;
 }): Promise<RunningWorker> {
   const { config, jobs, db } = options;
+  // Before any connection opens, so a bad MLMESH_RETENTION_* refuses to start (exit 3) rather than leave a half-started worker.
+  checkRetentionSettings(options.retention);
   const queues = new JobQueues(config.redisUrl, jobs);
   const events = new JobEvents(config.redisUrl, jobs.prefix, queues.connection);
   const metrics = new JobMetrics(options.metrics.registry);
   if (options.openAdmin) registerQueueDepth(options.metrics.registry, queues);
   void checkRedisForQueues(queues.connection, () => queues.ready(5000));
+  // Checked on the reconciler's beat; one worker claims each hour's run (see retention.ts).
+  const retention = new Retention(db.sql, queues, options.metrics.registry, options.retention);
   const store = new JobStore(db.sql);
+  const schedules = new ScheduleStore(db.sql);
   const worker = new JobWorker({
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
@@ -54,6 +64,7 @@ export async function startJobWorker(options: {
     sql: db.sql,
     databaseUrl: db.url,
     store,
+    schedules,
     queues,
     events,
     handlers: options.handlers,
@@ -61,8 +72,14 @@ export async function startJobWorker(options: {
     tracer: options.tracing?.tracer,
   });
   worker.start();
-  const reconciler = new QueueReconciler(store, queues, jobs.reconcileIntervalMs);
+  const reconciler = new QueueReconciler(
+    store,
+    queues,
+    jobs.reconcileIntervalMs,
+    new SchedulerReconciler(schedules, queues, jobs.attempts),
+  );
   reconciler.start();
+  retention.start(jobs.reconcileIntervalMs);
 
   let admin: AdminServer | undefined;
   if (options.openAdmin) {
@@ -85,6 +102,7 @@ export async function startJobWorker(options: {
     shutdown: () =>
       (stopping ??= (async () => {
         reconciler.stop();
+        retention.stop();
         await worker.shutdown(config.shutdownGraceMs);
         events.close();
         await queues.close();

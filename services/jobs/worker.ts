@@ -10,6 +10,7 @@ import type { JobEvents } from "./events.js";
 import { handlerKey, type JobHandlers, type JobRunContext } from "./handler.js";
 import type { JobMetrics } from "./job-metrics.js";
 import type { JobStore } from "./job-store.js";
+import type { ScheduleStore } from "./schedule-store.js";
 import { isDatabaseOutage, postponeMs } from "./outage.js";
 import { WORK_QUEUES, type JobQueues, type QueuedJob } from "./queues.js";
 
@@ -29,6 +30,8 @@ export interface JobWorkerOptions {
   /** The database's URL, handed to jobs that fit on a thread of their own (see JobRunContext.databaseUrl). */
   databaseUrl: string;
   store: JobStore;
+  /** The schedules, read when a scheduled tick is taken. */
+  schedules: ScheduleStore;
   queues: JobQueues;
   events: JobEvents;
   handlers: JobHandlers;
@@ -148,14 +151,48 @@ export class JobWorker {
       if (!token || !isDatabaseOutage(err)) throw err;
       // attemptsStarted counts this start; the starts beyond the attempts made were put off (or stalled).
       const ms = postponeMs(this.o.config.backoffMs, job.attemptsStarted - job.attemptsMade - 1);
-      log.info("job put off: the job history (PostgreSQL) is unavailable", { jobId: job.data.jobId, retryInMs: ms, error: String(err) });
+      log.info("job put off: the job history (PostgreSQL) is unavailable", {
+        jobId: "jobId" in job.data ? job.data.jobId : job.id,
+        retryInMs: ms,
+        error: String(err),
+      });
       await job.moveToDelayed(Date.now() + ms, token);
       throw new DelayedError();
     }
   }
 
+  /**
+   * A scheduled tick's job: its record, created now from the schedule
+   * PostgreSQL holds (once per tick, however often the tick is taken).
+   * Undefined when the schedule was deleted: its scheduler is removed too.
+   */
+  private async adopt(job: Job<QueuedJob>, name: string): Promise<{ jobId: string; run: number } | undefined> {
+    const schedule = await this.o.schedules.get(name);
+    if (!schedule) {
+      log.info("job worker: a tick of a deleted schedule; its scheduler is removed", { schedule: name, entry: job.id });
+      await this.o.queues
+        .removeScheduler(name)
+        .catch((err) => log.warn("job worker: could not remove a deleted schedule's scheduler", { schedule: name, error: String(err) }));
+      return undefined;
+    }
+    const record = await this.o.store.forTick(job.id ?? `${name}:${job.timestamp}`, {
+      jobType: schedule.jobType,
+      kind: schedule.kind,
+      parameters: schedule.parameters,
+      forcePromote: schedule.forcePromote,
+      priority: schedule.priority,
+      maxAttempts: job.opts.attempts ?? this.o.config.attempts,
+      idempotencyKey: undefined,
+      traceParent: "",
+    });
+    // Run 0 only: a tick taken after RetryJob queued its job again under a new run finds it ended or moved on.
+    return { jobId: record.jobId, run: 0 };
+  }
+
   private async attempt(job: Job<QueuedJob>, token: string | undefined): Promise<unknown> {
-    const { jobId, run } = job.data;
+    const queued = "schedule" in job.data ? await this.adopt(job, job.data.schedule) : job.data;
+    if (!queued) return { skipped: "the schedule was deleted" };
+    const { jobId, run } = queued;
     const attempt = job.attemptsMade + 1;
     const record = await this.o.store.start(jobId, run, attempt);
     // Ended already (cancelled while queued, or finished by a run whose worker died before telling BullMQ).

@@ -72,6 +72,7 @@ export const matchArea: AreaFactory = async (deps) => {
     service: MatchScoringService,
     scopes: INFER,
     impl,
+    loaded: () => (serving.current ? [{ name: "match", version: serving.current.version }] : []),
     close: async () => {
       await serving.close();
       await changes.close();

@@ -40,6 +40,7 @@ export const recommendArea: AreaFactory = async (deps) => {
     service: RecommendationService,
     scopes: INFER,
     impl: recommendHandlers({ serving, firstFit, store, metrics: deps.metrics }),
+    loaded: () => (serving.current ? [{ name: "recommend", version: serving.current.version }] : []),
     // A failed first fit (no destinations seeded) is reported by the RPC, not by readiness: the other services still serve.
     notReady: async () => (serving.current || firstFit?.failure ? [] : ["recommendation model training"]),
     close: async () => {

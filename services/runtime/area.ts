@@ -13,6 +13,8 @@ export interface AreaDeps {
   readonly db: Database;
   readonly redis: Redis;
   readonly metrics: MeshMetrics;
+  /** Every area of the mesh, once all are built (a status page reports what the others have loaded). */
+  readonly areas: () => readonly Area[];
 }
 
 /** A service area as the runtime sees it: a contract, its methods, and its readiness. */
@@ -20,8 +22,12 @@ export interface Area {
   readonly service: DescService;
   // biome-ignore lint/suspicious/noExplicitAny: a list of areas holds services of different contracts
   readonly impl: ServiceImpl<any>;
+  /** Needs no API key (a health check, like grpc.health.v1). */
+  readonly open?: boolean;
   /** The scope a key needs for each of its methods (keys/scopes.ts); undeclared, every method needs `admin`. */
   readonly scopes?: MethodScopes;
+  /** The models the area serves now, with their versions (GET /health's models_loaded). */
+  readonly loaded?: () => { name: string; version: string }[];
   /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
   readonly notReady?: () => Promise<string[]>;
   /**

@@ -78,7 +78,7 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   const redis = connectRedis(config.redisUrl, "serve");
 
   const areas: Area[] = [];
-  for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics }));
+  for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics, areas: () => areas }));
 
   const auth = authFor(config);
   auth.keys.watch();
@@ -86,7 +86,7 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   const streams = new StreamLimits(config.maxWatchesPerConnection, config.maxWatches);
   const pipeline = new Pipeline({ auth, validator: new RequestValidator(), metrics, tracer, streams });
   const health = new HealthState(areas.map((a) => a.service.typeName));
-  const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl, { scopes: a.scopes }));
+  const bound: BoundService[] = areas.map((a) => pipeline.bind(a.service, a.impl, { scopes: a.scopes, open: a.open }));
   const healthBound = pipeline.bind(Health, healthService(health), { open: true });
 
   const grpcServer = new grpc.Server({

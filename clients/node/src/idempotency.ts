@@ -23,6 +23,8 @@ const IDEMPOTENT_PATHS = new Set([
   "/mlmesh.notify.v1.NotificationDeliveryService/GetNotification",
   "/mlmesh.notify.v1.NotificationDeliveryService/CancelNotification",
   "/mlmesh.notify.v1.NotificationDeliveryService/RecordNotificationEngagement",
+  "/mlmesh.jobs.v1.JobQueueService/ListSchedules",
+  "/mlmesh.status.v1.StatusService/GetStatus",
   "/grpc.health.v1.Health/Check",
   "/grpc.health.v1.Health/List",
 ]);

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file mlmesh/jobs/v1/job_queue_service.proto.
  */
 export const file_mlmesh_jobs_v1_job_queue_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZtbG1lc2gvam9icy92MS9qb2JfcXVldWVfc2VydmljZS5wcm90bxIObWxtZXNoLmpvYnMudjEihgUKA0pvYhIOCgZqb2JfaWQYASABKAkSKQoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlEikKBnN0YXR1cxgDIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1cxIoCgVtb2RlbBgEIAEoDjIZLm1sbWVzaC5qb2JzLnYxLk1vZGVsS2luZBIrCgR0YXNrGAUgASgOMh0ubWxtZXNoLmpvYnMudjEuSW5mZXJlbmNlVGFzaxIrCgpwYXJhbWV0ZXJzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghwcmlvcml0eRgHIAEoBRIQCghhdHRlbXB0cxgIIAEoBRIUCgxtYXhfYXR0ZW1wdHMYCSABKAUSGAoQcHJvZ3Jlc3NfcGVyY2VudBgKIAEoARIYChBwcm9ncmVzc19tZXNzYWdlGAsgASgJEicKBnJlc3VsdBgMIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYDSABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1kZWFkX2xldHRlcmVkGBMgASgIIt8DChhTdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QSNAoFbW9kZWwYASABKA4yGS5tbG1lc2guam9icy52MS5Nb2RlbEtpbmRCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABEhUKDWZvcmNlX3Byb21vdGUYBSABKAgSOAoFbWF0Y2gYBiABKAsyJy5tbG1lc2guam9icy52MS5NYXRjaFRyYWluaW5nUGFyYW1ldGVyc0gAEkAKCXJlY29tbWVuZBgHIAEoCzIrLm1sbWVzaC5qb2JzLnYxLlJlY29tbWVuZFRyYWluaW5nUGFyYW1ldGVyc0gAEjoKBm5vdGlmeRgIIAEoCzIoLm1sbWVzaC5qb2JzLnYxLk5vdGlmeVRyYWluaW5nUGFyYW1ldGVyc0gAEj4KCGZvcmVjYXN0GAkgASgLMioubWxtZXNoLmpvYnMudjEuRm9yZWNhc3RUcmFpbmluZ1BhcmFtZXRlcnNIAEIRCg9oeXBlcnBhcmFtZXRlcnMiPQoZU3VibWl0VHJhaW5pbmdKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiwQEKGVN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QSNwoEdGFzaxgBIAEoDjIdLm1sbWVzaC5qb2JzLnYxLkluZmVyZW5jZVRhc2tCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABIj4KGlN1Ym1pdEluZmVyZW5jZUpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIqCg1HZXRKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjIKDkdldEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiK4AQoPTGlzdEpvYnNSZXF1ZXN0EjMKBnN0YXR1cxgBIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1c0IIukgFggECEAESMwoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlQgi6SAWCAQIQARIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiTgoQTGlzdEpvYnNSZXNwb25zZRIhCgRqb2JzGAEgAygLMhMubWxtZXNoLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChBDYW5jZWxKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjUKEUNhbmNlbEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIsCg9XYXRjaEpvYlJlcXVlc3QSGQoGam9iX2lkGAEgASgJQgm6SAZyBBABGEAiNAoQV2F0Y2hKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiWAoZTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiWAoaTGlzdERlYWRMZXR0ZXJKb2JzUmVzcG9uc2USIQoEam9icxgBIAMoCzITLm1sbWVzaC5qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoPUmV0cnlKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjQKEFJldHJ5Sm9iUmVzcG9uc2USIAoDam9iGAEgASgLMhMubWxtZXNoLmpvYnMudjEuSm9iIn0KF01hdGNoVHJhaW5pbmdQYXJhbWV0ZXJzEigKAmwyGAEgASgBQhe6SBQSEhkAAAAAgIQuQSkAAAAAAAAAAEgAiAEBEiIKCml0ZXJhdGlvbnMYAiABKAVCCbpIBhoEGGQoAUgBiAEBQgUKA19sMkINCgtfaXRlcmF0aW9ucyKiAgobUmVjb21tZW5kVHJhaW5pbmdQYXJhbWV0ZXJzEiAKB2ZhY3RvcnMYASABKAVCCrpIBxoFGIAEKAFIAIgBARI7ChVyZWd1bGFyaXNhdGlvbl9sYW1iZGEYAiABKAFCF7pIFBISGQAAAACAhC5BIQAAAAAAAAAASAGIAQESNgoQY29uZmlkZW5jZV9hbHBoYRgDIAEoAUIXukgUEhIZAAAAAABAj0ApAAAAAAAAAABIAogBARIiCgppdGVyYXRpb25zGAQgASgFQgm6SAYaBBhkKAFIA4gBAUIKCghfZmFjdG9yc0IYChZfcmVndWxhcmlzYXRpb25fbGFtYmRhQhMKEV9jb25maWRlbmNlX2FscGhhQg0KC19pdGVyYXRpb25zIpoBChhOb3RpZnlUcmFpbmluZ1BhcmFtZXRlcnMSKwoRc2FtcGxlX3RyYXZlbGxlcnMYASABKAVCC7pICBoGGMCEPSgKSACIAQESJwoPaG9sZG91dF9wZXJjZW50GAIgASgFQgm6SAYaBBgyKAVIAYgBAUIUChJfc2FtcGxlX3RyYXZlbGxlcnNCEgoQX2hvbGRvdXRfcGVyY2VudCJ+ChpGb3JlY2FzdFRyYWluaW5nUGFyYW1ldGVycxIlCgxob3Jpem9uX2RheXMYASABKAVCCrpIBxoFGO0CKAFIAIgBARIoCgtwcm9kdWN0X2lkcxgCIAMoCUITukgQkgENEKCNBiIHcgUQARiAAUIPCg1faG9yaXpvbl9kYXlzKlIKB0pvYlR5cGUSGAoUSk9CX1RZUEVfVU5TUEVDSUZJRUQQABIVChFKT0JfVFlQRV9UUkFJTklORxABEhYKEkpPQl9UWVBFX0lORkVSRU5DRRACKqIBCglKb2JTdGF0dXMSGgoWSk9CX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKEkpPQl9TVEFUVVNfUEVORElORxABEhYKEkpPQl9TVEFUVVNfUlVOTklORxACEhgKFEpPQl9TVEFUVVNfQ09NUExFVEVEEAMSFQoRSk9CX1NUQVRVU19GQUlMRUQQBBIYChRKT0JfU1RBVFVTX0NBTkNFTExFRBAFKocBCglNb2RlbEtpbmQSGgoWTU9ERUxfS0lORF9VTlNQRUNJRklFRBAAEhQKEE1PREVMX0tJTkRfTUFUQ0gQARIYChRNT0RFTF9LSU5EX1JFQ09NTUVORBACEhUKEU1PREVMX0tJTkRfTk9USUZZEAMSFwoTTU9ERUxfS0lORF9GT1JFQ0FTVBAEKq0BCg1JbmZlcmVuY2VUYXNrEh4KGklORkVSRU5DRV9UQVNLX1VOU1BFQ0lGSUVEEAASKAokSU5GRVJFTkNFX1RBU0tfRk9SRUNBU1RfQUxMX1BST0RVQ1RTEAESIwofSU5GRVJFTkNFX1RBU0tfU0NPUkVfQ0FORElEQVRFUxACEi0KKUlORkVSRU5DRV9UQVNLX1BSRUNPTVBVVEVfUkVDT01NRU5EQVRJT05TEAMy3AcKD0pvYlF1ZXVlU2VydmljZRKIAQoRU3VibWl0VHJhaW5pbmdKb2ISKC5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QaKS5tbG1lc2guam9icy52MS5TdWJtaXRUcmFpbmluZ0pvYlJlc3BvbnNlIh6C0+STAhg6ASpiA2pvYiIOL2pvYnMvdHJhaW5pbmcSjAEKElN1Ym1pdEluZmVyZW5jZUpvYhIpLm1sbWVzaC5qb2JzLnYxLlN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QaKi5tbG1lc2guam9icy52MS5TdWJtaXRJbmZlcmVuY2VKb2JSZXNwb25zZSIfgtPkkwIZOgEqYgNqb2IiDy9qb2JzL2luZmVyZW5jZRJrCgZHZXRKb2ISHS5tbG1lc2guam9icy52MS5HZXRKb2JSZXF1ZXN0Gh4ubWxtZXNoLmpvYnMudjEuR2V0Sm9iUmVzcG9uc2UiIoLT5JMCHGIDam9iEhUvam9icy97am9iX2lkfS9zdGF0dXMSXAoITGlzdEpvYnMSHy5tbG1lc2guam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaIC5tbG1lc2guam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlIg2C0+STAgcSBS9qb2JzEncKCUNhbmNlbEpvYhIgLm1sbWVzaC5qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaIS5tbG1lc2guam9icy52MS5DYW5jZWxKb2JSZXNwb25zZSIlgtPkkwIfOgEqYgNqb2IiFS9qb2JzL3tqb2JfaWR9OmNhbmNlbBJtCghXYXRjaEpvYhIfLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVxdWVzdBogLm1sbWVzaC5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiHILT5JMCFhIUL2pvYnMve2pvYl9pZH06d2F0Y2gwARKGAQoSTGlzdERlYWRMZXR0ZXJKb2JzEikubWxtZXNoLmpvYnMudjEuTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBoqLm1sbWVzaC5qb2JzLnYxLkxpc3REZWFkTGV0dGVySm9ic1Jlc3BvbnNlIhmC0+STAhMSES9qb2JzL2RlYWQtbGV0dGVyEnMKCFJldHJ5Sm9iEh8ubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXF1ZXN0GiAubWxtZXNoLmpvYnMudjEuUmV0cnlKb2JSZXNwb25zZSIkgtPkkwIeOgEqYgNqb2IiFC9qb2JzL3tqb2JfaWR9OnJldHJ5YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiZtbG1lc2gvam9icy92MS9qb2JfcXVldWVfc2VydmljZS5wcm90bxIObWxtZXNoLmpvYnMudjEihgUKA0pvYhIOCgZqb2JfaWQYASABKAkSKQoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlEikKBnN0YXR1cxgDIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1cxIoCgVtb2RlbBgEIAEoDjIZLm1sbWVzaC5qb2JzLnYxLk1vZGVsS2luZBIrCgR0YXNrGAUgASgOMh0ubWxtZXNoLmpvYnMudjEuSW5mZXJlbmNlVGFzaxIrCgpwYXJhbWV0ZXJzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIQCghwcmlvcml0eRgHIAEoBRIQCghhdHRlbXB0cxgIIAEoBRIUCgxtYXhfYXR0ZW1wdHMYCSABKAUSGAoQcHJvZ3Jlc3NfcGVyY2VudBgKIAEoARIYChBwcm9ncmVzc19tZXNzYWdlGAsgASgJEicKBnJlc3VsdBgMIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDQoFZXJyb3IYDSABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GA4gASgJEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1kZWFkX2xldHRlcmVkGBMgASgIIt8DChhTdWJtaXRUcmFpbmluZ0pvYlJlcXVlc3QSNAoFbW9kZWwYASABKA4yGS5tbG1lc2guam9icy52MS5Nb2RlbEtpbmRCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABEhUKDWZvcmNlX3Byb21vdGUYBSABKAgSOAoFbWF0Y2gYBiABKAsyJy5tbG1lc2guam9icy52MS5NYXRjaFRyYWluaW5nUGFyYW1ldGVyc0gAEkAKCXJlY29tbWVuZBgHIAEoCzIrLm1sbWVzaC5qb2JzLnYxLlJlY29tbWVuZFRyYWluaW5nUGFyYW1ldGVyc0gAEjoKBm5vdGlmeRgIIAEoCzIoLm1sbWVzaC5qb2JzLnYxLk5vdGlmeVRyYWluaW5nUGFyYW1ldGVyc0gAEj4KCGZvcmVjYXN0GAkgASgLMioubWxtZXNoLmpvYnMudjEuRm9yZWNhc3RUcmFpbmluZ1BhcmFtZXRlcnNIAEIRCg9oeXBlcnBhcmFtZXRlcnMiPQoZU3VibWl0VHJhaW5pbmdKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiwQEKGVN1Ym1pdEluZmVyZW5jZUpvYlJlcXVlc3QSNwoEdGFzaxgBIAEoDjIdLm1sbWVzaC5qb2JzLnYxLkluZmVyZW5jZVRhc2tCCrpIB4IBBBABIAASKwoKcGFyYW1ldGVycxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSGwoIcHJpb3JpdHkYAyABKAVCCbpIBhoEGGQoABIhCg9pZGVtcG90ZW5jeV9rZXkYBCABKAlCCLpIBXIDGIABIj4KGlN1Ym1pdEluZmVyZW5jZUpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIqCg1HZXRKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjIKDkdldEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiK4AQoPTGlzdEpvYnNSZXF1ZXN0EjMKBnN0YXR1cxgBIAEoDjIZLm1sbWVzaC5qb2JzLnYxLkpvYlN0YXR1c0IIukgFggECEAESMwoIam9iX3R5cGUYAiABKA4yFy5tbG1lc2guam9icy52MS5Kb2JUeXBlQgi6SAWCAQIQARIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAIiTgoQTGlzdEpvYnNSZXNwb25zZRIhCgRqb2JzGAEgAygLMhMubWxtZXNoLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSItChBDYW5jZWxKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjUKEUNhbmNlbEpvYlJlc3BvbnNlEiAKA2pvYhgBIAEoCzITLm1sbWVzaC5qb2JzLnYxLkpvYiIsCg9XYXRjaEpvYlJlcXVlc3QSGQoGam9iX2lkGAEgASgJQgm6SAZyBBABGEAiNAoQV2F0Y2hKb2JSZXNwb25zZRIgCgNqb2IYASABKAsyEy5tbG1lc2guam9icy52MS5Kb2IiWAoZTGlzdERlYWRMZXR0ZXJKb2JzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiWAoaTGlzdERlYWRMZXR0ZXJKb2JzUmVzcG9uc2USIQoEam9icxgBIAMoCzITLm1sbWVzaC5qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLAoPUmV0cnlKb2JSZXF1ZXN0EhkKBmpvYl9pZBgBIAEoCUIJukgGcgQQARhAIjQKEFJldHJ5Sm9iUmVzcG9uc2USIAoDam9iGAEgASgLMhMubWxtZXNoLmpvYnMudjEuSm9iIn0KF01hdGNoVHJhaW5pbmdQYXJhbWV0ZXJzEigKAmwyGAEgASgBQhe6SBQSEhkAAAAAgIQuQSkAAAAAAAAAAEgAiAEBEiIKCml0ZXJhdGlvbnMYAiABKAVCCbpIBhoEGGQoAUgBiAEBQgUKA19sMkINCgtfaXRlcmF0aW9ucyKiAgobUmVjb21tZW5kVHJhaW5pbmdQYXJhbWV0ZXJzEiAKB2ZhY3RvcnMYASABKAVCCrpIBxoFGIAEKAFIAIgBARI7ChVyZWd1bGFyaXNhdGlvbl9sYW1iZGEYAiABKAFCF7pIFBISGQAAAACAhC5BIQAAAAAAAAAASAGIAQESNgoQY29uZmlkZW5jZV9hbHBoYRgDIAEoAUIXukgUEhIZAAAAAABAj0ApAAAAAAAAAABIAogBARIiCgppdGVyYXRpb25zGAQgASgFQgm6SAYaBBhkKAFIA4gBAUIKCghfZmFjdG9yc0IYChZfcmVndWxhcmlzYXRpb25fbGFtYmRhQhMKEV9jb25maWRlbmNlX2FscGhhQg0KC19pdGVyYXRpb25zIpoBChhOb3RpZnlUcmFpbmluZ1BhcmFtZXRlcnMSKwoRc2FtcGxlX3RyYXZlbGxlcnMYASABKAVCC7pICBoGGMCEPSgKSACIAQESJwoPaG9sZG91dF9wZXJjZW50GAIgASgFQgm6SAYaBBgyKAVIAYgBAUIUChJfc2FtcGxlX3RyYXZlbGxlcnNCEgoQX2hvbGRvdXRfcGVyY2VudCJ+ChpGb3JlY2FzdFRyYWluaW5nUGFyYW1ldGVycxIlCgxob3Jpem9uX2RheXMYASABKAVCCrpIBxoFGO0CKAFIAIgBARIoCgtwcm9kdWN0X2lkcxgCIAMoCUITukgQkgENEKCNBiIHcgUQARiAAUIPCg1faG9yaXpvbl9kYXlzIvcDCghTY2hlZHVsZRIrCgRuYW1lGAEgASgJQh26SBpyGDIWXlthLXpdW2EtejAtOS1dezAsNjJ9JBI/Cg50cmFpbmluZ19tb2RlbBgCIAEoDjIZLm1sbWVzaC5qb2JzLnYxLk1vZGVsS2luZEIKukgHggEEEAEgAEgAEkMKDmluZmVyZW5jZV90YXNrGAMgASgOMh0ubWxtZXNoLmpvYnMudjEuSW5mZXJlbmNlVGFza0IKukgHggEEEAEgAEgAEisKCnBhcmFtZXRlcnMYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhsKCHByaW9yaXR5GAUgASgFQgm6SAYaBBhkKAASFQoNZm9yY2VfcHJvbW90ZRgGIAEoCBIqCgRjcm9uGAcgASgLMhoubWxtZXNoLmpvYnMudjEuQ3JvblRpbWluZ0gBEigKEGludGVydmFsX3NlY29uZHMYCCABKAVCDLpICRoHGIDnhA8oAUgBEi8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1uZXh0X3J1bl90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIMCgNqb2ISBbpIAggBQg8KBnRpbWluZxIFukgCCAEiSAoKQ3JvblRpbWluZxIeCgpleHByZXNzaW9uGAEgASgJQgq6SAdyBRABGIACEhoKCXRpbWVfem9uZRgCIAEoCUIHukgEcgIYQCJLChVDcmVhdGVTY2hlZHVsZVJlcXVlc3QSMgoIc2NoZWR1bGUYASABKAsyGC5tbG1lc2guam9icy52MS5TY2hlZHVsZUIGukgDyAEBIkQKFkNyZWF0ZVNjaGVkdWxlUmVzcG9uc2USKgoIc2NoZWR1bGUYASABKAsyGC5tbG1lc2guam9icy52MS5TY2hlZHVsZSJTChRMaXN0U2NoZWR1bGVzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGPQDKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAIiXQoVTGlzdFNjaGVkdWxlc1Jlc3BvbnNlEisKCXNjaGVkdWxlcxgBIAMoCzIYLm1sbWVzaC5qb2JzLnYxLlNjaGVkdWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJEChVEZWxldGVTY2hlZHVsZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUIdukgachgyFl5bYS16XVthLXowLTktXXswLDYyfSQiGAoWRGVsZXRlU2NoZWR1bGVSZXNwb25zZSpSCgdKb2JUeXBlEhgKFEpPQl9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1RZUEVfVFJBSU5JTkcQARIWChJKT0JfVFlQRV9JTkZFUkVOQ0UQAiqiAQoJSm9iU3RhdHVzEhoKFkpPQl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJKT0JfU1RBVFVTX1BFTkRJTkcQARIWChJKT0JfU1RBVFVTX1JVTk5JTkcQAhIYChRKT0JfU1RBVFVTX0NPTVBMRVRFRBADEhUKEUpPQl9TVEFUVVNfRkFJTEVEEAQSGAoUSk9CX1NUQVRVU19DQU5DRUxMRUQQBSqHAQoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIUChBNT0RFTF9LSU5EX01BVENIEAESGAoUTU9ERUxfS0lORF9SRUNPTU1FTkQQAhIVChFNT0RFTF9LSU5EX05PVElGWRADEhcKE01PREVMX0tJTkRfRk9SRUNBU1QQBCqtAQoNSW5mZXJlbmNlVGFzaxIeChpJTkZFUkVOQ0VfVEFTS19VTlNQRUNJRklFRBAAEigKJElORkVSRU5DRV9UQVNLX0ZPUkVDQVNUX0FMTF9QUk9EVUNUUxABEiMKH0lORkVSRU5DRV9UQVNLX1NDT1JFX0NBTkRJREFURVMQAhItCilJTkZFUkVOQ0VfVEFTS19QUkVDT01QVVRFX1JFQ09NTUVOREFUSU9OUxADMuMKCg9Kb2JRdWV1ZVNlcnZpY2USiAEKEVN1Ym1pdFRyYWluaW5nSm9iEigubWxtZXNoLmpvYnMudjEuU3VibWl0VHJhaW5pbmdKb2JSZXF1ZXN0GikubWxtZXNoLmpvYnMudjEuU3VibWl0VHJhaW5pbmdKb2JSZXNwb25zZSIegtPkkwIYOgEqYgNqb2IiDi9qb2JzL3RyYWluaW5nEowBChJTdWJtaXRJbmZlcmVuY2VKb2ISKS5tbG1lc2guam9icy52MS5TdWJtaXRJbmZlcmVuY2VKb2JSZXF1ZXN0GioubWxtZXNoLmpvYnMudjEuU3VibWl0SW5mZXJlbmNlSm9iUmVzcG9uc2UiH4LT5JMCGToBKmIDam9iIg8vam9icy9pbmZlcmVuY2USawoGR2V0Sm9iEh0ubWxtZXNoLmpvYnMudjEuR2V0Sm9iUmVxdWVzdBoeLm1sbWVzaC5qb2JzLnYxLkdldEpvYlJlc3BvbnNlIiKC0+STAhxiA2pvYhIVL2pvYnMve2pvYl9pZH0vc3RhdHVzElwKCExpc3RKb2JzEh8ubWxtZXNoLmpvYnMudjEuTGlzdEpvYnNSZXF1ZXN0GiAubWxtZXNoLmpvYnMudjEuTGlzdEpvYnNSZXNwb25zZSINgtPkkwIHEgUvam9icxJ3CglDYW5jZWxKb2ISIC5tbG1lc2guam9icy52MS5DYW5jZWxKb2JSZXF1ZXN0GiEubWxtZXNoLmpvYnMudjEuQ2FuY2VsSm9iUmVzcG9uc2UiJYLT5JMCHzoBKmIDam9iIhUvam9icy97am9iX2lkfTpjYW5jZWwSbQoIV2F0Y2hKb2ISHy5tbG1lc2guam9icy52MS5XYXRjaEpvYlJlcXVlc3QaIC5tbG1lc2guam9icy52MS5XYXRjaEpvYlJlc3BvbnNlIhyC0+STAhYSFC9qb2JzL3tqb2JfaWR9OndhdGNoMAEShgEKEkxpc3REZWFkTGV0dGVySm9icxIpLm1sbWVzaC5qb2JzLnYxLkxpc3REZWFkTGV0dGVySm9ic1JlcXVlc3QaKi5tbG1lc2guam9icy52MS5MaXN0RGVhZExldHRlckpvYnNSZXNwb25zZSIZgtPkkwITEhEvam9icy9kZWFkLWxldHRlchJzCghSZXRyeUpvYhIfLm1sbWVzaC5qb2JzLnYxLlJldHJ5Sm9iUmVxdWVzdBogLm1sbWVzaC5qb2JzLnYxLlJldHJ5Sm9iUmVzcG9uc2UiJILT5JMCHjoBKmIDam9iIhQvam9icy97am9iX2lkfTpyZXRyeRKMAQoOQ3JlYXRlU2NoZWR1bGUSJS5tbG1lc2guam9icy52MS5DcmVhdGVTY2hlZHVsZVJlcXVlc3QaJi5tbG1lc2guam9icy52MS5DcmVhdGVTY2hlZHVsZVJlc3BvbnNlIiuC0+STAiU6CHNjaGVkdWxlYghzY2hlZHVsZSIPL2pvYnMvc2NoZWR1bGVzEnUKDUxpc3RTY2hlZHVsZXMSJC5tbG1lc2guam9icy52MS5MaXN0U2NoZWR1bGVzUmVxdWVzdBolLm1sbWVzaC5qb2JzLnYxLkxpc3RTY2hlZHVsZXNSZXNwb25zZSIXgtPkkwIREg8vam9icy9zY2hlZHVsZXMSfwoORGVsZXRlU2NoZWR1bGUSJS5tbG1lc2guam9icy52MS5EZWxldGVTY2hlZHVsZVJlcXVlc3QaJi5tbG1lc2guam9icy52MS5EZWxldGVTY2hlZHVsZVJlc3BvbnNlIh6C0+STAhgqFi9qb2JzL3NjaGVkdWxlcy97bmFtZX1iBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Job is a training or inference job and its history.
@@ -759,6 +759,271 @@ export const ForecastTrainingParametersSchema: GenMessage<ForecastTrainingParame
   messageDesc(file_mlmesh_jobs_v1_job_queue_service, 20);
 
 /**
+ * Schedule queues a training or inference job on a cron expression or at an interval.
+ * Each tick is a job of its own, with its record, as a submit would make.
+ *
+ * @generated from message mlmesh.jobs.v1.Schedule
+ */
+export type Schedule = Message<"mlmesh.jobs.v1.Schedule"> & {
+  /**
+   * The schedule's id: 1 to 63 lower-case letters, digits and '-', starting with a letter.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The job each tick queues.
+   *
+   * @generated from oneof mlmesh.jobs.v1.Schedule.job
+   */
+  job: {
+    /**
+     * Trains this model.
+     *
+     * @generated from field: mlmesh.jobs.v1.ModelKind training_model = 2;
+     */
+    value: ModelKind;
+    case: "trainingModel";
+  } | {
+    /**
+     * Runs this batch-inference task.
+     *
+     * @generated from field: mlmesh.jobs.v1.InferenceTask inference_task = 3;
+     */
+    value: InferenceTask;
+    case: "inferenceTask";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * The job's parameters, as SubmitTrainingJob or SubmitInferenceJob take them.
+   *
+   * @generated from field: google.protobuf.Struct parameters = 4;
+   */
+  parameters?: JsonObject | undefined;
+
+  /**
+   * Higher runs first, 0 to 100.
+   *
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * Training only: promote each trained version even when it does not beat the current one (needs admin).
+   *
+   * @generated from field: bool force_promote = 6;
+   */
+  forcePromote: boolean;
+
+  /**
+   * When the ticks fall.
+   *
+   * @generated from oneof mlmesh.jobs.v1.Schedule.timing
+   */
+  timing: {
+    /**
+     * On a cron expression in a time zone.
+     *
+     * @generated from field: mlmesh.jobs.v1.CronTiming cron = 7;
+     */
+    value: CronTiming;
+    case: "cron";
+  } | {
+    /**
+     * Every this many seconds, 1 to 31,536,000 (a year).
+     *
+     * @generated from field: int32 interval_seconds = 8;
+     */
+    value: number;
+    case: "intervalSeconds";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * When the schedule was created (output only).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the next tick is due, if the queue knows (output only).
+   *
+   * @generated from field: google.protobuf.Timestamp next_run_time = 10;
+   */
+  nextRunTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.Schedule.
+ * Use `create(ScheduleSchema)` to create a new message.
+ */
+export const ScheduleSchema: GenMessage<Schedule> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 21);
+
+/**
+ * CronTiming is a cron expression read in an IANA time zone.
+ *
+ * @generated from message mlmesh.jobs.v1.CronTiming
+ */
+export type CronTiming = Message<"mlmesh.jobs.v1.CronTiming"> & {
+  /**
+   * Five fields (minute hour day-of-month month day-of-week), or six with seconds first: "0 3 * * *".
+   *
+   * @generated from field: string expression = 1;
+   */
+  expression: string;
+
+  /**
+   * IANA time zone the expression is read in, e.g. "Europe/Lisbon"; empty means UTC.
+   *
+   * @generated from field: string time_zone = 2;
+   */
+  timeZone: string;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.CronTiming.
+ * Use `create(CronTimingSchema)` to create a new message.
+ */
+export const CronTimingSchema: GenMessage<CronTiming> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 22);
+
+/**
+ * CreateScheduleRequest is the schedule to create.
+ *
+ * @generated from message mlmesh.jobs.v1.CreateScheduleRequest
+ */
+export type CreateScheduleRequest = Message<"mlmesh.jobs.v1.CreateScheduleRequest"> & {
+  /**
+   * The schedule; its name must not be taken.
+   *
+   * @generated from field: mlmesh.jobs.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.CreateScheduleRequest.
+ * Use `create(CreateScheduleRequestSchema)` to create a new message.
+ */
+export const CreateScheduleRequestSchema: GenMessage<CreateScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 23);
+
+/**
+ * CreateScheduleResponse is the created schedule.
+ *
+ * @generated from message mlmesh.jobs.v1.CreateScheduleResponse
+ */
+export type CreateScheduleResponse = Message<"mlmesh.jobs.v1.CreateScheduleResponse"> & {
+  /**
+   * The schedule.
+   *
+   * @generated from field: mlmesh.jobs.v1.Schedule schedule = 1;
+   */
+  schedule?: Schedule | undefined;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.CreateScheduleResponse.
+ * Use `create(CreateScheduleResponseSchema)` to create a new message.
+ */
+export const CreateScheduleResponseSchema: GenMessage<CreateScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 24);
+
+/**
+ * ListSchedulesRequest pages the schedules.
+ *
+ * @generated from message mlmesh.jobs.v1.ListSchedulesRequest
+ */
+export type ListSchedulesRequest = Message<"mlmesh.jobs.v1.ListSchedulesRequest"> & {
+  /**
+   * Page size, 1 to 500; 0 means 50.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous call.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.ListSchedulesRequest.
+ * Use `create(ListSchedulesRequestSchema)` to create a new message.
+ */
+export const ListSchedulesRequestSchema: GenMessage<ListSchedulesRequest> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 25);
+
+/**
+ * ListSchedulesResponse is one page of schedules, by name.
+ *
+ * @generated from message mlmesh.jobs.v1.ListSchedulesResponse
+ */
+export type ListSchedulesResponse = Message<"mlmesh.jobs.v1.ListSchedulesResponse"> & {
+  /**
+   * Schedules, by name.
+   *
+   * @generated from field: repeated mlmesh.jobs.v1.Schedule schedules = 1;
+   */
+  schedules: Schedule[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.ListSchedulesResponse.
+ * Use `create(ListSchedulesResponseSchema)` to create a new message.
+ */
+export const ListSchedulesResponseSchema: GenMessage<ListSchedulesResponse> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 26);
+
+/**
+ * DeleteScheduleRequest names the schedule to delete.
+ *
+ * @generated from message mlmesh.jobs.v1.DeleteScheduleRequest
+ */
+export type DeleteScheduleRequest = Message<"mlmesh.jobs.v1.DeleteScheduleRequest"> & {
+  /**
+   * The schedule.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.DeleteScheduleRequest.
+ * Use `create(DeleteScheduleRequestSchema)` to create a new message.
+ */
+export const DeleteScheduleRequestSchema: GenMessage<DeleteScheduleRequest> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 27);
+
+/**
+ * DeleteScheduleResponse answers a deleted schedule.
+ *
+ * @generated from message mlmesh.jobs.v1.DeleteScheduleResponse
+ */
+export type DeleteScheduleResponse = Message<"mlmesh.jobs.v1.DeleteScheduleResponse"> & {
+};
+
+/**
+ * Describes the message mlmesh.jobs.v1.DeleteScheduleResponse.
+ * Use `create(DeleteScheduleResponseSchema)` to create a new message.
+ */
+export const DeleteScheduleResponseSchema: GenMessage<DeleteScheduleResponse> = /*@__PURE__*/
+  messageDesc(file_mlmesh_jobs_v1_job_queue_service, 28);
+
+/**
  * JobType is what a job does.
  *
  * @generated from enum mlmesh.jobs.v1.JobType
@@ -1022,6 +1287,36 @@ export const JobQueueService: GenService<{
     methodKind: "unary";
     input: typeof RetryJobRequestSchema;
     output: typeof RetryJobResponseSchema;
+  },
+  /**
+   * Creates a schedule: a training or inference job queued on a cron expression or at an interval.
+   *
+   * @generated from rpc mlmesh.jobs.v1.JobQueueService.CreateSchedule
+   */
+  createSchedule: {
+    methodKind: "unary";
+    input: typeof CreateScheduleRequestSchema;
+    output: typeof CreateScheduleResponseSchema;
+  },
+  /**
+   * Lists the schedules, by name.
+   *
+   * @generated from rpc mlmesh.jobs.v1.JobQueueService.ListSchedules
+   */
+  listSchedules: {
+    methodKind: "unary";
+    input: typeof ListSchedulesRequestSchema;
+    output: typeof ListSchedulesResponseSchema;
+  },
+  /**
+   * Deletes a schedule; jobs it already queued run on.
+   *
+   * @generated from rpc mlmesh.jobs.v1.JobQueueService.DeleteSchedule
+   */
+  deleteSchedule: {
+    methodKind: "unary";
+    input: typeof DeleteScheduleRequestSchema;
+    output: typeof DeleteScheduleResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mlmesh_jobs_v1_job_queue_service, 0);
