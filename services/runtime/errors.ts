@@ -104,7 +104,12 @@ export function unavailableStore(err: unknown, depth = 0): UnavailableStore | un
   if (code && POSTGRES_JS_CODES.has(code)) return "database";
   if (name === "PostgresError" && code && POSTGRES_UNAVAILABLE.test(code)) return "database";
   if (REDIS_NAMES.has(name) || REDIS_MESSAGES.some((re) => re.test(message))) return "redis";
-  if (code && SOCKET_CODES.has(code)) return typeof e.port === "number" && databasePorts.has(e.port) ? "database" : "storage";
+  if (code && SOCKET_CODES.has(code)) {
+    if (typeof e.port === "number") return databasePorts.has(e.port) ? "database" : "storage";
+    // A reset or broken pipe on an open socket names no port (only a connect does); postgres.js marks the
+    // errors it rejects a query with, so one that met a PostgreSQL server going away is still the database's.
+    return rejectedByPostgresJs(e) ? "database" : "storage";
+  }
   if (Array.isArray(e.errors)) {
     for (const inner of e.errors) {
       const store = unavailableStore(inner, depth + 1);
@@ -112,6 +117,11 @@ export function unavailableStore(err: unknown, depth = 0): UnavailableStore | un
     }
   }
   return e.cause === undefined ? undefined : unavailableStore(e.cause, depth + 1);
+}
+
+/** postgres.js gives an error it rejects a query with the query's text and parameters (non-enumerable, both own properties). */
+function rejectedByPostgresJs(e: object): boolean {
+  return Object.hasOwn(e, "query") && Object.hasOwn(e, "parameters");
 }
 
 /** Marks of text that must not reach a client: SQL, a file path, a stack frame. */

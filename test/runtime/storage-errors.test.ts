@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
@@ -41,6 +42,25 @@ describe("storage errors", () => {
       expect(toMeshError(err).code).toBe(Status.UNAVAILABLE);
     } finally {
       await sql.end();
+    }
+  });
+
+  it("a PostgreSQL connection reset after it was opened (the server going away) is the database being unavailable", async () => {
+    // A server that accepts the connection and resets it at the first message: the socket error is
+    // `read ECONNRESET`, which, unlike a refused connect, names no port.
+    const server = createServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const sql = postgres({ host: "127.0.0.1", port, max: 1, connect_timeout: 5 });
+    try {
+      const err = await rejection(sql`select 1`);
+      expect(err).toMatchObject({ code: "ECONNRESET" });
+      expect((err as { port?: number }).port).toBeUndefined();
+      expect(unavailableStore(err)).toBe("database");
+      expect(toMeshError(err)).toMatchObject({ code: Status.UNAVAILABLE, message: "database unavailable: retry later" });
+    } finally {
+      await sql.end({ timeout: 0 });
+      server.close();
     }
   });
 

@@ -43,7 +43,7 @@ export async function openDatabase(options: { url: string | undefined; dataDir: 
   if (options.url) {
     const sql = postgres(options.url, { max: options.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
     const url = new URL(options.url);
-    // A refused or reset connection to this port is the database being down (UNAVAILABLE, errors.ts).
+    // A refused connection to this port is the database being down (UNAVAILABLE, errors.ts); a reset one names no port.
     noteDatabasePort(Number(url.port || 5432));
     const copyIn = async (table: string, columns: readonly string[], lines: Iterable<string>) => {
       // postgres.js can lose the error of a COPY that PostgreSQL rejects after
