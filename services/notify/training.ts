@@ -13,6 +13,13 @@ export interface NotifyTrainingParameters {
   holdoutPercent: number;
 }
 
+/**
+ * How much a new prior's held-out log-likelihood (nats per event) must beat the serving one's by. The
+ * prior is recency-weighted, so a retraining on the same activity a moment later scores a hair
+ * differently: without a margin, versions would churn on that drift alone.
+ */
+export const PROMOTION_MIN_GAIN = 1e-3;
+
 export const NOTIFY_TRAINING_DEFAULTS: NotifyTrainingParameters = { sampleTravellers: 5000, holdoutPercent: 20 };
 
 /** What the registry holds for a notify version: the prior itself, as JSON. */
@@ -93,13 +100,18 @@ export async function trainNotifyPrior(
   if (!options.force && !(ll > metrics.uniformLogLikelihood)) {
     reason = `held-out log-likelihood ${ll.toFixed(4)} does not beat a uniform prior (${metrics.uniformLogLikelihood.toFixed(4)})`;
   } else {
-    const outcome = await registry.promoteIfBetter(MODELS.notify, version, { force: options.force, score: heldOutLogLikelihood });
+    const outcome = await registry.promoteIfBetter(MODELS.notify, version, {
+      force: options.force,
+      score: heldOutLogLikelihood,
+      minGain: PROMOTION_MIN_GAIN,
+    });
     promoted = outcome.promoted;
     const serving = outcome.serving;
     if (options.force) reason = "forced";
     else if (!serving) reason = "first version";
     else if (promoted) reason = `held-out log-likelihood ${ll.toFixed(4)} beats version ${serving.version} (${serving.score.toFixed(4)})`;
-    else reason = `held-out log-likelihood ${ll.toFixed(4)} does not beat serving version ${serving.version} (${serving.score.toFixed(4)})`;
+    else
+      reason = `held-out log-likelihood ${ll.toFixed(4)} does not beat serving version ${serving.version} (${serving.score.toFixed(4)}) by ${PROMOTION_MIN_GAIN}`;
   }
   progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);
   return { version, promoted, reason, metrics };

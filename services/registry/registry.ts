@@ -102,7 +102,12 @@ export class ModelRegistry {
   async promoteIfBetter(
     model: string,
     version: number,
-    options: { score: (metrics: Record<string, unknown>) => number | undefined; force?: boolean },
+    options: {
+      score: (metrics: Record<string, unknown>) => number | undefined;
+      force?: boolean;
+      /** How much the score must beat the serving version's by (default 0: any gain). */
+      minGain?: number;
+    },
   ): Promise<PromotionOutcome> {
     return this.sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtext(${`model_versions:${model}`}))`;
@@ -115,7 +120,7 @@ export class ModelRegistry {
       const score = options.score(candidate.metrics) ?? Number.NaN;
       const serving = current && { version: current.version, score: options.score(current.metrics) ?? Number.NEGATIVE_INFINITY };
       if (current?.version === version) return { promoted: false, serving };
-      if (!options.force && serving && !(score > serving.score)) return { promoted: false, serving };
+      if (!options.force && serving && !(score > serving.score + (options.minGain ?? 0))) return { promoted: false, serving };
       await tx`update model_versions set promoted_at = clock_timestamp(), rolled_back_at = null where model = ${model} and version = ${version}`;
       return { promoted: true, serving };
     });

@@ -20,6 +20,7 @@ import {
   message as messageOption,
   MessageRulesSchema,
   oneof as oneofOption,
+  OneofRulesSchema,
   RepeatedRulesSchema,
   SFixed32RulesSchema,
   SInt32RulesSchema,
@@ -69,7 +70,14 @@ function compileMessage(schema: DescMessage, compiling: Set<string>): CompiledRu
       checks.push(guarded(compileCel(expression, { message: schema })));
     }
   }
-  for (const o of schema.oneofs) if (hasOption(o, oneofOption)) throw new Unsupported(`oneof rules on ${o.name}`);
+  for (const o of schema.oneofs) {
+    if (!hasOption(o, oneofOption)) continue;
+    const rules = getOption(o, oneofOption);
+    onlySet(OneofRulesSchema, rules, ["required"]);
+    // A required oneof has one member set: m[oneof] = { case, value } with a case.
+    const group = o.localName;
+    if (rules.required) checks.push((m) => (m as unknown as Record<string, { case?: string }>)[group]?.case !== undefined);
+  }
   for (const f of schema.fields) {
     const check = compileField(f, compiling);
     if (check) checks.push(check);
@@ -85,7 +93,12 @@ function compileMessage(schema: DescMessage, compiling: Set<string>): CompiledRu
 
 function compileField(f: DescField, compiling: Set<string>): CompiledRules | undefined {
   const checks: ValueCheck[] = [];
-  if (hasOption(f, fieldOption)) checks.push(...valueChecks(getOption(f, fieldOption), f, { field: f }));
+  const rules = hasOption(f, fieldOption) ? getOption(f, fieldOption) : undefined;
+  if (rules) checks.push(...valueChecks(rules, f, { field: f }));
+  // `required` is compiled for fields that track presence (a message, proto3 optional): unset fails.
+  const required = rules?.required === true;
+  if (required && (f.oneof || !(f.fieldKind === "message" || f.presence === FeatureSet_FieldPresence.EXPLICIT)))
+    throw new Unsupported(`required on ${f.name}`);
   if (f.fieldKind === "message") {
     const nested = compileMessage(f.message, compiling);
     if (nested !== ALWAYS) checks.push(nested as ValueCheck);
@@ -95,7 +108,7 @@ function compileField(f: DescField, compiling: Set<string>): CompiledRules | und
   } else if (f.fieldKind === "map" && f.mapKind === "message" && hasRules(f.message, new Set())) {
     throw new Unsupported(`map of validated messages ${f.name}`);
   }
-  if (checks.length === 0) return undefined;
+  if (checks.length === 0 && !required) return undefined;
   if (f.oneof) {
     // A oneof member lives at m[oneof] = { case, value }, and is validated only when it is the one set.
     const group = f.oneof.localName;
@@ -111,7 +124,7 @@ function compileField(f: DescField, compiling: Set<string>): CompiledRules | und
   // Unset fields that track presence (messages, proto3 optional) are not validated, as in protovalidate.
   const skipUnset = f.fieldKind === "message" || f.presence === FeatureSet_FieldPresence.EXPLICIT;
   return (m) => {
-    if (skipUnset && !isFieldSet(m, f)) return true;
+    if (skipUnset && !isFieldSet(m, f)) return !required;
     const value = (m as unknown as Record<string, unknown>)[key];
     for (let i = 0; i < checks.length; i++) if (!checks[i](value)) return false;
     return true;
@@ -120,7 +133,8 @@ function compileField(f: DescField, compiling: Set<string>): CompiledRules | und
 
 /** The checks one FieldRules makes of a value (a field's, or a list item's). */
 function valueChecks(rules: FieldRules, f: DescField, scope: CelScope, item = false): ValueCheck[] {
-  onlySet(FieldRulesSchema, rules, ["cel", "celExpression", "type"]);
+  // `required` is the field's own (compileField), never a list item's.
+  onlySet(FieldRulesSchema, rules, item ? ["cel", "celExpression", "type"] : ["cel", "celExpression", "type", "required"]);
   if (item && (rules.cel.length || rules.celExpression.length)) throw new Unsupported("CEL on list items");
   const checks: ValueCheck[] = [];
   const elementKind = item || f.fieldKind !== "list" ? kindOf(f) : "list";

@@ -92,7 +92,7 @@ describe("notify training", () => {
     }
     expect(served).toBe(`notify-hour-of-week-v1+prior.${version}`);
 
-    // A second training on the same data does not beat the serving version's held-out score: the compare-and-set keeps it.
+    // A second training on the same data does not beat the serving version's held-out score by the margin: the compare-and-set keeps it.
     const again = await finished(
       (await jobs.submitTrainingJob({ model: ModelKind.NOTIFY, parameters: { sample_travellers: 120, holdout_percent: 25 } }, { headers }))
         .job!.jobId,
