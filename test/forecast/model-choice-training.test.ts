@@ -1,51 +1,34 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
-import { JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { JobQueueService, JobStatus, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import { forecastArea } from "../../services/forecast/service.js";
-import { jobHandlers } from "../../services/job-handlers.js";
-import { loadJobsConfig } from "../../services/jobs/config.js";
-import { jobsAreaWith } from "../../services/jobs/service.js";
-import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
-import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { jobEnded, startMeshWithWorker, type MeshWithWorker } from "../support/job-mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-forecast-choice-${process.pid}`;
 
+let started: MeshWithWorker;
 let mesh: Mesh;
-let worker: RunningWorker;
-let transport: ReturnType<typeof createGrpcTransport>;
+let transport: MeshWithWorker["transport"];
 
 beforeAll(async () => {
   const scope = await testScope();
-  const started = await startTestMesh([forecastArea, jobsAreaWith(jobHandlers)], scope.env);
-  mesh = started.mesh;
-  await seedSampleInventory(mesh.db, { products: 3, seed: 11, endDate: "2025-06-30" });
-  worker = await startJobWorker({
-    config: started.config,
-    jobs: loadJobsConfig(),
-    db: mesh.db,
-    handlers: jobHandlers,
-    metrics: mesh.metrics,
-    openAdmin: false,
-  });
-  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+  started = await startMeshWithWorker([forecastArea], scope.env, (mesh) =>
+    seedSampleInventory(mesh.db, { products: 3, seed: 11, endDate: "2025-06-30" }),
+  );
+  ({ mesh, transport } = started);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await mesh?.shutdown();
+  await started?.shutdown();
 });
 
-async function finished(jobId: string): Promise<Job> {
-  let last: Job | undefined;
-  for await (const { job } of createClient(JobQueueService, transport).watchJob({ jobId }, { headers, timeoutMs: 60_000 })) last = job;
-  return last!;
-}
+const finished = (jobId: string) => jobEnded(transport, jobId, 60_000);
 
 const demand = (productId: string) =>
   createClient(ForecastService, transport).forecastDemand({ productId, horizonDays: 30, cacheBypass: true }, { headers });

@@ -1,38 +1,33 @@
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
-import { InferenceTask, JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { InferenceTask, JobQueueService, JobStatus, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { RecommendationService } from "../../gen/mlmesh/recommend/v1/recommendation_service_pb.js";
 import { forecastArea } from "../../services/forecast/service.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
-import { loadJobsConfig } from "../../services/jobs/config.js";
 import { handlerKey } from "../../services/jobs/handler.js";
 import { inferenceTaskName, modelKindName } from "../../services/jobs/job-message.js";
 import { jobHandlers } from "../../services/job-handlers.js";
-import { jobsAreaWith } from "../../services/jobs/service.js";
-import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
 import { seedDestinations } from "../../services/recommend/seed.js";
 import { recommendArea } from "../../services/recommend/service.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import type { MeshConfig } from "../../services/runtime/config.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
-import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { jobEnded, startMeshWithWorker, type MeshWithWorker } from "../support/job-mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
 import { clearMeshCaches, testScope, TEST_REDIS_URL, type TestScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-builtin-${process.pid}`;
 
+let started: MeshWithWorker;
 let mesh: Mesh;
-let config: MeshConfig;
-let worker: RunningWorker;
-let transport: ReturnType<typeof createGrpcTransport>;
+let transport: MeshWithWorker["transport"];
 let scope: TestScope;
 
 beforeAll(async () => {
@@ -44,29 +39,17 @@ beforeAll(async () => {
   await seedTravellers(seeding, { count: 3000, seed: 21 });
   await seedDestinations(seeding, { destinations: 600, users: 1500, seed: 21 });
   await seeding.close();
-  ({ mesh, config } = await startTestMesh([matchArea, forecastArea, recommendArea, jobsAreaWith(jobHandlers)], scope.env));
-  await seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" });
-  worker = await startJobWorker({
-    config,
-    jobs: loadJobsConfig(),
-    db: mesh.db,
-    handlers: jobHandlers,
-    metrics: mesh.metrics,
-    openAdmin: false,
-  });
-  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+  started = await startMeshWithWorker([matchArea, forecastArea, recommendArea], scope.env, (mesh) =>
+    seedSampleInventory(mesh.db, { products: 3, seed: 5, endDate: "2025-06-30" }),
+  );
+  ({ mesh, transport } = started);
 }, 120_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await mesh?.shutdown();
+  await started?.shutdown();
 });
 
-async function finished(jobId: string): Promise<Job> {
-  let last: Job | undefined;
-  for await (const { job } of createClient(JobQueueService, transport).watchJob({ jobId }, { headers, timeoutMs: 90_000 })) last = job;
-  return last!;
-}
+const finished = (jobId: string) => jobEnded(transport, jobId, 90_000);
 
 describe("the built-in jobs", () => {
   it("trains the match model, promotes it, and the server swaps it in under load without a failed request", async () => {

@@ -1,26 +1,22 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
-import { jobHandlers } from "../../services/job-handlers.js";
-import { loadJobsConfig } from "../../services/jobs/config.js";
-import { jobsAreaWith } from "../../services/jobs/service.js";
-import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
+import { JobQueueService, JobStatus, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { seedDestinations } from "../../services/recommend/seed.js";
 import { ModelRegistry } from "../../services/registry/index.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { jobEnded, startMeshWithWorker, type MeshWithWorker } from "../support/job-mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-training-parameters-${process.pid}`;
 
+let started: MeshWithWorker;
 let mesh: Mesh;
-let worker: RunningWorker;
-let transport: ReturnType<typeof createGrpcTransport>;
+let transport: MeshWithWorker["transport"];
 const jobs = () => createClient(JobQueueService, transport);
 
 beforeAll(async () => {
@@ -30,29 +26,15 @@ beforeAll(async () => {
   await seedTravellers(seeding, { count: 800, seed: 17 });
   await seedDestinations(seeding, { destinations: 150, users: 300, seed: 17 });
   await seeding.close();
-  const started = await startTestMesh([jobsAreaWith(jobHandlers)], scope.env);
-  mesh = started.mesh;
-  worker = await startJobWorker({
-    config: started.config,
-    jobs: loadJobsConfig(),
-    db: mesh.db,
-    handlers: jobHandlers,
-    metrics: mesh.metrics,
-    openAdmin: false,
-  });
-  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+  started = await startMeshWithWorker([], scope.env);
+  ({ mesh, transport } = started);
 }, 90_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await mesh?.shutdown();
+  await started?.shutdown();
 });
 
-async function finished(jobId: string): Promise<Job> {
-  let last: Job | undefined;
-  for await (const { job } of jobs().watchJob({ jobId }, { headers, timeoutMs: 90_000 })) last = job;
-  return last!;
-}
+const finished = (jobId: string) => jobEnded(transport, jobId, 90_000);
 
 async function refusal(call: Promise<unknown>): Promise<ConnectError> {
   const err = await call.then(() => undefined, ConnectError.from);

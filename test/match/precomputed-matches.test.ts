@@ -1,28 +1,24 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceTask, JobQueueService, JobStatus, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { MatchScoringService } from "../../gen/mlmesh/match/v1/match_scoring_service_pb.js";
-import { jobHandlers } from "../../services/job-handlers.js";
-import { loadJobsConfig } from "../../services/jobs/config.js";
-import { jobsAreaWith } from "../../services/jobs/service.js";
-import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { matchArea } from "../../services/match/service.js";
 import { loadTravellers, nearbyTravellers } from "../../services/match/store/profiles.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { jobEnded, startMeshWithWorker, type MeshWithWorker } from "../support/job-mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-precomputed-${process.pid}`;
 const PARAMETERS = { top_k: 5, radius_km: 300 };
 
+let started: MeshWithWorker;
 let mesh: Mesh;
-let worker: RunningWorker;
-let transport: ReturnType<typeof createGrpcTransport>;
+let transport: MeshWithWorker["transport"];
 
 beforeAll(async () => {
   const scope = await testScope();
@@ -30,31 +26,20 @@ beforeAll(async () => {
   await migrate(seeding.sql);
   await seedTravellers(seeding, { count: 250, seed: 13 });
   await seeding.close();
-  const started = await startTestMesh([matchArea, jobsAreaWith(jobHandlers)], scope.env);
-  mesh = started.mesh;
-  worker = await startJobWorker({
-    config: started.config,
-    jobs: loadJobsConfig(),
-    db: mesh.db,
-    handlers: jobHandlers,
-    metrics: mesh.metrics,
-    openAdmin: false,
-  });
-  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+  started = await startMeshWithWorker([matchArea], scope.env);
+  ({ mesh, transport } = started);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await mesh?.shutdown();
+  await started?.shutdown();
 });
 
 async function run(parameters: Record<string, number | boolean>): Promise<Job> {
   const jobs = createClient(JobQueueService, transport);
   const { jobId } = (await jobs.submitInferenceJob({ task: InferenceTask.SCORE_CANDIDATES, parameters }, { headers })).job!;
-  let last: Job | undefined;
-  for await (const { job } of jobs.watchJob({ jobId }, { headers, timeoutMs: 60_000 })) last = job;
-  expect(last?.status, last?.error).toBe(JobStatus.COMPLETED);
-  return last!;
+  const last = await jobEnded(transport, jobId, 60_000);
+  expect(last.status, last.error).toBe(JobStatus.COMPLETED);
+  return last;
 }
 
 /** Each traveller's candidates as the job finds them: near them and in their accepted ages. */

@@ -1,12 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobQueueService, JobStatus, ModelKind, type Job } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
+import { JobQueueService, JobStatus, ModelKind } from "../../gen/mlmesh/jobs/v1/job_queue_service_pb.js";
 import { NotificationTimingService, NotificationType, Urgency } from "../../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
-import { jobHandlers } from "../../services/job-handlers.js";
-import { loadJobsConfig } from "../../services/jobs/config.js";
-import { jobsAreaWith } from "../../services/jobs/service.js";
-import { startJobWorker, type RunningWorker } from "../../services/jobs/worker-process.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { seedActivity } from "../../services/notify/seed.js";
 import { notifyArea } from "../../services/notify/service.js";
@@ -14,15 +9,16 @@ import { ModelRegistry } from "../../services/registry/index.js";
 import type { Mesh } from "../../services/runtime/mesh.js";
 import { openDatabase } from "../../services/runtime/storage/database.js";
 import { migrate } from "../../services/runtime/storage/migrations.js";
-import { startTestMesh, TEST_KEY } from "../support/mesh.js";
+import { jobEnded, startMeshWithWorker, type MeshWithWorker } from "../support/job-mesh.js";
+import { TEST_KEY } from "../support/mesh.js";
 import { testScope } from "../support/scope.js";
 
 const headers = { authorization: `Bearer ${TEST_KEY}` };
 process.env.MLMESH_QUEUE_PREFIX = `test-notify-prior-${process.pid}`;
 
+let started: MeshWithWorker;
 let mesh: Mesh;
-let worker: RunningWorker;
-let transport: ReturnType<typeof createGrpcTransport>;
+let transport: MeshWithWorker["transport"];
 let userId: string;
 
 beforeAll(async () => {
@@ -33,29 +29,15 @@ beforeAll(async () => {
   await seedActivity(seeding, { users: 150, seed: 8 });
   [{ user_id: userId }] = await seeding.sql<{ user_id: string }[]>`select user_id::text from user_notification_prefs limit 1`;
   await seeding.close();
-  const started = await startTestMesh([notifyArea, jobsAreaWith(jobHandlers)], scope.env);
-  mesh = started.mesh;
-  worker = await startJobWorker({
-    config: started.config,
-    jobs: loadJobsConfig(),
-    db: mesh.db,
-    handlers: jobHandlers,
-    metrics: mesh.metrics,
-    openAdmin: false,
-  });
-  transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
+  started = await startMeshWithWorker([notifyArea], scope.env);
+  ({ mesh, transport } = started);
 }, 60_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await mesh?.shutdown();
+  await started?.shutdown();
 });
 
-async function finished(jobId: string): Promise<Job> {
-  let last: Job | undefined;
-  for await (const { job } of createClient(JobQueueService, transport).watchJob({ jobId }, { headers, timeoutMs: 60_000 })) last = job;
-  return last!;
-}
+const finished = (jobId: string) => jobEnded(transport, jobId, 60_000);
 
 const timing = () =>
   createClient(NotificationTimingService, transport).optimizeNotificationTiming(
