@@ -128,6 +128,7 @@ dev: install proto-deps descriptors build
 	@bash scripts/dev.sh
 
 bench: build descriptors
+	@command -v h2load >/dev/null || { echo "make bench drives load with h2load: apt-get install nghttp2-client"; exit 1; }
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
 	$(MAKE) --no-print-directory eval-search MARKDOWN=build/bench/search.md
