@@ -11,7 +11,7 @@ import { smtpAdapter } from "./delivery/smtp.js";
 import { DeliveryStore } from "./delivery/store.js";
 import { webhookAdapter } from "./delivery/webhook.js";
 import { notifyHandlers } from "./handlers.js";
-import { startTimingModel } from "./timing.js";
+import { holdTimingModel } from "./timing.js";
 
 /**
  * NotificationTiming: per-traveller hour-of-week engagement (cached in
@@ -20,12 +20,12 @@ import { startTimingModel } from "./timing.js";
  * none, learned at start from a sample of travellers. Either is re-read hourly.
  */
 export const notifyArea: AreaFactory = async (deps) => {
-  const timing = await startTimingModel(deps);
+  const { timing, release } = await holdTimingModel(deps);
   return {
     service: NotificationTimingService,
     scopes: INFER,
     impl: notifyHandlers({ timing, metrics: deps.metrics }),
-    close: () => timing.close(),
+    close: release,
   };
 };
 
@@ -49,7 +49,7 @@ export const notificationDeliveryArea: AreaFactory = async (deps) => {
   const adapters: Partial<Record<AdapterName, DeliveryAdapter>> = {};
   if (config.webhookUrl) adapters.webhook = webhookAdapter(config.webhookUrl, config.webhookSecret, config.attemptTimeoutMs);
   if (config.smtpUrl) adapters.smtp = smtpAdapter(config.smtpUrl, config.from, config.attemptTimeoutMs);
-  const timing = await startTimingModel(deps);
+  const { timing, release } = await holdTimingModel(deps);
   const store = new DeliveryStore(deps.db.sql);
   const deliverer = new Deliverer(deps.config.redisUrl, queuePrefix, config, store, adapters, deps.metrics.registry);
   return {
@@ -58,7 +58,7 @@ export const notificationDeliveryArea: AreaFactory = async (deps) => {
     impl: deliveryHandlers({ timing, store, deliverer }),
     close: async () => {
       await deliverer.close();
-      await timing.close();
+      await release();
     },
   };
 };

@@ -1,6 +1,7 @@
 import { MODELS, onPromotion } from "../registry/index.js";
 import type { AreaDeps } from "../runtime/area.js";
 import { log } from "../runtime/log.js";
+import type { Database } from "../runtime/storage/database.js";
 import { onRowChanges } from "../runtime/storage/row-changes.js";
 import { decide, type Decision, type UrgencyName } from "./model/decide.js";
 import type { NotificationTypeName, UserState } from "./model/engagement.js";
@@ -31,7 +32,7 @@ export interface TimingModel {
   close(): Promise<void>;
 }
 
-export async function startTimingModel(deps: AreaDeps): Promise<TimingModel> {
+async function startTimingModel(deps: AreaDeps): Promise<TimingModel> {
   const store = new StateStore(deps.db.sql, deps.redis, deps.metrics, deps.config.redisPrefix);
   // New events and preferences, written by anyone, drop the traveller's cached state.
   const changes = await Promise.all(
@@ -73,6 +74,45 @@ export async function startTimingModel(deps: AreaDeps): Promise<TimingModel> {
       clearInterval(timer);
       promotions.close();
       await Promise.all(changes.map((c) => c.close()));
+    },
+  };
+}
+
+/** Timing models shared by the areas of one mesh (keyed by its database), with how many areas hold each. */
+const shared = new WeakMap<Database, { model: Promise<TimingModel>; holders: number }>();
+
+/**
+ * The mesh's one timing model: started by the first area that asks, closed
+ * when the last one releases it. NotificationTiming and NotificationDelivery
+ * then decide from one cache of travellers' states, one prior and one set of
+ * listeners, and the prior (when none is promoted, a read of a sample of
+ * travellers' activity) is learned once per process, not once per area.
+ */
+export async function holdTimingModel(deps: AreaDeps): Promise<{ timing: TimingModel; release(): Promise<void> }> {
+  let entry = shared.get(deps.db);
+  if (!entry) {
+    entry = { model: startTimingModel(deps), holders: 0 };
+    shared.set(deps.db, entry);
+  }
+  const held = entry;
+  held.holders++;
+  let timing: TimingModel;
+  try {
+    timing = await held.model;
+  } catch (err) {
+    // A failed start is not kept: the next area to ask starts afresh.
+    if (--held.holders === 0 && shared.get(deps.db) === held) shared.delete(deps.db);
+    throw err;
+  }
+  let released = false;
+  return {
+    timing,
+    release: async () => {
+      if (released) return;
+      released = true;
+      if (--held.holders > 0) return;
+      if (shared.get(deps.db) === held) shared.delete(deps.db);
+      await timing.close();
     },
   };
 }
