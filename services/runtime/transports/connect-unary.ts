@@ -28,9 +28,10 @@ const textEncoder = new TextEncoder();
  * a short path, as the REST gateway serves its calls: the body is read with
  * plain stream events and the answer written once, with no per-call web
  * Headers, AbortControllers or async generators (where connect-node spends a
- * call's time). What a client sees is connect-node's answer byte for byte:
- * its timeout and compression negotiation, limits, error JSON and HTTP
- * statuses (the functions are connect's own). Everything else (GET,
+ * call's time). What a client sees is connect-node's answer: its timeout
+ * and compression negotiation, limits, error JSON and HTTP statuses (the
+ * functions are connect's own), except that the API key is checked before the
+ * body is read, as on REST. Everything else (GET,
  * streaming, gRPC, gRPC-Web, unknown paths and content types) goes to
  * `fallback`, connect-node. The call itself goes through the pipeline like
  * every transport's; decoding happens inside it, so an undecodable body
