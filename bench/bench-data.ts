@@ -13,14 +13,16 @@ const BENCH_DESTINATIONS = 10_000;
  * The benchmark's own database: a million travellers (BENCH_TRAVELLERS), a
  * trained match model, activity for notification timing and a
  * 10,000-destination catalogue with interactions for recommendation, created
- * once and reused while its size matches.
+ * once and reused while its size matches. `database` names another database
+ * (a small one to iterate on without reseeding the shared one).
  */
-export async function prepareBenchDatabase(travellers: number): Promise<string> {
+export async function prepareBenchDatabase(travellers: number, database = "mlmesh_bench"): Promise<string> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`bench database name ${database}: lower-case letters, digits and _ only`);
   const admin = postgres("postgres://postgres@127.0.0.1:5432/postgres", { max: 1, onnotice: () => undefined });
-  const exists = await admin`select 1 from pg_database where datname = 'mlmesh_bench'`;
-  if (!exists.length) await admin.unsafe("create database mlmesh_bench");
+  const exists = await admin`select 1 from pg_database where datname = ${database}`;
+  if (!exists.length) await admin.unsafe(`create database ${database}`);
   await admin.end();
-  const url = "postgres://postgres@127.0.0.1:5432/mlmesh_bench";
+  const url = `postgres://postgres@127.0.0.1:5432/${database}`;
   const db = await openDatabase({ url, dataDir: "" });
   try {
     await migrate(db.sql);

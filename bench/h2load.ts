@@ -16,9 +16,11 @@ export interface LoadResult {
 }
 
 /**
- * Drives one gRPC method with h2load (C, nghttp2) using a pre-encoded request
- * frame, and reads per-request latencies from its log file to get percentiles
- * (h2load's own summary has only mean and sd).
+ * Drives one method with h2load (C, nghttp2) using a pre-encoded request
+ * body (a gRPC frame unless `contentType` says otherwise), and reads
+ * per-request latencies from its log file to get percentiles (h2load's own
+ * summary has only mean and sd). `h1` speaks HTTP/1.1 instead of h2c: one
+ * request at a time per connection, so `clients` is what is in flight.
  */
 export async function h2load(options: {
   url: string;
@@ -28,13 +30,18 @@ export async function h2load(options: {
   streamsPerClient: number;
   seconds: number;
   warmupSeconds: number;
+  /** Default `application/grpc` (with `te: trailers`). */
+  contentType?: string;
+  h1?: boolean;
 }): Promise<LoadResult & { command: string }> {
+  const contentType = options.contentType ?? "application/grpc";
   const dir = mkdtempSync(join(tmpdir(), "mlmesh-h2load-"));
   try {
     const body = join(dir, "request.bin");
     const logFile = join(dir, "requests.log");
     writeFileSync(body, options.frame);
     const args = [
+      ...(options.h1 ? ["--h1"] : []),
       "-c",
       String(options.clients),
       "-m",
@@ -48,9 +55,8 @@ export async function h2load(options: {
       "-d",
       body,
       "-H",
-      "content-type: application/grpc",
-      "-H",
-      "te: trailers",
+      `content-type: ${contentType}`,
+      ...(contentType === "application/grpc" ? ["-H", "te: trailers"] : []),
       ...Object.entries(options.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
       "--log-file",
       logFile,

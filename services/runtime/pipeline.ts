@@ -269,6 +269,8 @@ class MethodBinding implements BoundMethod {
       try {
         message = request();
       } catch (err) {
+        // A decoder that already names the field and rule (an unknown enum name) is passed on as it is.
+        if (err instanceof MeshError) throw err;
         throw new MeshError(Status.INVALID_ARGUMENT, `request is not a valid ${this.method.input.typeName}: ${(err as Error).message}`);
       }
     } else {

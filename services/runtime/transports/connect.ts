@@ -3,16 +3,23 @@ import { Code, ConnectError, createContextKey, createContextValues, type Connect
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { MeshError } from "../errors.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
+import { connectUnaryFastPath } from "./connect-unary.js";
 
 /** The connection a call came on, for the pipeline's per-connection stream caps. */
 const peerKey = createContextKey<string | undefined>(undefined, { description: "remote address and port" });
 
 /**
- * Serves bound services with connect-node: the Connect protocol, gRPC-Web and
- * gRPC, for Edge Functions and browsers. connect-node decodes the request;
- * everything else happens in the shared pipeline.
+ * Serves bound services for Edge Functions and browsers: Connect's unary
+ * calls on a short path of our own (connect-unary.ts), and with connect-node
+ * everything else: Connect streaming, gRPC-Web and gRPC. The call itself
+ * happens in the shared pipeline either way.
  */
 export function connectHandler(services: readonly BoundService[], options: { readMaxBytes: number }) {
+  return connectUnaryFastPath(services, options, connectNodeHandler(services, options));
+}
+
+/** connect-node: the Connect protocol, gRPC-Web and gRPC; it decodes the request, the pipeline does the rest. */
+function connectNodeHandler(services: readonly BoundService[], options: { readMaxBytes: number }) {
   return connectNodeAdapter({
     grpc: true,
     grpcWeb: true,

@@ -31,7 +31,8 @@ export class H2cOrHttp1Server {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
     });
-    this.tcp = net.createServer((socket) => {
+    // noDelay as node:http's own servers set it: a small answer goes out at once instead of waiting on Nagle.
+    this.tcp = net.createServer({ noDelay: true }, (socket) => {
       // Before anything else: a client that resets the connection before its first byte emits 'error' here.
       guardSocket(socket, limits.headersTimeoutMs);
       this.sockets.add(socket);
