@@ -76,7 +76,12 @@ export class JobStore {
   /**
    * Inserts jobs in one statement (concurrent submits arrive here together),
    * each answered in order: the new job, or the one an earlier submit with the
-   * same idempotency key created (also earlier in the same batch).
+   * same idempotency key created (also earlier in the same batch). The insert
+   * commits asynchronously: the rows are visible but may not be on disk yet,
+   * so nothing may be promised about them until durable() resolves. A worker
+   * cannot run them before that either: its start (start()) commits
+   * synchronously, and PostgreSQL flushes WAL in order, so the start's flush
+   * carries the insert's.
    */
   async createMany(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
     const sql = this.sql;
@@ -92,10 +97,12 @@ export class JobStore {
       idempotency_key: job.idempotencyKey ?? null,
       trace_parent: job.traceParent,
     }));
+    // Committed without waiting for the WAL flush: the rows are visible at once, so they may be queued while
+    // the caller waits for them to reach the disk (durable() below) before answering anyone.
     const inserted = await sql<Row[]>`
       insert into jobs ${sql(rows)}
       on conflict (job_type, idempotency_key) where idempotency_key is not null do nothing
-      returning *`;
+      returning *, set_config('synchronous_commit', 'off', true) as async_commit`;
     const byId = new Map(inserted.map((r) => [r.job_id, fromRow(r)]));
     const conflicts = jobs.filter((_, i) => !byId.has(ids[i]));
     const existing = new Map<string, JobRecord>();
@@ -111,6 +118,16 @@ export class JobStore {
       if (!first) throw new Error(`job with idempotency key ${job.idempotencyKey} neither inserted nor found`);
       return { job: first, created: false };
     });
+  }
+
+  /**
+   * Resolves once every transaction committed before the call is on disk: a
+   * transactional WAL message committed synchronously, whose flush carries all
+   * the WAL before it (createMany's asynchronous commits among it). Concurrent
+   * calls share a flush (PostgreSQL's group commit).
+   */
+  async durable(): Promise<void> {
+    await this.sql`select pg_logical_emit_message(true, 'mlmesh.jobs', '')`;
   }
 
   /**
