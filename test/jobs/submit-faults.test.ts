@@ -154,7 +154,9 @@ describe("submits", () => {
       traceParent: "",
     });
     try {
-      const [keyless, keyed] = await Promise.all([submitter.submit(job(undefined)), submitter.submit(job(`${note}-key`))].map((p) => p.catch((e: unknown) => e)));
+      const [keyless, keyed] = await Promise.all(
+        [submitter.submit(job(undefined)), submitter.submit(job(`${note}-key`))].map((p) => p.catch((e: unknown) => e)),
+      );
       expect(keyless).toBeInstanceOf(MeshError);
       expect((keyless as MeshError).code).toBe(Status.UNAVAILABLE);
       expect((keyless as MeshError).message).toContain("nothing was queued");
