@@ -55,6 +55,18 @@ try {
   const frame = grpcFrame(
     toBinary(SubmitInferenceJobRequestSchema, create(SubmitInferenceJobRequestSchema, { task: InferenceTask.SCORE_CANDIDATES })),
   );
+  const emptyRpc = () =>
+    h2load({
+      url: `http://127.0.0.1:${mesh.ports.grpc}/grpc.health.v1.Health/Check`,
+      frame: grpcFrame(new Uint8Array(0)),
+      headers: {},
+      clients: 4,
+      streamsPerClient: 16,
+      seconds: SECONDS,
+      warmupSeconds: 1,
+    });
+  // The empty RPC before and after the submits, averaged: the machine's load drifts during a run.
+  const emptyBefore = await emptyRpc();
   const submits = await h2load({
     url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
     frame,
@@ -64,15 +76,8 @@ try {
     seconds: SECONDS,
     warmupSeconds: 1,
   });
-  const empty = await h2load({
-    url: `http://127.0.0.1:${mesh.ports.grpc}/grpc.health.v1.Health/Check`,
-    frame: grpcFrame(new Uint8Array(0)),
-    headers: {},
-    clients: 4,
-    streamsPerClient: 16,
-    seconds: SECONDS,
-    warmupSeconds: 1,
-  });
+  const emptyAfter = await emptyRpc();
+  const empty = { rps: (emptyBefore.rps + emptyAfter.rps) / 2 };
   const addLoop = (options: () => JobsOptions) =>
     timed(SECONDS, async (until) => {
       let n = 0;
@@ -133,13 +138,11 @@ try {
   await paced(RATE, SECONDS, submit);
   while ((await pendingJobs()) > 0) await sleep(100);
   await pacedWorker.stop();
-  const ours = (
-    await mesh.db.sql<
-      { ms: number }[]
-    >`select extract(epoch from (started_at - created_at)) * 1000 as ms from jobs where started_at is not null`
-  )
-    .map((r) => Number(r.ms))
-    .sort((a, b) => a - b);
+  const timings = await mesh.db.sql<{ job_id: string; created: number; started: number }[]>`
+    select job_id, extract(epoch from created_at) * 1000 as created, extract(epoch from started_at) * 1000 as started
+    from jobs where started_at is not null`;
+  const ours = timings.map((r) => Number(r.started) - Number(r.created)).sort((a, b) => a - b);
+  const stages = await stagesOf(timings);
   const rawLatencies: number[] = [];
   const rawWorker = new Worker("raw", async (job) => void rawLatencies.push((job.processedOn ?? Date.now()) - job.timestamp), {
     connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
@@ -151,6 +154,7 @@ try {
   await rawWorker.close();
   rawLatencies.sort((a, b) => a - b);
 
+  const span = (sorted: number[]) => `${percentile(sorted, 0.5).toFixed(1)} / ${percentile(sorted, 0.99).toFixed(1)}`;
   const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const md = `## JobQueue beside raw BullMQ
 
@@ -166,11 +170,15 @@ Redis and the load.
 |---|---|---|---|
 | submits/s, 64 in flight (ours: gRPC SubmitInferenceJob via h2load; raw: \`queue.add\` with default options) | ${submits.rps.toFixed(0)} (p99 ${submits.p99Ms.toFixed(2)} ms, ${submits.failed} failed) | ${rawAdds.rate.toFixed(0)} | ${ratio(submits.rps, rawAdds.rate)} |
 | submits/s, 64 in flight (raw: \`queue.add\` with the options we queue with) | ${submits.rps.toFixed(0)} | ${sameOptions.rate.toFixed(0)} | ${ratio(submits.rps, sameOptions.rate)} |
-| the ceiling: an empty RPC (grpc.health.v1.Health/Check) on the same server, 64 in flight | ${empty.rps.toFixed(0)} | | ${ratio(empty.rps, rawAdds.rate)} of raw \`add\` |
+| the ceiling: an empty RPC (grpc.health.v1.Health/Check) on the same server, 64 in flight (mean of a run before and one after the submits) | ${empty.rps.toFixed(0)} | | ${ratio(empty.rps, rawAdds.rate)} of raw \`add\` |
+| submits/s as a share of that empty RPC (the submit's cost over gRPC's own: auth, validation, the record, the queue entry) | ${ratio(submits.rps, empty.rps)} | | |
 | batch submit, jobs/s (raw: \`addBulk\` of 1,000; ours has no batch RPC: the row above is its batch path, concurrent calls) | — | ${bulk.rate.toFixed(0)} | — |
 | no-op jobs processed/s, worker concurrency ${WORKER_CONCURRENCY} (ours: the ${submitted} jobs submitted above, first start to last finish; raw: ${DRAIN_JOBS}) | ${oursDrain.toFixed(0)} | ${rawDrain.toFixed(0)} | ${ratio(oursDrain, rawDrain)} |
 | submit-to-start p50 ms at ${RATE} jobs/s for ${SECONDS} s | ${percentile(ours, 0.5).toFixed(1)} | ${percentile(rawLatencies, 0.5).toFixed(1)} | |
 | submit-to-start p99 ms at ${RATE} jobs/s | ${percentile(ours, 0.99).toFixed(1)} | ${percentile(rawLatencies, 0.99).toFixed(1)} | |
+| where ours goes, p50 / p99 ms (the ${stages.queued.length} jobs BullMQ still keeps): recorded → queued (PostgreSQL commit, addBulk) | ${span(stages.queued)} | | |
+| queued → taken by the worker (BullMQ's wait and moveToActive) | ${span(stages.taken)} | | |
+| taken → recorded as started (the worker's start update) | ${span(stages.started)} | | |
 
 h2load command: \`${submits.command}\`
 `;
@@ -189,6 +197,27 @@ h2load command: \`${submits.command}\`
 }
 // Workers' blocking connections can outlive their close by a poll interval; the figures are written.
 process.exit(0);
+
+/**
+ * Where submit-to-start goes, for the jobs whose BullMQ entries are still kept (the last 1,000 completed):
+ * recorded (the row's created_at) to queued (the entry's timestamp, taken by addBulk), queued to taken
+ * (processedOn, when the worker's moveToActive ran), taken to started (the row's started_at). Same clock: one machine.
+ */
+async function stagesOf(timings: readonly { job_id: string; created: number; started: number }[]) {
+  const pipeline = redis.pipeline();
+  for (const t of timings) pipeline.hmget(`${prefix}:inference:${t.job_id}.0`, "timestamp", "processedOn");
+  const replies = (await pipeline.exec()) ?? [];
+  const stages = { queued: [] as number[], taken: [] as number[], started: [] as number[] };
+  timings.forEach((t, i) => {
+    const [queuedAt, takenAt] = ((replies[i]?.[1] ?? []) as (string | null)[]).map(Number);
+    if (!queuedAt || !takenAt) return;
+    stages.queued.push(queuedAt - Number(t.created));
+    stages.taken.push(takenAt - queuedAt);
+    stages.started.push(Number(t.started) - takenAt);
+  });
+  for (const list of Object.values(stages)) list.sort((a, b) => a - b);
+  return stages;
+}
 
 async function pendingJobs(): Promise<number> {
   const [{ n }] = await mesh.db.sql<{ n: number }[]>`select count(*)::int as n from jobs where status in ('pending', 'running')`;

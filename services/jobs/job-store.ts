@@ -76,27 +76,32 @@ export class JobStore {
   /**
    * Inserts jobs in one statement (concurrent submits arrive here together),
    * each answered in order: the new job, or the one an earlier submit with the
-   * same idempotency key created (also earlier in the same batch).
+   * same idempotency key created (also earlier in the same batch). The insert
+   * commits asynchronously: the rows are visible but may not be on disk yet,
+   * so nothing may be promised about them until durable() resolves. A worker
+   * cannot run them before that either: its start (start()) commits
+   * synchronously, and PostgreSQL flushes WAL in order, so the start's flush
+   * carries the insert's.
    */
   async createMany(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
     const sql = this.sql;
     const ids = jobs.map(() => randomUUID());
-    const rows = jobs.map((job, i) => ({
-      job_id: ids[i],
-      job_type: job.jobType,
-      kind: job.kind,
-      parameters: sql.json(job.parameters as never),
-      force_promote: job.forcePromote,
-      priority: job.priority,
-      max_attempts: job.maxAttempts,
-      idempotency_key: job.idempotencyKey ?? null,
-      trace_parent: job.traceParent,
-    }));
-    const inserted = await sql<Row[]>`
-      insert into jobs ${sql(rows)}
+    // One array per column (nine parameters whatever the group's size, rather than nine per job), and back only
+    // what PostgreSQL chose: the rest of a new record is what was sent and the table's defaults (newRecord).
+    // Committed without waiting for the WAL flush: the rows are visible at once, so they may be queued while
+    // the caller waits for them to reach the disk (durable() below) before answering anyone.
+    const inserted = await sql<{ job_id: string; created_at: Date; updated_at: Date }[]>`
+      insert into jobs (job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
+      select v.job_id, v.job_type, v.kind, v.parameters::jsonb, v.force_promote::boolean, v.priority, v.max_attempts, v.idempotency_key, v.trace_parent
+      from unnest(
+        ${ids}::uuid[], ${jobs.map((j) => j.jobType)}::text[], ${jobs.map((j) => j.kind)}::text[],
+        ${jobs.map((j) => JSON.stringify(j.parameters))}::text[], ${jobs.map((j) => String(j.forcePromote))}::text[],
+        ${jobs.map((j) => j.priority)}::int[], ${jobs.map((j) => j.maxAttempts)}::int[],
+        ${jobs.map((j) => j.idempotencyKey ?? null)}::text[], ${jobs.map((j) => j.traceParent)}::text[]
+      ) as v(job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
       on conflict (job_type, idempotency_key) where idempotency_key is not null do nothing
-      returning *`;
-    const byId = new Map(inserted.map((r) => [r.job_id, fromRow(r)]));
+      returning job_id, created_at, updated_at, set_config('synchronous_commit', 'off', true) as async_commit`;
+    const byId = new Map(inserted.map((r) => [r.job_id, r]));
     const conflicts = jobs.filter((_, i) => !byId.has(ids[i]));
     const existing = new Map<string, JobRecord>();
     if (conflicts.length) {
@@ -106,11 +111,21 @@ export class JobStore {
     }
     return jobs.map((job, i) => {
       const created = byId.get(ids[i]);
-      if (created) return { job: created, created: true };
+      if (created) return { job: newRecord(ids[i], job, created.created_at, created.updated_at), created: true };
       const first = existing.get(`${job.jobType}/${job.idempotencyKey}`);
       if (!first) throw new Error(`job with idempotency key ${job.idempotencyKey} neither inserted nor found`);
       return { job: first, created: false };
     });
+  }
+
+  /**
+   * Resolves once every transaction committed before the call is on disk: a
+   * transactional WAL message committed synchronously, whose flush carries all
+   * the WAL before it (createMany's asynchronous commits among it). Concurrent
+   * calls share a flush (PostgreSQL's group commit).
+   */
+  async durable(): Promise<void> {
+    await this.sql`select pg_logical_emit_message(true, 'mlmesh.jobs', '')`;
   }
 
   /**
@@ -325,6 +340,35 @@ interface Row {
   updated_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+/** A record createMany inserted: what it sent, the times PostgreSQL stamped, and the table's defaults (0500_jobs.sql). */
+function newRecord(jobId: string, job: NewJob, createdAt: Date, updatedAt: Date): JobRecord {
+  return {
+    jobId,
+    jobType: job.jobType,
+    kind: job.kind,
+    status: "pending",
+    parameters: job.parameters,
+    forcePromote: job.forcePromote,
+    priority: job.priority,
+    attempts: 0,
+    maxAttempts: job.maxAttempts,
+    progressPercent: 0,
+    progressMessage: "",
+    result: null,
+    error: "",
+    idempotencyKey: job.idempotencyKey ?? null,
+    run: 0,
+    cancelRequested: false,
+    deadLettered: false,
+    traceParent: job.traceParent,
+    queueEntry: null,
+    createdAt,
+    updatedAt,
+    startedAt: null,
+    finishedAt: null,
+  };
 }
 
 function fromRow(r: Row): JobRecord {

@@ -11,13 +11,15 @@ type Submitted = { job: JobRecord; created: boolean };
 type Outcome = { ok: Submitted } | { error: MeshError };
 
 const HISTORY_DOWN = "the job history (PostgreSQL) is unavailable; nothing was queued, retry later";
+const HISTORY_DOWN_KEYED = "the job history (PostgreSQL) is unavailable; retry later with the same idempotency_key";
 
 /**
  * Submits jobs in groups: concurrent SubmitTrainingJob/SubmitInferenceJob
  * calls share one PostgreSQL insert and one BullMQ addBulk, so a burst of
  * submits costs a few round trips instead of two per job. A job is recorded
- * before it is queued. If the queue refuses it, a job without an idempotency
- * key is removed again (nothing may look queued that is not); one with a key
+ * before it is queued, and on disk before its submit is answered (the queue
+ * entry is written while PostgreSQL flushes the record). If the queue refuses
+ * it, or the flush fails, a job without an idempotency key is removed again (nothing may look queued that is not); one with a key
  * stays recorded, because another submit with the same key may already have
  * answered with it: every submit that finds it pending queues it (a no-op
  * when it is queued), so retries with the key end as that one job.
@@ -42,24 +44,31 @@ export class JobSubmitter {
     const outcomes = await this.record(jobs);
     const toQueue = new Map<string, JobRecord>();
     for (const o of outcomes) if ("ok" in o && (o.ok.created || o.ok.job.status === "pending")) toQueue.set(o.ok.job.jobId, o.ok.job);
-    try {
-      await this.queues.addMany([...toQueue.values()]);
-    } catch (err) {
-      log.warn("job submit refused: queue unavailable", { error: String(err) });
-      const keyless = outcomes.flatMap((o) => ("ok" in o && o.ok.created && o.ok.job.idempotencyKey === null ? [o.ok.job.jobId] : []));
-      await this.store.discard(keyless).catch(() => undefined);
-      return outcomes.map((o) => {
-        if (!("ok" in o) || !toQueue.has(o.ok.job.jobId)) return o;
-        return {
-          error: MeshError.unavailable(
-            o.ok.job.idempotencyKey === null
-              ? "the job queue (Redis) is unavailable; nothing was queued, retry later"
-              : "the job queue (Redis) is unavailable; retry later with the same idempotency_key",
-          ),
-        };
-      });
-    }
-    return outcomes;
+    if (toQueue.size === 0) return outcomes;
+    // The records are visible but their commit was not waited for (JobStore.createMany): they are queued while
+    // PostgreSQL writes them to disk, and no submit is answered before both are done. A worker that takes one
+    // first cannot run it before it is on disk either (its start's flush carries the insert's).
+    const [queued, durable] = await Promise.allSettled([this.queues.addMany([...toQueue.values()]), this.store.durable()]);
+    if (queued.status === "fulfilled" && durable.status === "fulfilled") return outcomes;
+    const queueDown = queued.status === "rejected";
+    if (queueDown) log.warn("job submit refused: queue unavailable", { error: String(queued.reason) });
+    else log.warn("job submit refused: job history unavailable", { error: String((durable as PromiseRejectedResult).reason) });
+    // Nothing may look queued that is not: keyless jobs are removed again (their entries, if any, then find no record
+    // and are skipped by the worker). A keyed job stays: a retry with its key finds it and queues it (a no-op if queued).
+    const keyless = outcomes.flatMap((o) => ("ok" in o && o.ok.created && o.ok.job.idempotencyKey === null ? [o.ok.job.jobId] : []));
+    await this.store.discard(keyless).catch(() => undefined);
+    return outcomes.map((o) => {
+      if (!("ok" in o) || !toQueue.has(o.ok.job.jobId)) return o;
+      const keyed = o.ok.job.idempotencyKey !== null;
+      if (!queueDown) return { error: MeshError.unavailable(keyed ? HISTORY_DOWN_KEYED : HISTORY_DOWN) };
+      return {
+        error: MeshError.unavailable(
+          keyed
+            ? "the job queue (Redis) is unavailable; retry later with the same idempotency_key"
+            : "the job queue (Redis) is unavailable; nothing was queued, retry later",
+        ),
+      };
+    });
   }
 
   /**

@@ -132,6 +132,44 @@ describe("submits", () => {
     }
   });
 
+  it("answers a submit only once its record is on disk: when the flush fails it is refused, and a keyless job removed", async () => {
+    // The insert commits without waiting for the disk (JobStore.createMany); durable() is the wait. Here it fails
+    // as PostgreSQL going away mid-submit would make it fail.
+    class FlushFails extends JobStore {
+      override async durable(): Promise<void> {
+        throw Object.assign(new Error("connection terminated"), { code: "57P01", name: "PostgresError" });
+      }
+    }
+    const queues = new JobQueues(redis!.url, loadJobsConfig(process.env));
+    const submitter = new JobSubmitter(new FlushFails(mesh.db.sql), queues);
+    const note = `flush-${process.pid}`;
+    const job = (idempotencyKey: string | undefined): NewJob => ({
+      jobType: "inference",
+      kind: "score_candidates",
+      parameters: { steps: 1, note },
+      forcePromote: false,
+      priority: 50,
+      maxAttempts: 3,
+      idempotencyKey,
+      traceParent: "",
+    });
+    try {
+      const [keyless, keyed] = await Promise.all(
+        [submitter.submit(job(undefined)), submitter.submit(job(`${note}-key`))].map((p) => p.catch((e: unknown) => e)),
+      );
+      expect(keyless).toBeInstanceOf(MeshError);
+      expect((keyless as MeshError).code).toBe(Status.UNAVAILABLE);
+      expect((keyless as MeshError).message).toContain("nothing was queued");
+      expect((keyed as MeshError).code).toBe(Status.UNAVAILABLE);
+      expect((keyed as MeshError).message).toContain("with the same idempotency_key");
+      // Nothing looks queued that the client was told is not: only the keyed job, which its retries will find, stays.
+      const rows = await sql<{ key: string | null }[]>`select idempotency_key as key from jobs where parameters->>'note' = ${note}`;
+      expect(rows.map((r) => r.key)).toEqual([`${note}-key`]);
+    } finally {
+      await queues.close();
+    }
+  });
+
   it("two submits with one idempotency key while Redis fails and recovers end as one job", async () => {
     const key = `race-${process.pid}`;
     await stopRedis();
