@@ -86,9 +86,11 @@ describe("match model v2", () => {
   }, 120_000);
 
   it("serves a v2 pair through ONNX exactly as training computed it: stored text parts, the stored centre, the fitted weights", async () => {
+    const trained = await trainFromDatabase(db.sql, { force: true });
+    expect(trained.featureSet).toBe("v2");
     const served = await loadServingModel(db.sql, new MeshMetrics());
     try {
-      expect(served.version).toMatch(/^match-v2\.\d+$/);
+      expect(served.version).toBe(`match-v2.${trained.version}`);
       expect(served.features.count).toBe(FEATURE_COUNT + 2);
       // Serving: profiles as the server reads them from PostgreSQL, rows from the version's own feature set, the ONNX run.
       const stored = new Map((await loadTravellers(db.sql, ids)).map((r) => [r.id, toProfile(r)]));
