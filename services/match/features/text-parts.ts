@@ -55,29 +55,31 @@ export function partCentre(profiles: Iterable<WithTextParts>): Float32Array {
   return Float32Array.from(sum, (s) => (n ? s / n : 0));
 }
 
-// Each profile's parts with a centre taken away and each half normalised, once per (centre, profile) pair of objects.
-const centred = new WeakMap<Float32Array, WeakMap<WithTextParts, Float32Array | null>>();
+// Each profile's parts with a centre taken away and each half normalised: one entry per profile object
+// (the profile cache holds one object per traveller until it changes), for the centre last used with it.
+const centred = new WeakMap<WithTextParts, { centre: Float32Array; parts: Float32Array | null }>();
 
 function centredParts(p: WithTextParts, centre: Float32Array): Float32Array | null {
-  let byProfile = centred.get(centre);
-  if (!byProfile) centred.set(centre, (byProfile = new WeakMap()));
-  let out = byProfile.get(p);
-  if (out === undefined) {
-    const v = partsOf(p);
-    out = null;
-    if (v) {
-      out = new Float32Array(2 * DIMENSIONS);
-      for (let k = 0; k < 2 * DIMENSIONS; k++) out[k] = v[k] / 127 - centre[k];
-      for (const from of [0, DIMENSIONS]) {
-        let norm = 0;
-        for (let k = from; k < from + DIMENSIONS; k++) norm += out[k] * out[k];
-        norm = Math.sqrt(norm);
-        for (let k = from; k < from + DIMENSIONS; k++) out[k] = norm > 0 ? out[k] / norm : 0;
+  const known = centred.get(p);
+  if (known?.centre === centre) return known.parts;
+  let parts: Float32Array | null = null;
+  const bytes = p.textParts ? Buffer.from(p.textParts, "base64") : undefined;
+  if (bytes?.length === 2 * DIMENSIONS) {
+    parts = new Float32Array(2 * DIMENSIONS);
+    for (const from of [0, DIMENSIONS]) {
+      let norm = 0;
+      for (let k = from; k < from + DIMENSIONS; k++) {
+        // The bytes are int8 (×127): read as signed.
+        const value = (bytes[k] << 24) >> 24;
+        parts[k] = value / 127 - centre[k];
+        norm += parts[k] * parts[k];
       }
+      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let k = from; k < from + DIMENSIONS; k++) parts[k] *= scale;
     }
-    byProfile.set(p, out);
   }
-  return out;
+  centred.set(p, { centre, parts });
+  return parts;
 }
 
 /**
