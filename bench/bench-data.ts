@@ -26,10 +26,11 @@ export async function prepareBenchDatabase(travellers: number, database = "mlmes
   const db = await openDatabase({ url, dataDir: "" });
   try {
     await migrate(db.sql);
-    const [{ count, vectors }] = await db.sql<{ count: number; vectors: number }[]>`
-      select count(*)::int as count, count(text_embedding)::int as vectors from travellers`;
-    // A database seeded before travellers had text vectors is seeded again (a server would backfill them during the run).
-    if (count !== travellers || vectors !== travellers) {
+    const [{ count, vectors, parts }] = await db.sql<{ count: number; vectors: number; parts: number }[]>`
+      select count(*)::int as count, count(text_embedding)::int as vectors, count(text_parts)::int as parts from travellers`;
+    // A database seeded before travellers had text vectors (or match v2's text parts) is seeded again (a server
+    // would backfill them during the run), and match trained on it again (v2).
+    if (count !== travellers || vectors !== travellers || parts !== travellers) {
       process.stderr.write(`bench: seeding ${travellers} travellers (once)\n`);
       const started = performance.now();
       await seedTravellers(db, {

@@ -31,10 +31,11 @@ export async function train(args: string[]): Promise<number> {
     let promoted: boolean;
     if (model === MODELS.match) {
       const outcome = await trainFromDatabase(db.sql, { force, progress });
-      const { v0, v1 } = outcome.metrics;
+      const { v0, v1, v2 } = outcome.metrics;
       ({ version, promoted } = outcome);
       process.stdout.write(
-        `version ${version}: v1 AUC ${v1.auc.toFixed(4)} log-loss ${v1.logLoss.toFixed(4)}; ` +
+        `version ${version} (${outcome.featureSet}): v2 AUC ${v2.auc.toFixed(4)} log-loss ${v2.logLoss.toFixed(4)}; ` +
+          `v1 AUC ${v1.auc.toFixed(4)} log-loss ${v1.logLoss.toFixed(4)}; ` +
           `v0 AUC ${v0.auc.toFixed(4)} log-loss ${v0.logLoss.toFixed(4)}; ${promoted ? "promoted" : "not promoted"} (${outcome.reason})\n`,
       );
     } else if (model === MODELS.notify) {

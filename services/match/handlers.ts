@@ -12,7 +12,7 @@ import { MeshError } from "../runtime/errors.js";
 import type { ServiceImpl } from "../runtime/handler.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { bestOf } from "./best-of.js";
-import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
+import type { MatchContextInput, ProfileFeatures } from "./features/pair-features.js";
 import { vectorize } from "./features/text-vectors.js";
 import type { ModelRouter } from "./model-router.js";
 import type { PairBatchers } from "./pair-batchers.js";
@@ -104,7 +104,7 @@ async function scoreCandidates(parts: MatchParts, req: ScoreCandidatesRequest) {
       score: r.score,
       scorePercent: percentOf(r.score),
       confidence: confidenceOf(r.score),
-      factors: factorsOf(x, r.i * FEATURE_COUNT, model.weights),
+      factors: factorsOf(x, r.i * model.features.count, model.weights),
     })),
     modelVersion: model.version,
     latencyMs: performance.now() - started,
@@ -146,9 +146,9 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
   }));
   return {
     matches: top.map(({ i, relevance, row, p, score }) => {
-      const factors = factorsOf(x, i * FEATURE_COUNT, model.weights);
+      const factors = factorsOf(x, i * model.features.count, model.weights);
       const asks = promptReasons(plan.intent.asked, relevance, p, row.city, plan.place);
-      const compatible = matchReasons(x, i * FEATURE_COUNT, model, searcher, p).filter((r) => !asks.includes(r));
+      const compatible = matchReasons(x, i * model.features.count, model, searcher, p).filter((r) => !asks.includes(r));
       return {
         userId: p.id,
         displayName: row.display_name,
@@ -202,7 +202,7 @@ async function requireProfiles(parts: MatchParts, ids: readonly string[]): Promi
   return found;
 }
 
-/** One traveller against many, in one model run: the feature rows and their scores. */
+/** One traveller against many, in one model run: the feature rows (of the model's feature set) and their scores. */
 async function scoreAgainst(
   parts: MatchParts,
   model: LoadedModel,
@@ -211,9 +211,10 @@ async function scoreAgainst(
   context: MatchContextInput | undefined,
 ) {
   const n = others.length;
-  const x = new Float32Array(Math.max(1, n) * FEATURE_COUNT);
+  const { count, write } = model.features;
+  const x = new Float32Array(Math.max(1, n) * count);
   others.forEach((other, i) => {
-    pairFeatures(me, other, context, x, i * FEATURE_COUNT);
+    write(me, other, context, x, i * count);
   });
   if (n === 0) return { x, scores: new Float32Array(0) };
   parts.metrics.executions.inc();

@@ -22,6 +22,9 @@ export const INTERACTION_START_DAY = POPULATION_EPOCH_DAY - INTERACTION_DAYS;
 
 /** Share of like/pass decisions recorded as a coin flip whatever the affinity (mis-taps, bots, second thoughts). */
 const LABEL_NOISE = 0.04;
+/** How much alike pace (calm or lively) and planning (spontaneous or planned) add to a pair's affinity. */
+const PACE_WEIGHT = 0.7;
+const PLANNING_WEIGHT = 0.7;
 /** Spread of each decision's own mood around the pair's affinity. */
 const DECISION_NOISE = 0.6;
 
@@ -34,7 +37,11 @@ const DECISION_NOISE = 0.6;
  * distance threshold, a shared trip that counts more between outgoing people),
  * ignores declared needs, and drifts over the window (distance and shared
  * trips weigh more toward its end, spend less), so a model fitted on the
- * earlier weeks is judged on later ones it has not seen.
+ * earlier weeks is judged on later ones it has not seen. Pace and planning
+ * (alike get on, opposites grate) show only in the words people choose for
+ * them, a few words of a bio and of a prompt answer drawn from wide pools
+ * (population.ts voice): matching words one for one mostly misses them, word
+ * vectors see them, and neither reads the trait itself.
  */
 export function hiddenAffinity(a: PopulationMember, b: PopulationMember, day = INTERACTION_START_DAY): number {
   const drift = Math.min(1, Math.max(0, (day - INTERACTION_START_DAY) / INTERACTION_DAYS));
@@ -66,7 +73,9 @@ export function hiddenAffinity(a: PopulationMember, b: PopulationMember, day = I
     1.1 * lively -
     (0.5 + 0.4 * drift) * tooFar -
     2 * (refuses(a, B) + refuses(b, A)) +
-    (sharedTrip ? 0.3 + 0.5 * drift + 0.9 * Math.min(la.extraversion, lb.extraversion) : 0)
+    (sharedTrip ? 0.3 + 0.5 * drift + 0.9 * Math.min(la.extraversion, lb.extraversion) : 0) +
+    PACE_WEIGHT * la.pace * lb.pace +
+    PLANNING_WEIGHT * la.planning * lb.planning
   );
 }
 

@@ -34,8 +34,9 @@ export function matchTrainingJob(threadModule: URL = MATCH_TRAINING_THREAD): Job
         version: outcome.version,
         promoted: outcome.promoted,
         reason: outcome.reason,
-        auc: outcome.metrics.v1.auc,
-        log_loss: outcome.metrics.v1.logLoss,
+        feature_set: outcome.featureSet,
+        auc: outcome.metrics.candidate.auc,
+        log_loss: outcome.metrics.candidate.logLoss,
         baseline_auc: outcome.metrics.v0.auc,
       };
     },

@@ -2,7 +2,7 @@ import type { MeshConfig } from "../runtime/config.js";
 import { DynamicBatcher } from "../runtime/batcher.js";
 import type { MeshMetrics } from "../runtime/metrics.js";
 import { MODELS } from "../registry/index.js";
-import { FEATURE_COUNT, pairFeatures, type MatchContextInput, type ProfileFeatures } from "./features/pair-features.js";
+import type { MatchContextInput, ProfileFeatures } from "./features/pair-features.js";
 import type { LoadedModel } from "./serving-model.js";
 
 /** A pair to score in a batch. */
@@ -54,12 +54,14 @@ export class PairBatchers {
       maxBatch: this.config.matchBatchMax,
       maxWaitMs: this.config.matchBatchWaitMs,
       // Features are written straight into the batch's input: one typed array per batch, not per request.
+      // Rows of the model's own feature set: a v1 version still serving reads v1 rows, a v2 version v2 rows.
       run: async (pairs) => {
-        const x = new Float32Array(pairs.length * FEATURE_COUNT);
-        for (let i = 0; i < pairs.length; i++) pairFeatures(pairs[i].a, pairs[i].b, pairs[i].context, x, i * FEATURE_COUNT);
+        const { count, write } = model.features;
+        const x = new Float32Array(pairs.length * count);
+        for (let i = 0; i < pairs.length; i++) write(pairs[i].a, pairs[i].b, pairs[i].context, x, i * count);
         this.executions.inc();
         const scores = await model.score(x, pairs.length);
-        return pairs.map((_, i) => ({ score: scores[i], features: x, offset: i * FEATURE_COUNT }));
+        return pairs.map((_, i) => ({ score: scores[i], features: x, offset: i * count }));
       },
       observe: ({ size, queueSeconds, computeSeconds }) => {
         this.batchSizes.observe(size);

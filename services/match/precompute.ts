@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "../runtime/storage/database.js";
 import { bestOf } from "./best-of.js";
-import { FEATURE_COUNT, pairFeatures } from "./features/pair-features.js";
 import type { LoadedModel } from "./serving-model.js";
 import { loadTravellers, nearbyTravellers, toProfile, type TravellerRow } from "./store/profiles.js";
 
@@ -130,9 +129,10 @@ async function topMatches(
 ): Promise<{ user_id: string; score: number }[]> {
   if (found.length === 0) return [];
   const mine = toProfile(me);
-  const x = new Float32Array(found.length * FEATURE_COUNT);
+  const { count, write } = model.features;
+  const x = new Float32Array(found.length * count);
   found.forEach((c, i) => {
-    pairFeatures(mine, c.profile, undefined, x, i * FEATURE_COUNT);
+    write(mine, c.profile, undefined, x, i * count);
   });
   const scores = await model.score(x, found.length);
   return bestOf(scores, k).map((i) => ({ user_id: found[i].profile.id, score: scores[i] }));

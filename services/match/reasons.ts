@@ -1,4 +1,5 @@
-import { FEATURE_COUNT, FEATURE_NAMES, personalityFactor, type ProfileFeatures } from "./features/pair-features.js";
+import { FEATURE_NAMES_V2 } from "./features/feature-sets.js";
+import { FEATURE_NAMES, personalityFactor, type ProfileFeatures } from "./features/pair-features.js";
 import { haversineKm } from "../numeric/geography.js";
 import { INTERESTS, NEEDS, TRAVEL_STYLES } from "../travellers/index.js";
 
@@ -37,14 +38,15 @@ export function matchReasons(
   max = 3,
 ): string[] {
   const contributions: { k: number; c: number }[] = [];
-  for (let k = 0; k < FEATURE_COUNT; k++) {
+  // v1's features come first in every row (v2 appends its own), so one list of names reads both.
+  for (let k = 0; k < model.weights.length; k++) {
     const c = model.weights[k] * (x[offset + k] - model.means[k]);
     if (c > 0.05) contributions.push({ k, c });
   }
   contributions.sort((p, q) => q.c - p.c);
   const out: string[] = [];
   for (const { k } of contributions) {
-    const text = describe(FEATURE_NAMES[k], a, b);
+    const text = describe(FEATURE_NAMES_V2[k], a, b);
     if (text && !out.includes(text)) out.push(text);
     if (out.length >= max) break;
   }
@@ -70,6 +72,8 @@ function describe(feature: string, a: ProfileFeatures, b: ProfileFeatures): stri
   }
   if (feature === "prompt") return "answers what you asked for";
   if (feature === "bio") return "writes about the same things in their bio";
+  if (feature === "bio_embedding") return "describes their travels in a similar way";
+  if (feature === "prompt_embedding") return "answered the prompts in a similar spirit";
   if (feature === "same_style" || feature.startsWith("style:")) return `compatible travel style (${TRAVEL_STYLES[b.style]})`;
   if (feature === "personality" || feature === "both_outgoing") return "similar temperament";
   return undefined;

@@ -4,6 +4,7 @@ import { encodeTextFeatures } from "./features/text-features.js";
 import { fitIdf } from "./features/text-vectors.js";
 import { generatePopulation, type PopulationMember } from "../travellers/index.js";
 import { generateInteractions } from "./interactions.js";
+import { textParts } from "./features/text-parts.js";
 import { travellerVector } from "./features/traveller-vector.js";
 import { contentWords } from "./prompt/read.js";
 import { loadWordVectors } from "./text/word-vectors.js";
@@ -23,7 +24,7 @@ const IDF_SAMPLE = 50_000;
 /**
  * Loads a deterministic synthetic population with COPY: the text statistics
  * (IDF, fitted on up to 50,000 profiles), every traveller with precomputed
- * text vectors (TF-IDF and the word-vector embedding), and the interactions of the active users. A million
+ * text vectors (TF-IDF, the word-vector embedding and its bio and prompt-answer parts), and the interactions of the active users. A million
  * travellers stream through without being held in memory.
  */
 export async function seedTravellers(db: Database, options: SeedOptions): Promise<{ travellers: number; interactions: number }> {
@@ -45,6 +46,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
       const t = m.traveller;
       const text = encodeTextFeatures(textVectorsOf(t, idf));
       const embedding = travellerVector(t, contentWords, vectors);
+      const parts = textParts(t, contentWords, vectors);
       const trips = JSON.stringify(t.trips.map((x) => ({ destination: x.destination, start_day: x.startDay, end_day: x.endDay })));
       yield `${[
         t.id,
@@ -63,6 +65,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
         copyField(trips),
         copyBytea(text),
         copyBytea(new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength)),
+        copyBytea(new Uint8Array(parts.buffer, parts.byteOffset, parts.byteLength)),
       ].join("\t")}\n`;
       if (++written % 10_000 === 0) progress("travellers", written, options.count);
     }
@@ -86,6 +89,7 @@ export async function seedTravellers(db: Database, options: SeedOptions): Promis
       "trips",
       "text_features",
       "text_embedding",
+      "text_parts",
     ],
     travellerLines(),
   );

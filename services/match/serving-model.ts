@@ -2,13 +2,17 @@ import type { MeshMetrics } from "../runtime/metrics.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
 import { ModelRegistry, MODELS, type ModelVersion } from "../registry/index.js";
-import { FEATURE_COUNT, FEATURE_NAMES } from "./features/pair-features.js";
+import { FEATURES_V1, featuresV2, type FeatureSet } from "./features/feature-sets.js";
+import { FEATURE_COUNT } from "./features/pair-features.js";
+import { DIMENSIONS } from "./text/word-vectors.js";
 import { OnnxScorer } from "./model/onnx-scorer.js";
 import { PREDECESSOR_WEIGHTS, weightedSum } from "./model/weighted-sum.js";
 
-/** One loaded, warmed model: v1 from the registry, or the v0 weighted sum. */
+/** One loaded, warmed model: v1 or v2 from the registry, or the v0 weighted sum. */
 export interface LoadedModel {
   version: string;
+  /** The features its rows hold (v0 reads v1's row): whoever scores with it writes rows of this set. */
+  features: FeatureSet;
   /** Learned weight per feature (v0: the predecessor's weights on its factors), for explanations. */
   weights: Float64Array;
   /** Typical value of each feature, so explanations name what stands out. */
@@ -24,6 +28,7 @@ export function weightedSumModel(): LoadedModel {
   for (const [k, w] of Object.entries(PREDECESSOR_WEIGHTS)) weights[idx[k]] = w;
   return {
     version: "match-v0 (predecessor weights)",
+    features: FEATURES_V1,
     weights,
     means: new Float64Array(FEATURE_COUNT),
     bytes: 0,
@@ -54,23 +59,41 @@ export async function loadPinnedModel(sql: Sql, metrics: MeshMetrics, version: n
   return entry ? loadEntry(entry, metrics) : undefined;
 }
 
+/**
+ * The feature set a registry version was trained on (metadata.featureSet; a
+ * version stored before v2 existed is v1), or undefined when its names are
+ * not the set's (trained on features this code no longer computes).
+ */
+function featureSetOf(entry: ModelVersion): FeatureSet | undefined {
+  const names = entry.metadata.featureNames as string[] | undefined;
+  let set: FeatureSet | undefined;
+  const name = entry.metadata.featureSet ?? "v1";
+  if (name === "v1") set = FEATURES_V1;
+  else if (name === "v2") {
+    const centre = entry.metadata.textCentre as number[] | undefined;
+    if (Array.isArray(centre) && centre.length === 2 * DIMENSIONS) set = featuresV2(Float32Array.from(centre));
+  }
+  return set && names?.join(",") === set.names.join(",") ? set : undefined;
+}
+
 async function loadEntry(entry: ModelVersion, metrics: MeshMetrics): Promise<LoadedModel> {
   const started = performance.now();
-  const names = entry.metadata.featureNames as string[] | undefined;
-  if (!names || names.join(",") !== FEATURE_NAMES.join(",")) {
+  const features = featureSetOf(entry);
+  if (!features) {
     log.warn("registry's match model was trained on other features: serving v0", { version: entry.version });
     return weightedSumModel();
   }
-  const scorer = await OnnxScorer.load(entry.artefact, FEATURE_COUNT);
-  for (const rows of [1, 8, 64, 256]) await scorer.score(new Float32Array(rows * FEATURE_COUNT), rows);
-  const version = `match-v1.${entry.version}`;
+  const scorer = await OnnxScorer.load(entry.artefact, features.count);
+  for (const rows of [1, 8, 64, 256]) await scorer.score(new Float32Array(rows * features.count), rows);
+  const version = `match-${features.name}.${entry.version}`;
   metrics.modelLoadSeconds.labels(MODELS.match).set((performance.now() - started) / 1000);
   metrics.modelMemory.labels(MODELS.match, version).set(entry.artefact.byteLength);
   log.info("match model loaded and warmed", { version, ms: Math.round(performance.now() - started) });
   return {
     version,
+    features,
     weights: Float64Array.from(entry.metadata.weights as number[]),
-    means: Float64Array.from((entry.metadata.featureMeans as number[] | undefined) ?? new Array(FEATURE_COUNT).fill(0)),
+    means: Float64Array.from((entry.metadata.featureMeans as number[] | undefined) ?? new Array(features.count).fill(0)),
     bytes: entry.artefact.byteLength,
     score: (x, rows) => scorer.score(x, rows),
     release: () => scorer.release(),

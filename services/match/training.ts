@@ -1,6 +1,7 @@
 import type { Sql } from "../runtime/storage/database.js";
 import { runOnThread } from "../runtime/worker-pool.js";
 import { ModelRegistry, MODELS } from "../registry/index.js";
+import type { FeatureSetName } from "./features/feature-sets.js";
 import type { ProfileFeatures } from "./features/pair-features.js";
 import { labelledPairs, type Interaction } from "./interactions.js";
 import { loadTravellers, toProfile } from "./store/profiles.js";
@@ -8,10 +9,15 @@ import { trainMatchModel, type TrainedMatchModel } from "./model/train.js";
 
 export interface TrainingOutcome {
   version: number;
+  /** The features of the version stored: v2, or v1 when v2 did not beat it on the same held-out pairs. */
+  featureSet: FeatureSetName;
   promoted: boolean;
-  metrics: TrainedMatchModel["metrics"];
+  metrics: StoredMetrics;
   reason: string;
 }
+
+/** What a version's registry entry holds as metrics: every model on the same held-out pairs, and which one it is. */
+export type StoredMetrics = TrainedMatchModel["metrics"] & { candidate: { featureSet: FeatureSetName; auc: number; logLoss: number } };
 
 /** The match model's hyperparameters (MatchTrainingParameters in the contract). */
 export interface MatchHyperparameters {
@@ -43,7 +49,7 @@ export interface OnThread {
   module?: URL;
 }
 
-/** Reads the interactions and profiles in PostgreSQL and fits v1 on them (the CPU-heavy part of training). */
+/** Reads the interactions and profiles in PostgreSQL and fits v1 and v2 on them (the CPU-heavy part of training). */
 export async function fitFromDatabase(
   sql: Sql,
   options: { signal?: AbortSignal; progress?: (p: number, m: string) => void; parameters?: Partial<MatchHyperparameters> } = {},
@@ -69,11 +75,15 @@ export async function fitFromDatabase(
 }
 
 /**
- * Trains v1 on the interactions in PostgreSQL, stores the ONNX artefact with
- * its metrics and a summary of the data in the registry, and promotes it when
- * it beats v0 and the serving version on held-out AUC (or when forced). The
- * comparison with the serving version and the promotion are one step under
- * the registry's lock, so concurrent trainings leave the best one serving.
+ * Trains v1 and v2 on the interactions in PostgreSQL (the same pairs, the
+ * same held-out fifth) and stores v2, or v1 when v2's held-out AUC does not
+ * beat v1's on those pairs (travellers whose text parts are not written yet,
+ * say), as the ONNX artefact with its feature set, metrics and a summary of
+ * the data in the registry. It is promoted when it beats v0 and the serving
+ * version on held-out AUC (or when forced): a v1 version keeps serving until
+ * a v2 beats it. The comparison with the serving version and the promotion
+ * are one step under the registry's lock, so concurrent trainings leave the
+ * best one serving.
  */
 export async function trainFromDatabase(
   sql: Sql,
@@ -104,42 +114,55 @@ export async function trainFromDatabase(
   const { trained } = fitted;
   options.signal?.throwIfAborted();
   progress(85, "storing");
+  const v2Wins = trained.metrics.v2.auc > trained.metrics.v1.auc;
+  const chosen = v2Wins ? trained.v2 : trained.v1;
+  const quality = trained.metrics[chosen.featureSet];
+  const metrics: StoredMetrics = { ...trained.metrics, candidate: { featureSet: chosen.featureSet, ...quality } };
   const registry = new ModelRegistry(sql);
   const version = await registry.save({
     model: MODELS.match,
-    artefact: trained.onnx,
+    artefact: chosen.onnx,
     metadata: {
       kind: "logistic-regression",
-      featureNames: trained.featureNames,
-      weights: Array.from(trained.model.weights),
-      bias: trained.model.bias,
-      featureMeans: trained.featureMeans,
+      featureSet: chosen.featureSet,
+      featureNames: chosen.featureNames,
+      weights: Array.from(chosen.model.weights),
+      bias: chosen.model.bias,
+      featureMeans: chosen.featureMeans,
+      ...(chosen.textCentre && { textCentre: chosen.textCentre }),
       // The hyperparameters it was fitted with, as the contract names them.
       parameters: { l2: parameters.l2, iterations: parameters.iterations },
     },
-    metrics: trained.metrics,
+    metrics,
     dataSummary: fitted.dataSummary,
   });
-  const { auc } = trained.metrics.v1;
+  const { auc } = quality;
+  const name = chosen.featureSet;
   const beatsBaseline = auc > trained.metrics.v0.auc;
+  const against = v2Wins ? "" : ` (v2's ${trained.metrics.v2.auc.toFixed(4)} did not beat v1's on the same pairs)`;
   let promoted = false;
   let reason: string;
   if (!options.force && !beatsBaseline) {
-    reason = `v1 AUC ${auc.toFixed(4)} does not beat v0 ${trained.metrics.v0.auc.toFixed(4)}`;
+    reason = `${name} AUC ${auc.toFixed(4)} does not beat v0 ${trained.metrics.v0.auc.toFixed(4)}`;
   } else {
     const outcome = await registry.promoteIfBetter(MODELS.match, version, { force: options.force, score: heldOutAuc });
     promoted = outcome.promoted;
     const serving = outcome.serving;
     if (options.force) reason = "forced";
     else if (!serving) reason = "first version";
-    else if (promoted) reason = `AUC ${auc.toFixed(4)} beats version ${serving.version} (${serving.score.toFixed(4)})`;
-    else reason = `held-out AUC ${auc.toFixed(4)} does not beat serving version ${serving.version} (${serving.score.toFixed(4)})`;
+    else if (promoted) reason = `${name} AUC ${auc.toFixed(4)} beats version ${serving.version} (${serving.score.toFixed(4)})`;
+    else reason = `${name} held-out AUC ${auc.toFixed(4)} does not beat serving version ${serving.version} (${serving.score.toFixed(4)})`;
   }
-  progress(100, promoted ? `promoted version ${version}` : `kept the serving version: ${reason}`);
-  return { version, promoted, metrics: trained.metrics, reason };
+  reason += against;
+  progress(100, promoted ? `promoted version ${version} (${name})` : `kept the serving version: ${reason}`);
+  return { version, featureSet: name, promoted, metrics, reason };
 }
 
-/** A registry entry's held-out AUC: what promotion compares. */
-function heldOutAuc(metrics: Record<string, unknown>): number | undefined {
-  return (metrics as { v1?: { auc?: number } }).v1?.auc;
+/**
+ * A registry entry's held-out AUC: what promotion compares. The model the
+ * entry holds (`candidate`); an entry stored before v2 existed holds v1.
+ */
+export function heldOutAuc(metrics: Record<string, unknown>): number | undefined {
+  const m = metrics as { candidate?: { auc?: number }; v1?: { auc?: number } };
+  return m.candidate ? m.candidate.auc : m.v1?.auc;
 }

@@ -3,7 +3,17 @@ import { seedAt } from "../numeric/hash.js";
 import { Random } from "../numeric/random.js";
 import { INTERESTS, type Interest } from "./interests.js";
 import type { Traveller, Trip } from "./profile.js";
-import { DESTINATIONS, INTEREST_WORDS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, STYLE_WORDS, TRAVEL_STYLES } from "./vocabulary.js";
+import {
+  DESTINATIONS,
+  INTEREST_WORDS,
+  NEEDS,
+  OUTGOING_WORDS,
+  PACE_WORDS,
+  PLANNING_WORDS,
+  RESERVED_WORDS,
+  STYLE_WORDS,
+  TRAVEL_STYLES,
+} from "./vocabulary.js";
 
 /**
  * The hidden side of a traveller that drives who and what they like. The app
@@ -28,6 +38,10 @@ export interface LatentTraits {
   vibe: Float64Array;
   /** Where taste is heading: the later months of the synthetic year lean this way. */
   tasteDrift: Float64Array;
+  /** Calm (negative) to lively (positive), standardised; only the bio's wording hints at it. */
+  pace: number;
+  /** Spontaneous (negative) to planned (positive), standardised; only a prompt answer's wording hints at it. */
+  planning: number;
 }
 
 export interface PopulationMember {
@@ -111,7 +125,11 @@ const STYLE_LEANING: Record<(typeof TRAVEL_STYLES)[number], { spend: number; rou
  * seed) so that adding them left every declared profile, and so every seeded
  * database and every feature, exactly as it was.
  */
-function hiddenTraits(seed: number, serial: number, t: Traveller): Omit<LatentTraits, "taste" | "extraversion" | "pickiness"> {
+function hiddenTraits(
+  seed: number,
+  serial: number,
+  t: Traveller,
+): Omit<LatentTraits, "taste" | "extraversion" | "pickiness" | "pace" | "planning"> {
   const r = new Random(seedAt(seed ^ 0x1a7e27, serial));
   const lean = STYLE_LEANING[t.travelStyle];
   const vibe = Float64Array.from({ length: 4 }, () => r.gaussian());
@@ -123,6 +141,29 @@ function hiddenTraits(seed: number, serial: number, t: Traveller): Omit<LatentTr
     ageSlack: 2 + 3 * r.gaussian(),
     vibe,
     tasteDrift,
+  };
+}
+
+/**
+ * Pace and planning, and the words that say them: a stream of its own (salted
+ * seed), so adding them left every other field and trait as it was; the bio
+ * gains one sentence and the prompt answers a third answer. Each word leans
+ * with the trait (a lively word with probability sigmoid(2 × pace)), so two
+ * words are a noisy readout, never the trait itself.
+ */
+function voice(seed: number, serial: number): { pace: number; planning: number; paceSentence: string; planningAnswer: string } {
+  const r = new Random(seedAt(seed ^ 0x70ce, serial));
+  const pace = r.gaussian();
+  const planning = r.gaussian();
+  const word = (trait: number, negative: readonly string[], positive: readonly string[]) =>
+    r.pick(r.next() < 1 / (1 + Math.exp(-2 * trait)) ? positive : negative);
+  const paceWords = Array.from({ length: 6 }, () => word(pace, PACE_WORDS.calm, PACE_WORDS.lively));
+  const planningWords = Array.from({ length: 5 }, () => word(planning, PLANNING_WORDS.spontaneous, PLANNING_WORDS.planned));
+  return {
+    pace,
+    planning,
+    paceSentence: `My pace: ${paceWords.slice(0, -1).join(", ")} and ${paceWords.at(-1)}.`,
+    planningAnswer: `Travel rules: ${planningWords.slice(0, -1).join(", ")} and ${planningWords.at(-1)}`,
   };
 }
 
@@ -171,6 +212,7 @@ function generateMember(r: Random, serial: number, cities: City[], cityWeights: 
     `Looking for someone into ${r.pick(INTEREST_WORDS[topTastes[0]])}`,
     `Perfect day: ${r.pick(INTEREST_WORDS[r.pick(interests)])} then ${r.pick(INTEREST_WORDS[topTastes[1]])}`,
   ];
+  const spoken = voice(seed, serial);
   const trips: Trip[] = [];
   for (let t = r.int(0, 2); t > 0; t--) {
     const startDay = POPULATION_EPOCH_DAY + r.int(0, 180);
@@ -188,11 +230,14 @@ function generateMember(r: Random, serial: number, cities: City[], cityWeights: 
     interests,
     needs,
     travelStyle,
-    bio,
-    promptAnswers,
+    bio: `${bio} ${spoken.paceSentence}`,
+    promptAnswers: [...promptAnswers, spoken.planningAnswer],
     trips,
   };
-  return { traveller, latent: { taste, extraversion, pickiness, ...hiddenTraits(seed, serial, traveller) } };
+  return {
+    traveller,
+    latent: { taste, extraversion, pickiness, ...hiddenTraits(seed, serial, traveller), pace: spoken.pace, planning: spoken.planning },
+  };
 }
 
 function weightedIndex(r: Random, weights: number[]): number {

@@ -49,6 +49,35 @@ export const STYLE_WORDS: Record<TravelStyle, readonly string[]> = {
   adventure: ["tents", "wild camping", "remote places"],
 };
 
+/**
+ * Words for a traveller's pace, a trait no profile field holds: each bio says it in two words drawn from
+ * these pools (calm or lively, each word leaning with the trait). Many words to a pole, so two
+ * travellers of the same pace rarely write the same word (word-for-word text matching misses it) while
+ * the word vectors place each pool's words together.
+ */
+export const PACE_WORDS = {
+  calm: words(
+    "calm quiet peaceful relaxed gentle serene leisurely unhurried tranquil lazy slow cozy mellow soothing restful easygoing laidback sleepy idle lingering soft still placid sedate comfortable cosy restorative meditative contemplative dreamy",
+  ),
+  lively: words(
+    "adrenaline thrill extreme intense wild crazy nonstop energetic hectic frantic fast buzzing exhilarating daring rush speed thrilling hardcore reckless furious fierce explosive electrifying rowdy bold feverish restless vigorous breakneck action",
+  ),
+} as const;
+
+/** Words for how a traveller plans (another hidden trait), said in a prompt answer the same way as pace. */
+export const PLANNING_WORDS = {
+  planned: words(
+    "itinerary schedule spreadsheet bookings checklist organised planned reservations timetable agenda prepared tickets organized booked scheduled reserved methodical punctual detailed meticulous advance planner calendar plan routine preparation logistics research budgeted timetables",
+  ),
+  spontaneous: words(
+    "spontaneous improvise wander whim impulse serendipity unplanned flexible random drifting wherever instinct improvised impulsive aimless wandering carefree unscripted spur freewheeling roam roaming unpredictable hitchhiking detour surprise chance lucky wing sudden",
+  ),
+} as const;
+
+function words(list: string): readonly string[] {
+  return list.split(" ");
+}
+
 export const OUTGOING_WORDS = ["love meeting new people", "always up for a party", "talk to strangers everywhere"];
 export const RESERVED_WORDS = ["enjoy quiet evenings", "prefer small groups", "like reading on trains"];
 

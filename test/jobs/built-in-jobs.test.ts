@@ -71,10 +71,10 @@ describe("the built-in jobs", () => {
     const job = await finished(submitted.jobId);
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(job.result).toMatchObject({ model: "match", promoted: true });
-    const version = (job.result as { version: number }).version;
+    const { version, feature_set: featureSet } = job.result as { version: number; feature_set: string };
     await expect
       .poll(async () => (await match.scoreMatch({ userAId: a.id, userBId: b.id }, { headers })).modelVersion, { timeout: 30_000 })
-      .toBe(`match-v1.${version}`);
+      .toBe(`match-${featureSet}.${version}`);
     stop = true;
     await load;
     expect(requests).toBeGreaterThan(10);

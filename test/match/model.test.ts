@@ -25,9 +25,9 @@ describe("match model", () => {
     expect(trained.metrics.v1.logLoss).toBeLessThan(trained.metrics.v0.logLoss);
 
     const { x } = dataset(pairs.slice(0, 500), profiles);
-    const scorer = await OnnxScorer.load(trained.onnx, FEATURE_COUNT);
+    const scorer = await OnnxScorer.load(trained.v1.onnx, FEATURE_COUNT);
     const onnxScores = await scorer.score(x, 500);
-    for (let i = 0; i < 500; i++) expect(onnxScores[i]).toBeCloseTo(predictLogistic(trained.model, x, i * FEATURE_COUNT), 5);
+    for (let i = 0; i < 500; i++) expect(onnxScores[i]).toBeCloseTo(predictLogistic(trained.v1.model, x, i * FEATURE_COUNT), 5);
     // One run for one row and one for many give the same numbers.
     expect((await scorer.score(x.subarray(0, FEATURE_COUNT), 1))[0]).toBeCloseTo(onnxScores[0], 6);
     await scorer.release();

@@ -1,5 +1,6 @@
 import { INTERESTS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../../travellers/index.js";
 import { haversineKm } from "../../numeric/geography.js";
+import type { WithTextParts } from "./text-parts.js";
 import { cosine, vectorize, type SparseVector } from "./text-vectors.js";
 
 /** Who and where a traveller is, and whom they accept: the same in a profile and in its features. */
@@ -13,7 +14,7 @@ interface TravellerBasics {
 }
 
 /** What scoring needs of one traveller, computed once and cached (in process and in Redis). */
-export interface ProfileFeatures extends TravellerBasics {
+export interface ProfileFeatures extends TravellerBasics, WithTextParts {
   interests: number;
   needs: number;
   /** Index in TRAVEL_STYLES, or -1 when unknown. */

@@ -20,6 +20,8 @@ export interface TravellerRow {
   text_features: Buffer | null;
   /** The int8 text vector (features/traveller-vector.ts); null until computed. */
   text_embedding: Buffer | null;
+  /** The bio's and the prompt answers' int8 vectors (features/text-parts.ts); null until computed. */
+  text_parts: Buffer | null;
   city: string;
 }
 
@@ -32,7 +34,7 @@ type StoredRow = Omit<TravellerRow, "interests" | "needs" | "trips"> & { interes
 // need names never contain a comma.
 const COLUMNS =
   "id, display_name, age, min_accepted_age, max_accepted_age, latitude, longitude, array_to_string(interests, ',') as interests, " +
-  "array_to_string(needs, ',') as needs, travel_style, bio, trips::text as trips, text_features, text_embedding, city";
+  "array_to_string(needs, ',') as needs, travel_style, bio, trips::text as trips, text_features, text_embedding, text_parts, city";
 
 function fromStored(r: StoredRow): TravellerRow {
   return {
@@ -50,6 +52,7 @@ function fromStored(r: StoredRow): TravellerRow {
     trips: r.trips === "[]" ? [] : (JSON.parse(r.trips) as TravellerRow["trips"]),
     text_features: r.text_features,
     text_embedding: r.text_embedding,
+    text_parts: r.text_parts,
     city: r.city,
   };
 }
@@ -79,6 +82,7 @@ export function toProfile(row: TravellerRow): ProfileFeatures {
     vectors,
   );
   if (row.text_embedding) profile.embedding = row.text_embedding.toString("base64");
+  if (row.text_parts) profile.textParts = row.text_parts.toString("base64");
   return profile;
 }
 
