@@ -138,14 +138,18 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
 
   // Ready only when storage answers and every area has loaded and warmed its models.
   const areaProblems = async () => (await notReady()).filter((p) => !p.startsWith("not serving"));
+  const nowServing = () => {
+    health.setAll(ServingStatus.SERVING);
+    for (const a of areas) a.serving?.();
+  };
   const pending = await areaProblems();
-  if (pending.length === 0) health.setAll(ServingStatus.SERVING);
+  if (pending.length === 0) nowServing();
   else {
     log.warn("not ready yet", { problems: pending });
     const timer = setInterval(async () => {
       if ((await areaProblems()).length === 0) {
         clearInterval(timer);
-        health.setAll(ServingStatus.SERVING);
+        nowServing();
         log.info("ready");
       }
     }, 500);
