@@ -135,6 +135,7 @@ bench: build descriptors
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
 	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md
 	node dist/bench/soak.js --markdown build/bench/soak.md
+	node dist/bench/startup.js --markdown build/bench/startup.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 
 clean:

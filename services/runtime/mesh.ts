@@ -77,8 +77,19 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   await migrate(db.sql);
   const redis = connectRedis(config.redisUrl, "serve");
 
+  // Set up side by side: one area's reads and loads (word vectors, ONNX sessions, registry artefacts) wait on
+  // disk, PostgreSQL and Redis while another computes, and a start takes about its slowest area, not their sum.
   const areas: Area[] = [];
-  for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics, areas: () => areas }));
+  const built = await Promise.allSettled(options.areas.map((factory) => factory({ config, db, redis, metrics, areas: () => areas })));
+  const failed = built.find((b): b is PromiseRejectedResult => b.status === "rejected");
+  if (failed) {
+    // The ones that started are closed, so a failed start leaves no listener or timer behind.
+    for (const b of built) if (b.status === "fulfilled") await b.value.close?.().catch(() => undefined);
+    redis.disconnect();
+    await db.close();
+    throw failed.reason;
+  }
+  for (const b of built) if (b.status === "fulfilled") areas.push(b.value);
 
   const auth = authFor(config);
   auth.keys.watch();
