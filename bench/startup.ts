@@ -46,7 +46,9 @@ for (let i = 0; i < runs; i++) {
     servingMs.push(serve.servingMs);
     cpuAtServing.push(await metricValue(serve.adminPort, "process_cpu_seconds_total"));
     // A build without the profile store (a baseline run of an older commit) has no such gauge.
-    const hasStore = (await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text()).includes("mlmesh_match_profile_store_filled");
+    const hasStore = (await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text()).includes(
+      "mlmesh_match_profile_store_filled",
+    );
     if (i === 0 && hasStore) {
       const rssBefore = await metricValue(serve.adminPort, "process_resident_memory_bytes");
       const buffersBefore = await metricValue(serve.adminPort, "nodejs_external_memory_bytes");
