@@ -136,6 +136,7 @@ bench: build descriptors
 	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md
 	node dist/bench/soak.js --markdown build/bench/soak.md
 	node dist/bench/ways-in.js --markdown build/bench/ways-in.md
+	node dist/bench/startup.js --markdown build/bench/startup.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 
 clean:

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { benchMethods, pairedThroughput, type MethodCase } from "./grpc-methods.js";
 import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_service_pb.js";
 import { describeMachine } from "./machine.js";
+import { untilProfileStoreFilled } from "./spawn-serve.js";
 
 /**
  * `make bench`: starts the mesh with its real services, drives each method on
@@ -36,6 +37,9 @@ try {
   const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
   while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING)
     await new Promise((r) => setTimeout(r, 500));
+  // The profile store fills after readiness; measuring meanwhile would time the fill, not the calls.
+  const storeMs = await untilProfileStoreFilled(mesh.ports.admin);
+  process.stderr.write(`bench: profile store filled ${(storeMs / 1000).toFixed(0)} s after SERVING\n`);
   const baseline: MethodCase = {
     name: "empty RPC (grpc.health.v1.Health/Check)",
     service: Health,

@@ -8,12 +8,14 @@ import { key as notifyStateKey } from "../services/notify/state-store.js";
 import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
+import { metricValue } from "./spawn-serve.js";
 
 /**
  * Latencies as the server reports them (latency_ms: from decoded request to
  * response, excluding the network), one call at a time: ScoreCandidates with
  * 100 candidates, and SearchMatches (50 km, an age range, top 10) around the
- * homes of random travellers; then OptimizeNotificationTiming, server-side
+ * homes of random travellers; ScoreCandidates twice, with random candidates
+ * from the whole population and with a warm set; then OptimizeNotificationTiming, server-side
  * from the RPC histogram and client-side beside the empty RPC.
  */
 export async function serverSideLatencies(target: LatencyTarget, apiKey: string): Promise<string> {
@@ -21,10 +23,26 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   const headers = { authorization: `Bearer ${apiKey}` };
   const sql = target.sql;
   const users = await sql<{ id: string }[]>`select id::text from travellers order by id limit 2101`;
-  const candidates: number[] = [];
+  // The same 20 sets of 100 in turn: every profile warm in process (the figure before the profile store).
+  const warm: number[] = [];
   for (let i = 0; i < 2000; i++) {
     const ids = users.slice(1 + (i % 20) * 100, 101 + (i % 20) * 100).map((u) => u.id);
     const res = await client.scoreCandidates({ userId: users[0].id, candidateIds: ids }, { headers });
+    if (i >= 100) warm.push(res.latencyMs);
+  }
+  warm.sort((a, b) => a - b);
+  // A traveller and 100 candidates drawn at random from the whole population for every call, as a feed over a
+  // million travellers asks: no set repeats, so only a store of every traveller keeps them in process.
+  const everyone = (await sql<{ id: string }[]>`select id::text from travellers`).map((r) => r.id);
+  const random = mulberry32(18);
+  const draw = () => everyone[Math.floor(random() * everyone.length)];
+  const candidates: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    // Distinct, and none the traveller (the contract refuses repeated candidates).
+    const drawn = new Set<string>();
+    while (drawn.size < 101) drawn.add(draw());
+    const [userId, ...ids] = drawn;
+    const res = await client.scoreCandidates({ userId, candidateIds: ids }, { headers });
     if (i >= 100) candidates.push(res.latencyMs);
   }
   candidates.sort((a, b) => a - b);
@@ -89,15 +107,21 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   for (const a of [timing, first, later]) a.sort((x, y) => x - y);
   const notifyServer = bucketDiff(await serverBuckets(target.adminPort, "OptimizeNotificationTiming"), notifyBefore);
   client_.sort((a, b) => a - b);
+  const storeTravellers = await metricValue(target.adminPort, "mlmesh_match_profile_store_travellers");
+  const storeBytes = await metricValue(target.adminPort, "mlmesh_match_profile_store_bytes");
   return `## Server-side latency, one call at a time
 
 Measured by \`make bench\` from the \`latency_ms\` each response carries (decoded request to response).
 
 | call | calls | p50 ms | p95 ms | p99 ms | target |
 |---|---|---|---|---|---|
-| ScoreCandidates, 100 candidates (one ONNX run) | ${candidates.length} | ${percentile(candidates, 0.5).toFixed(3)} | ${percentile(candidates, 0.95).toFixed(3)} | ${percentile(candidates, 0.99).toFixed(3)} | p99 < 1 ms |
+| ScoreCandidates, a traveller and 100 candidates drawn at random from ${everyone.length.toLocaleString("en")} travellers each call (one ONNX run) | ${candidates.length} | ${percentile(candidates, 0.5).toFixed(3)} | ${percentile(candidates, 0.95).toFixed(3)} | ${percentile(candidates, 0.99).toFixed(3)} | p99 ≤ 2 ms |
+| ScoreCandidates, the same 20 sets of 100 in turn (every profile warm) | ${warm.length} | ${percentile(warm, 0.5).toFixed(3)} | ${percentile(warm, 0.95).toFixed(3)} | ${percentile(warm, 0.99).toFixed(3)} | p99 < 1 ms |
 | SearchMatches over ${total.toLocaleString("en")} travellers, 50 km, ages 25-40, top 10 | ${search.length} | ${percentile(search, 0.5).toFixed(2)} | ${percentile(search, 0.95).toFixed(2)} | ${percentile(search, 0.99).toFixed(2)} | p95 < 50 ms |
 | the same SearchMatches, seen by the client | ${client_.length} | ${percentile(client_, 0.5).toFixed(2)} | ${percentile(client_, 0.95).toFixed(2)} | ${percentile(client_, 0.99).toFixed(2)} | |
+
+Profiles come from the profile store (every traveller's scoring features in process, filled after start; \`make bench\`
+waits for it): ${storeTravellers.toLocaleString("en")} travellers in ${(storeBytes / 2 ** 20).toFixed(0)} MiB of typed arrays, ${(((storeBytes / Math.max(1, storeTravellers)) * 1e6) / 2 ** 20).toFixed(0)} MiB per million travellers (memory measured from the process: see Replica start-up).
 
 SearchMatches centres are the homes of ${search.length} travellers drawn at random; on average ${Math.round(considered / search.length)} candidates passed the SQL prefilter (distance box and age) and were scored in one run.
 
@@ -119,4 +143,16 @@ Seen by the client (\`dist/bench/latency-client.js\`, a process of its own, over
 | later calls (state in process) | ${later.length} | ${percentile(later, 0.5).toFixed(2)} | ${percentile(later, 0.95).toFixed(2)} | ${percentile(later, 0.99).toFixed(2)} |
 
 `;
+}
+
+/** A small seeded generator, so every run draws the same travellers. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

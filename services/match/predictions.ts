@@ -24,13 +24,12 @@ export class Predictions {
   /**
    * The key of a pair's answer, or undefined when nothing is kept. The pair is
    * in sorted order: the score is symmetric, so (a, b) and (b, a) share it.
-   * Each profile's generation is in it: a changed profile is reloaded as a new
-   * object, and its pairs' answers miss.
+   * Each profile's version is in it: a changed profile is reloaded as a new
+   * object (or under a new store revision), and its pairs' answers miss.
    */
   keyOf(model: LoadedModel, a: ProfileFeatures, b: ProfileFeatures, context: MatchContext | undefined): string | undefined {
     if (!this.cache.enabled) return undefined;
-    const pair =
-      a.id < b.id ? `${a.id}@${generationOf(a)}|${b.id}@${generationOf(b)}` : `${b.id}@${generationOf(b)}|${a.id}@${generationOf(a)}`;
+    const pair = a.id < b.id ? `${a.id}@${versionOf(a)}|${b.id}@${versionOf(b)}` : `${b.id}@${versionOf(b)}|${a.id}@${versionOf(a)}`;
     return `${model.version}|${pair}|${contextKey(context)}`;
   }
 
@@ -41,6 +40,11 @@ export class Predictions {
   set(key: string, prediction: Prediction): void {
     this.cache.set(key, prediction);
   }
+}
+
+/** The store's revision (r…) or the object's generation (g…): two numberings, kept apart. */
+function versionOf(p: ProfileFeatures): string {
+  return p.revision === undefined ? `g${generationOf(p)}` : `r${p.revision}`;
 }
 
 const generations = new WeakMap<ProfileFeatures, number>();

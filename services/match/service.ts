@@ -8,6 +8,8 @@ import { ModelRouter } from "./model-router.js";
 import { PairBatchers } from "./pair-batchers.js";
 import { Predictions } from "./predictions.js";
 import { ProfileCache } from "./profile-cache.js";
+import { ProfileStore } from "./profile-store.js";
+import { profileStoreGauges } from "./profile-store-gauges.js";
 import { MatchMetrics } from "./rpc-metrics.js";
 import { loadServingModel, type LoadedModel } from "./serving-model.js";
 import { loadIdf } from "./store/profiles.js";
@@ -38,7 +40,10 @@ export const matchArea: AreaFactory = async (deps) => {
     redisPrefix: deps.config.redisPrefix,
   });
   const idf = (await loadIdf(sql)) ?? new Float32Array(TEXT_BUCKETS).fill(1);
-  const profiles = new ProfileCache(sql, deps.redis, deps.metrics, deps.config.redisPrefix);
+  // Filled once the mesh is serving (see `serving` below): a million travellers take a while to read.
+  const store = deps.config.matchProfileStore ? new ProfileStore(sql) : undefined;
+  if (store) profileStoreGauges(deps.metrics, store);
+  const profiles = new ProfileCache(sql, deps.redis, deps.metrics, deps.config.redisPrefix, store);
   const reader = await loadingReader;
   log.info("prompt reader loaded", { ms: Math.round(performance.now() - readerStarted) });
   const embeddings = new EmbeddingRefresher(sql, reader.vectors);
@@ -73,7 +78,9 @@ export const matchArea: AreaFactory = async (deps) => {
     scopes: INFER,
     impl,
     loaded: () => (serving.current ? [{ name: "match", version: serving.current.version }] : []),
+    serving: () => store?.start(),
     close: async () => {
+      await store?.close();
       await serving.close();
       await changes.close();
       await embeddings.close();

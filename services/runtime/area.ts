@@ -31,6 +31,11 @@ export interface Area {
   /** Reasons the area cannot serve yet (models not loaded, not warmed); empty when ready. */
   readonly notReady?: () => Promise<string[]>;
   /**
+   * Called once the mesh reports SERVING: warm-up that a correct answer does
+   * not need (filling caches) starts here, so that it never delays readiness.
+   */
+  readonly serving?: () => void;
+  /**
    * Pages for the admin port, served behind the API keys (the queue dashboard):
    * GET and HEAD need the `read` scope, any other method the `write` scope.
    */

@@ -36,6 +36,8 @@ export interface MeshConfig {
   matchBatchWaitMs: number;
   /** MATCH_PREDICTION_CACHE_TTL_MS: how long a ScoreMatch answer is kept in process (0: not cached). */
   matchPredictionCacheTtlMs: number;
+  /** MATCH_PROFILE_STORE: every traveller's scoring features held in process, filled after the server is ready (on by default). */
+  matchProfileStore: boolean;
   /** FORECAST_WORKERS: worker threads fitting forecasts. */
   forecastWorkers: number;
   /** FORECAST_QUEUE_DEPTH: fits that may wait for a worker; past it a forecast is refused RESOURCE_EXHAUSTED (0: none wait). */
@@ -244,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     matchBatchMax: readInt(env, NUMERIC_SETTINGS.matchBatchMax, problems),
     matchBatchWaitMs: readInt(env, NUMERIC_SETTINGS.matchBatchWaitMs, problems),
     matchPredictionCacheTtlMs: readInt(env, NUMERIC_SETTINGS.matchPredictionCacheTtlMs, problems),
+    matchProfileStore: (env.MATCH_PROFILE_STORE ?? "") === "" || flag("MATCH_PROFILE_STORE"),
     forecastWorkers: readInt(env, NUMERIC_SETTINGS.forecastWorkers, problems),
     forecastQueueDepth: readInt(env, NUMERIC_SETTINGS.forecastQueueDepth, problems),
     maxStreamsPerConnection: readInt(env, NUMERIC_SETTINGS.maxStreamsPerConnection, problems),

@@ -77,8 +77,19 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   await migrate(db.sql);
   const redis = connectRedis(config.redisUrl, "serve");
 
+  // Set up side by side: one area's reads and loads (word vectors, ONNX sessions, registry artefacts) wait on
+  // disk, PostgreSQL and Redis while another computes, and a start takes about its slowest area, not their sum.
   const areas: Area[] = [];
-  for (const factory of options.areas) areas.push(await factory({ config, db, redis, metrics, areas: () => areas }));
+  const built = await Promise.allSettled(options.areas.map((factory) => factory({ config, db, redis, metrics, areas: () => areas })));
+  const failed = built.find((b): b is PromiseRejectedResult => b.status === "rejected");
+  if (failed) {
+    // The ones that started are closed, so a failed start leaves no listener or timer behind.
+    for (const b of built) if (b.status === "fulfilled") await b.value.close?.().catch(() => undefined);
+    redis.disconnect();
+    await db.close();
+    throw failed.reason;
+  }
+  for (const b of built) if (b.status === "fulfilled") areas.push(b.value);
 
   const auth = authFor(config);
   auth.keys.watch();
@@ -138,14 +149,18 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
 
   // Ready only when storage answers and every area has loaded and warmed its models.
   const areaProblems = async () => (await notReady()).filter((p) => !p.startsWith("not serving"));
+  const nowServing = () => {
+    health.setAll(ServingStatus.SERVING);
+    for (const a of areas) a.serving?.();
+  };
   const pending = await areaProblems();
-  if (pending.length === 0) health.setAll(ServingStatus.SERVING);
+  if (pending.length === 0) nowServing();
   else {
     log.warn("not ready yet", { problems: pending });
     const timer = setInterval(async () => {
       if ((await areaProblems()).length === 0) {
         clearInterval(timer);
-        health.setAll(ServingStatus.SERVING);
+        nowServing();
         log.info("ready");
       }
     }, 500);

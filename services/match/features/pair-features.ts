@@ -32,6 +32,13 @@ export interface ProfileFeatures extends TravellerBasics, WithTextParts {
    * for the candidates a search compares by text. Absent until computed.
    */
   embedding?: string;
+  /**
+   * Set by the profile store (store/profile-columns.ts), which builds a new
+   * object on every read: a number that changes whenever the traveller's
+   * stored features do, so the prediction cache can tell versions apart.
+   * Profiles without it are told apart by object identity.
+   */
+  revision?: number;
 }
 
 export interface ProfileInput extends TravellerBasics {

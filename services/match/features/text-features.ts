@@ -22,9 +22,9 @@ export function encodeTextFeatures(vectors: readonly SparseVector[]): Uint8Array
   return new Uint8Array(buf);
 }
 
-export function decodeTextFeatures(bytes: Uint8Array, count: number): SparseVector[] {
+export function decodeTextFeatures(bytes: Uint8Array, count: number): { indices: number[]; values: number[] }[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: SparseVector[] = [];
+  const out: { indices: number[]; values: number[] }[] = [];
   let o = 0;
   for (let k = 0; k < count; k++) {
     const n = view.getUint16(o, true);

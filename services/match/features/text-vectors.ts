@@ -8,9 +8,10 @@ import { fnv1a } from "../../numeric/hash.js";
  */
 export const TEXT_BUCKETS = 1 << 14;
 
+/** Bucket indices in increasing order, and their weights; arrays, or views onto the profile store's columns. */
 export interface SparseVector {
-  indices: number[];
-  values: number[];
+  indices: ArrayLike<number>;
+  values: ArrayLike<number>;
 }
 
 const STOP = new Set([

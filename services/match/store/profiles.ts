@@ -163,6 +163,30 @@ export async function nearbyTravellers(
   return out;
 }
 
+/** The travellers table's size as PostgreSQL last counted it: pages now, and rows (estimated; -1 never counted). */
+export async function tableSize(sql: Sql): Promise<{ pages: number; rows: number }> {
+  const [r] = await sql<{ pages: number; rows: number }[]>`
+    select (pg_relation_size('travellers') / current_setting('block_size')::int)::int as pages, reltuples::float8 as rows
+      from pg_class where oid = 'travellers'::regclass`;
+  return r;
+}
+
+/**
+ * The travellers on pages [from, to) of the table (to undefined: every page
+ * from `from` on), read in physical order by a TID range scan: a whole-table
+ * read in short queries, with no transaction held open and no index walked.
+ */
+export async function travellersOnPages(sql: Sql, from: number, to: number | undefined): Promise<TravellerRow[]> {
+  const rows =
+    to === undefined
+      ? await sql.unsafe<StoredRow[]>(`select ${COLUMNS} from travellers where ctid >= $1::tid`, [`(${from},0)`])
+      : await sql.unsafe<StoredRow[]>(`select ${COLUMNS} from travellers where ctid >= $1::tid and ctid < $2::tid`, [
+          `(${from},0)`,
+          `(${to},0)`,
+        ]);
+  return rows.map(fromStored);
+}
+
 export async function loadIdf(sql: Sql): Promise<Float32Array | undefined> {
   const rows = await sql<{ idf: Buffer }[]>`select idf from match_text_idf where id = 1`;
   if (!rows[0]) return undefined;

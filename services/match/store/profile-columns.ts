@@ -1,0 +1,292 @@
+import type { ProfileFeatures } from "../features/pair-features.js";
+import type { SparseVector } from "../features/text-vectors.js";
+import { UuidIndex } from "./uuid-index.js";
+
+// Text vector entries live in chunks of 4M (8 MiB of indices, 16 MiB of weights); a profile's never straddle two.
+const CHUNK_BITS = 22;
+const CHUNK = 1 << CHUNK_BITS;
+const MAX_TRIPS = 255;
+
+/**
+ * Every traveller's scoring features in typed arrays, one row (slot) per
+ * traveller: what pairFeatures reads and nothing more (no text embedding,
+ * which only search candidates carry, read from their rows). Text vectors
+ * keep their float32 weights and uint16 buckets as stored
+ * (text-features.ts), so a profile read back scores exactly as the one put
+ * in. A profile whose values do not fit (an age past int16, 256 trips) is
+ * not kept, and is read from the database as before.
+ *
+ * A slot is valid or not: `invalidate` keeps its row (space reused by the
+ * next put) and `get` skips it. A changed profile's text is appended, not
+ * written over: the old entries stay unused until the store is filled anew.
+ */
+export class ProfileColumns {
+  readonly index = new UuidIndex();
+  private capacity = 0;
+  private valid = new Uint8Array(0);
+  /** A number that changes with every put, for the prediction cache (see ProfileFeatures.revision). */
+  private revision = new Uint32Array(0);
+  private latitude = new Float64Array(0);
+  private longitude = new Float64Array(0);
+  private ages = new Int16Array(0); // age, min accepted, max accepted
+  private masks = new Int32Array(0); // interests, needs
+  private style = new Int8Array(0);
+  private outgoing = new Uint8Array(0); // ×2: 0, 1 or 2
+  private textAt = new Uint32Array(0);
+  private textLengths = new Uint16Array(0); // bio, prompt, document
+  private tripAt = new Uint32Array(0);
+  private tripCount = new Uint8Array(0);
+  private readonly bucketChunks: Uint16Array[] = [];
+  private readonly weightChunks: Float32Array[] = [];
+  private textEnd = 0;
+  private tripDestination = new Uint16Array(0);
+  private tripDays = new Int32Array(0); // start, end
+  private tripEnd = 0;
+  private readonly destinations: string[] = [];
+  private readonly destinationIds = new Map<string, number>();
+  private count = 0;
+
+  /** Valid profiles held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes held by the typed arrays (capacity, not only what is used). */
+  get bytes(): number {
+    const columns = [
+      this.valid,
+      this.revision,
+      this.latitude,
+      this.longitude,
+      this.ages,
+      this.masks,
+      this.style,
+      this.outgoing,
+      this.textAt,
+      this.textLengths,
+      this.tripAt,
+      this.tripCount,
+      this.tripDestination,
+      this.tripDays,
+      ...this.bucketChunks,
+      ...this.weightChunks,
+    ];
+    return this.index.bytes + columns.reduce((a, c) => a + c.byteLength, 0);
+  }
+
+  /** Makes room for `n` travellers without growing meanwhile. */
+  reserve(n: number): void {
+    this.index.reserve(n);
+    if (this.capacity < n) this.grow(n);
+  }
+
+  /** The slot of an id, created when new; -1 when the id is not a lower-case uuid. */
+  slotFor(id: string): number {
+    const slot = this.index.slotFor(id);
+    if (slot >= this.capacity) this.grow(Math.max(1024, this.capacity * 2));
+    return slot;
+  }
+
+  isValid(slot: number): boolean {
+    return this.valid[slot] === 1;
+  }
+
+  invalidate(slot: number): void {
+    if (this.valid[slot] === 1) this.count--;
+    this.valid[slot] = 0;
+  }
+
+  /** Keeps a profile in its slot; false (and the slot left invalid) when its values do not fit. */
+  put(slot: number, p: ProfileFeatures): boolean {
+    this.invalidate(slot);
+    const texts = [p.bio, p.prompt, p.document];
+    if (!fits(p) || p.trips.length > MAX_TRIPS || texts.some((t) => !fitsText(t))) return false;
+    const dests = p.trips.map((t) => this.destinationId(t.destination));
+    if (dests.includes(-1)) return false;
+    this.latitude[slot] = p.latitude;
+    this.longitude[slot] = p.longitude;
+    this.ages[slot * 3] = p.age;
+    this.ages[slot * 3 + 1] = p.minAcceptedAge;
+    this.ages[slot * 3 + 2] = p.maxAcceptedAge;
+    this.masks[slot * 2] = p.interests;
+    this.masks[slot * 2 + 1] = p.needs;
+    this.style[slot] = p.style;
+    this.outgoing[slot] = p.outgoing * 2;
+    const total = texts.reduce((a, t) => a + t.indices.length, 0);
+    if (!this.roomFor(total)) return false;
+    // A profile without text points at the first entry: textEnd may stand just past a full last chunk.
+    const at = total === 0 ? 0 : this.textEnd;
+    const buckets = this.bucketChunks[at >>> CHUNK_BITS];
+    const weights = this.weightChunks[at >>> CHUNK_BITS];
+    let o = at & (CHUNK - 1);
+    texts.forEach((t, k) => {
+      this.textLengths[slot * 3 + k] = t.indices.length;
+      for (let i = 0; i < t.indices.length; i++, o++) {
+        buckets[o] = t.indices[i];
+        weights[o] = t.values[i];
+      }
+    });
+    this.textAt[slot] = at;
+    if (total > 0) this.textEnd = at + total;
+    if (this.tripEnd + p.trips.length > this.tripDestination.length) this.growTrips(this.tripEnd + p.trips.length);
+    this.tripAt[slot] = this.tripEnd;
+    this.tripCount[slot] = p.trips.length;
+    p.trips.forEach((t, i) => {
+      this.tripDestination[this.tripEnd + i] = dests[i];
+      this.tripDays[(this.tripEnd + i) * 2] = t.startDay;
+      this.tripDays[(this.tripEnd + i) * 2 + 1] = t.endDay;
+    });
+    this.tripEnd += p.trips.length;
+    this.revision[slot] = nextRevision();
+    this.valid[slot] = 1;
+    this.count++;
+    return true;
+  }
+
+  /** The profile in a valid slot, its text vectors views onto the columns (read them, never write). */
+  get(slot: number, id: string): ProfileFeatures {
+    const at = this.textAt[slot];
+    const buckets = this.bucketChunks[at >>> CHUNK_BITS];
+    const weights = this.weightChunks[at >>> CHUNK_BITS];
+    let o = at & (CHUNK - 1);
+    const text = (k: number): SparseVector => {
+      const n = this.textLengths[slot * 3 + k];
+      const v = { indices: buckets.subarray(o, o + n), values: weights.subarray(o, o + n) };
+      o += n;
+      return v;
+    };
+    const bio = text(0);
+    const prompt = text(1);
+    const document = text(2);
+    const trips: ProfileFeatures["trips"] = [];
+    for (let i = this.tripAt[slot], end = i + this.tripCount[slot]; i < end; i++) {
+      trips.push({
+        destination: this.destinations[this.tripDestination[i]],
+        startDay: this.tripDays[i * 2],
+        endDay: this.tripDays[i * 2 + 1],
+      });
+    }
+    return {
+      id,
+      age: this.ages[slot * 3],
+      minAcceptedAge: this.ages[slot * 3 + 1],
+      maxAcceptedAge: this.ages[slot * 3 + 2],
+      latitude: this.latitude[slot],
+      longitude: this.longitude[slot],
+      interests: this.masks[slot * 2],
+      needs: this.masks[slot * 2 + 1],
+      style: this.style[slot],
+      outgoing: this.outgoing[slot] / 2,
+      bio,
+      prompt,
+      document,
+      trips,
+      revision: this.revision[slot],
+    };
+  }
+
+  /**
+   * Makes room for `total` text entries at textEnd: the last chunk grows (a
+   * small population never holds a whole one), or a new chunk starts.
+   */
+  private roomFor(total: number): boolean {
+    const last = this.bucketChunks.length - 1;
+    const used = this.textEnd - last * CHUNK;
+    if (last >= 0 && used + total <= this.bucketChunks[last].length) return true;
+    if (last >= 0 && used + total <= CHUNK) {
+      const n = Math.min(CHUNK, Math.max(used + total, this.bucketChunks[last].length * 2));
+      const buckets = new Uint16Array(n);
+      buckets.set(this.bucketChunks[last].subarray(0, used));
+      const weights = new Float32Array(n);
+      weights.set(this.weightChunks[last].subarray(0, used));
+      this.bucketChunks[last] = buckets;
+      this.weightChunks[last] = weights;
+      return true;
+    }
+    // Positions are uint32: 1,024 chunks (24 GiB of text) at most.
+    if (this.bucketChunks.length >= 1 << (32 - CHUNK_BITS)) return false;
+    this.textEnd = this.bucketChunks.length * CHUNK;
+    const n = this.bucketChunks.length ? CHUNK : Math.min(CHUNK, Math.max(1 << 16, this.capacity * 64, total));
+    this.bucketChunks.push(new Uint16Array(n));
+    this.weightChunks.push(new Float32Array(n));
+    return true;
+  }
+
+  private destinationId(name: string): number {
+    let id = this.destinationIds.get(name);
+    if (id === undefined) {
+      if (this.destinations.length > 0xffff) return -1;
+      id = this.destinations.push(name) - 1;
+      this.destinationIds.set(name, id);
+    }
+    return id;
+  }
+
+  private grow(n: number): void {
+    const old = this.capacity;
+    const grown = <T extends Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float64Array>(
+      a: T,
+      per = 1,
+    ): T => {
+      const b = new (a.constructor as new (n: number) => T)(n * per);
+      b.set(a.subarray(0, old * per));
+      return b;
+    };
+    this.valid = grown(this.valid);
+    this.revision = grown(this.revision);
+    this.latitude = grown(this.latitude);
+    this.longitude = grown(this.longitude);
+    this.ages = grown(this.ages, 3);
+    this.masks = grown(this.masks, 2);
+    this.style = grown(this.style);
+    this.outgoing = grown(this.outgoing);
+    this.textAt = grown(this.textAt);
+    this.textLengths = grown(this.textLengths, 3);
+    this.tripAt = grown(this.tripAt);
+    this.tripCount = grown(this.tripCount);
+    this.capacity = n;
+  }
+
+  private growTrips(atLeast: number): void {
+    const n = Math.max(atLeast, this.tripDestination.length * 2, 1024);
+    const dest = new Uint16Array(n);
+    dest.set(this.tripDestination.subarray(0, this.tripEnd));
+    const days = new Int32Array(n * 2);
+    days.set(this.tripDays.subarray(0, this.tripEnd * 2));
+    this.tripDestination = dest;
+    this.tripDays = days;
+  }
+}
+
+// One numbering for every store in the process: a store filled anew after a reconnect must not reuse a revision.
+let lastRevision = 0;
+const nextRevision = () => (lastRevision = (lastRevision + 1) >>> 0 || 1);
+
+const int16 = (x: number) => Number.isInteger(x) && x >= -32768 && x <= 32767;
+const int32 = (x: number) => Number.isInteger(x) && x >= -2147483648 && x <= 2147483647;
+
+/** Whether the columns hold the profile's numbers exactly. */
+function fits(p: ProfileFeatures): boolean {
+  return (
+    int16(p.age) &&
+    int16(p.minAcceptedAge) &&
+    int16(p.maxAcceptedAge) &&
+    int32(p.interests) &&
+    int32(p.needs) &&
+    Number.isInteger(p.style) &&
+    p.style >= -128 &&
+    p.style <= 127 &&
+    (p.outgoing === 0 || p.outgoing === 0.5 || p.outgoing === 1) &&
+    p.trips.every((t) => int32(t.startDay) && int32(t.endDay))
+  );
+}
+
+function fitsText(t: SparseVector): boolean {
+  if (t.indices.length > 0xffff || t.indices.length > CHUNK / 3) return false;
+  for (let i = 0; i < t.indices.length; i++) {
+    const b = t.indices[i];
+    const w = t.values[i];
+    if (!Number.isInteger(b) || b < 0 || b > 0xffff || Math.fround(w) !== w) return false;
+  }
+  return true;
+}

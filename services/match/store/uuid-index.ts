@@ -1,0 +1,100 @@
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Traveller ids to slot numbers, for a million ids without a million strings:
+ * each id is kept as its 16 bytes (four uint32) and found by open addressing
+ * over a power-of-two table of slot numbers. About 32 bytes per id, where a
+ * Map of id strings takes about 100 and gives the garbage collector a million
+ * objects to walk. Slots are handed out in order and never given back.
+ */
+export class UuidIndex {
+  private keys = new Uint32Array(0);
+  private table = new Int32Array(16);
+  private used = 0;
+  private readonly parsed = new Uint32Array(4);
+
+  /** Slots handed out so far. */
+  get size(): number {
+    return this.used;
+  }
+
+  /** Bytes held by the index. */
+  get bytes(): number {
+    return this.keys.byteLength + this.table.byteLength;
+  }
+
+  /** Makes room for `n` ids without growing meanwhile. */
+  reserve(n: number): void {
+    if (this.keys.length < n * 4) this.growKeys(n);
+    if (this.table.length < n * 2) this.rehash(n * 2);
+  }
+
+  /** The id's slot, or -1 when it has none (or is not a lower-case uuid). */
+  find(id: string): number {
+    if (!this.parse(id)) return -1;
+    return this.lookup(this.parsed);
+  }
+
+  /** The id's slot, handed out now when it has none; -1 when `id` is not a lower-case uuid. */
+  slotFor(id: string): number {
+    if (!this.parse(id)) return -1;
+    const found = this.lookup(this.parsed);
+    if (found >= 0) return found;
+    if (this.used * 4 >= this.keys.length) this.growKeys(Math.max(1024, this.used * 2));
+    if ((this.used + 1) * 2 > this.table.length) this.rehash(this.table.length * 2);
+    const slot = this.used++;
+    this.keys.set(this.parsed, slot * 4);
+    this.place(slot);
+    return slot;
+  }
+
+  private parse(id: string): boolean {
+    if (id.length !== 36 || !UUID.test(id)) return false;
+    const p = this.parsed;
+    p[0] = Number.parseInt(id.slice(0, 8), 16);
+    p[1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
+    p[2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
+    p[3] = Number.parseInt(id.slice(28, 36), 16);
+    return true;
+  }
+
+  private lookup(k: Uint32Array): number {
+    const mask = this.table.length - 1;
+    for (let i = hash(k[0], k[1], k[2], k[3]) & mask; ; i = (i + 1) & mask) {
+      const v = this.table[i];
+      if (v === 0) return -1;
+      const o = (v - 1) * 4;
+      if (this.keys[o] === k[0] && this.keys[o + 1] === k[1] && this.keys[o + 2] === k[2] && this.keys[o + 3] === k[3]) return v - 1;
+    }
+  }
+
+  private place(slot: number): void {
+    const mask = this.table.length - 1;
+    const o = slot * 4;
+    let i = hash(this.keys[o], this.keys[o + 1], this.keys[o + 2], this.keys[o + 3]) & mask;
+    while (this.table[i] !== 0) i = (i + 1) & mask;
+    this.table[i] = slot + 1;
+  }
+
+  private growKeys(ids: number): void {
+    const keys = new Uint32Array(ids * 4);
+    keys.set(this.keys.subarray(0, this.used * 4));
+    this.keys = keys;
+  }
+
+  private rehash(atLeast: number): void {
+    let size = 16;
+    while (size < atLeast) size *= 2;
+    this.table = new Int32Array(size);
+    for (let s = 0; s < this.used; s++) this.place(s);
+  }
+}
+
+/** Mixes the four words (uuids from other generators than v4 are not uniform in any one word). */
+function hash(a: number, b: number, c: number, d: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ b, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ c, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ d, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
