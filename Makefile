@@ -131,6 +131,7 @@ bench: build descriptors
 	@command -v h2load >/dev/null || { echo "make bench drives load with h2load: apt-get install nghttp2-client"; exit 1; }
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
+	node dist/bench/forecast-e2e.js --markdown build/bench/forecast-e2e.md
 	$(MAKE) --no-print-directory eval-search MARKDOWN=build/bench/search.md
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
 	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md

@@ -7,7 +7,7 @@
  * Usage: npx tsx scripts/check-helm.ts
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -19,6 +19,7 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { decodeBootstrap, envoyPolicyProblems } from "./check-envoy.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -85,9 +86,12 @@ export interface RenderOptions {
   kubeVersion?: string;
 }
 
+/** The namespace renderChart renders in unless told another (what checkCase checks). */
+export const RENDER_NAMESPACE = "mlmesh";
+
 /** `helm template`: the rendered YAML stream, or a HelmCheckError carrying the template error. */
 export function renderChart(options: RenderOptions = {}): string {
-  const args = [options.release ?? "mlmesh", options.chart ?? chartDir, "--namespace", options.namespace ?? "mlmesh"];
+  const args = [options.release ?? "mlmesh", options.chart ?? chartDir, "--namespace", options.namespace ?? RENDER_NAMESPACE];
   for (const f of options.valuesFiles ?? []) args.push("-f", f);
   for (const s of options.set ?? []) args.push("--set", s);
   if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
@@ -126,6 +130,8 @@ const models: Record<string, new (data: never) => Validatable> = {
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  // KEDA's CRD schema (@kubernetes-models/keda); trigger metadata is a free map there, checked by checkWorkerScaling.
+  "keda.sh/v1alpha1/ScaledObject": ScaledObject,
 };
 
 /** Checks one object against its Kubernetes schema; an apiVersion/kind the chart does not expect is an error too. */
@@ -257,6 +263,14 @@ export function checkReferences(manifests: Manifest[], options: { externalSecret
         throw new HelmCheckError("kubernetes", `Deployment ${d.metadata.name}: ConfigMap ${v.configMap.name} is not rendered`);
     }
   }
+  for (const h of manifests.filter((m) => m.kind === "ScaledObject")) {
+    const target = (h as unknown as { spec: { scaleTargetRef: { kind?: string; name: string } } }).spec.scaleTargetRef;
+    if (!has(target.kind ?? "Deployment", target.name))
+      throw new HelmCheckError(
+        "kubernetes",
+        `ScaledObject ${h.metadata.name}: target ${target.kind ?? "Deployment"} ${target.name} is not rendered`,
+      );
+  }
   for (const h of manifests.filter((m) => m.kind === "HorizontalPodAutoscaler")) {
     const target = (h as unknown as { spec: { scaleTargetRef: { kind: string; name: string } } }).spec.scaleTargetRef;
     if (!has(target.kind, target.name))
@@ -334,6 +348,7 @@ export function checkCase(name: string, valuesFile?: string): CaseResult {
   checkMeshPods(manifests, values);
   checkEnvoy(manifests, values);
   checkNetworkPolicies(manifests);
+  checkWorkerScaling(manifests);
   return { name, manifests };
 }
 
@@ -432,6 +447,76 @@ export function checkEnvoy(manifests: Manifest[], values: Values): void {
       if (volume?.secret?.secretName !== secretName)
         fail(`Deployment ${d.metadata.name}`, `Envoy reads ${f}, which is not mounted from the Secret ${secretName}`);
     }
+  }
+}
+
+/** The queue-depth gauge the workers' ScaledObject reads, as services/jobs/job-metrics.ts exports it. */
+const jobMetrics = () => readFileSync(join(repoRoot, "services/jobs/job-metrics.ts"), "utf8");
+
+/**
+ * A KEDA ScaledObject's prometheus trigger, which KEDA's CRD leaves a free map: a server address,
+ * a threshold above zero, and a PromQL query that parses (promtool, when installed, as make test
+ * has it) and reads the gauge the mesh exports (mlmesh_queue_jobs, with the states it has) for this
+ * release's namespace (`namespace`: the one the chart was rendered in). The scaled Deployment sets no replicas (an upgrade would reset the scaler's
+ * count), scrapes happen (a ServiceMonitor selects the pods), and the range is sane.
+ */
+export function checkWorkerScaling(manifests: Manifest[], namespace = RENDER_NAMESPACE): void {
+  for (const so of manifests.filter((m) => m.kind === "ScaledObject") as Loose[]) {
+    const where = `ScaledObject ${so.metadata.name}`;
+    const spec = so.spec as Loose;
+    const min = spec.minReplicaCount ?? 0;
+    const max = spec.maxReplicaCount ?? 100;
+    if (!(Number.isInteger(min) && min >= 1))
+      fail(where, "minReplicaCount must be at least 1: delayed jobs become waiting only through a worker");
+    if (!(Number.isInteger(max) && max >= min)) fail(where, `maxReplicaCount (${max}) must be at least minReplicaCount (${min})`);
+    const target = manifests.find(
+      (m) => m.kind === (spec.scaleTargetRef.kind ?? "Deployment") && m.metadata.name === spec.scaleTargetRef.name,
+    ) as Loose | undefined;
+    if (target?.spec?.replicas !== undefined)
+      fail(where, `Deployment ${target.metadata.name} sets replicas, which every upgrade would reset under the scaler`);
+    if (!manifests.some((m) => m.kind === "ServiceMonitor"))
+      fail(where, "no ServiceMonitor: Prometheus would never scrape the queue depth it reads");
+    const triggers = (spec.triggers ?? []) as Loose[];
+    if (triggers.length === 0) fail(where, "no trigger");
+    const metrics = jobMetrics();
+    for (const t of triggers) {
+      if (t.type !== "prometheus") fail(where, `trigger type ${t.type}: only prometheus (the exported queue depth) is checked here`);
+      const md = t.metadata as Record<string, unknown>;
+      const known = new Set(["serverAddress", "query", "threshold", "activationThreshold", "ignoreNullValues", "namespace", "unsafeSsl"]);
+      for (const k of Object.keys(md)) if (!known.has(k)) fail(where, `unknown prometheus trigger metadata ${k}`);
+      for (const [k, v] of Object.entries(md))
+        if (typeof v !== "string") fail(where, `trigger metadata ${k} must be a string, got ${JSON.stringify(v)}`);
+      if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(String(md.serverAddress ?? "")))
+        fail(where, `serverAddress ${JSON.stringify(md.serverAddress)} is not an http(s) URL`);
+      const threshold = Number(md.threshold);
+      if (!(md.threshold !== "" && Number.isFinite(threshold) && threshold > 0))
+        fail(where, `threshold ${JSON.stringify(md.threshold)} must be a number above 0`);
+      if (md.ignoreNullValues !== undefined && md.ignoreNullValues !== "true" && md.ignoreNullValues !== "false")
+        fail(where, 'ignoreNullValues must be "true" or "false"');
+      const query = String(md.query ?? "");
+      const metric = /\b(mlmesh_[a-z_]+)\{/.exec(query)?.[1];
+      if (!metric || !metrics.includes(`name: "${metric}"`))
+        fail(where, `the query reads ${metric ?? "no metric"}, which the mesh does not export`);
+      for (const state of /state=~"([^"]*)"/.exec(query)?.[1].split("|") ?? [])
+        if (!metrics.includes(`"${state}"`)) fail(where, `the query counts state ${state}, which ${metric} does not have`);
+      if (!query.includes(`namespace="${namespace}"`)) fail(where, `the query does not keep to the release's namespace ${namespace}`);
+      const problem = promqlProblem(query);
+      if (problem) fail(where, `the query does not parse: ${problem}`);
+    }
+  }
+}
+
+/** PromQL syntax through `promtool check rules` on a one-rule file; undefined when it parses or promtool is not installed. */
+function promqlProblem(query: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "mlmesh-promql-"));
+  try {
+    const file = join(dir, "rule.yml");
+    writeFileSync(file, `groups:\n  - name: check\n    rules:\n      - record: mlmesh:check\n        expr: ${JSON.stringify(query)}\n`);
+    const r = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8" });
+    if (r.error) return undefined;
+    return r.status === 0 ? undefined : (r.stderr || r.stdout).trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -24,6 +24,18 @@ export function forecast(history: DailyQuantity[], options: ComputeOptions): For
   return forecastDemand(history, { ...options, holidays: resolveHolidays(history, options.holidays) });
 }
 
+/** What a ForecastDemand answer reads of a forecast: the rest (backtest, bands) is not sent back from the worker thread. */
+export type DemandForecast = Pick<
+  ForecastResult,
+  "predictions" | "model" | "metrics" | "trainingSamples" | "seasonality" | "intervalLevel"
+>;
+
+/** forecast(), less what ForecastDemand does not answer with, which would only be copied between threads. */
+export function demand(history: DailyQuantity[], options: ComputeOptions): DemandForecast {
+  const { predictions, model, metrics, trainingSamples, seasonality, intervalLevel } = forecast(history, options);
+  return { predictions, model, metrics, trainingSamples, seasonality, intervalLevel };
+}
+
 export function stockout(history: DailyQuantity[], options: ComputeOptions & { currentStockUnits: number }): StockoutResult {
   const holidays = resolveHolidays(history, options.holidays);
   const f = forecastDemand(history, { ...options, holidays });

@@ -6,7 +6,7 @@ import {
   type ForecastDemandResponse,
   type ModelMetrics,
 } from "../../gen/mlmesh/forecast/v1/forecast_service_pb.js";
-import type { ComputeOptions } from "./compute.js";
+import type { ComputeOptions, DemandForecast } from "./compute.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import type { ForecastResult } from "./model/forecast.js";
 import { PredictionCache } from "./prediction-cache.js";
@@ -20,7 +20,7 @@ export function computeOptions(horizonDays: number, intervalLevel: number, calen
   return { horizonDays, intervalLevel, holidays: { calendar, dates } };
 }
 
-export function demandResponse(productId: string, horizonDays: number, result: ForecastResult): ForecastDemandResponse {
+export function demandResponse(productId: string, horizonDays: number, result: DemandForecast): ForecastDemandResponse {
   return create(ForecastDemandResponseSchema, {
     productId,
     predictions: result.predictions.map((p) => ({ ds: p.date, yhat: p.value, yhatLower: p.lower, yhatUpper: p.upper })),
@@ -34,7 +34,7 @@ export function demandResponse(productId: string, horizonDays: number, result: F
 }
 
 /** The chosen model's backtest metrics, as every forecast answer reports them. */
-export function modelMetrics(result: ForecastResult): ModelMetrics {
+export function modelMetrics(result: Pick<ForecastResult, "metrics" | "trainingSamples" | "seasonality">): ModelMetrics {
   return create(ModelMetricsSchema, {
     mape: result.metrics.mape,
     rmse: result.metrics.rmse,

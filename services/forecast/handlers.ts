@@ -19,10 +19,11 @@ import type { MeshMetrics } from "../runtime/metrics.js";
 import { Status } from "../runtime/status.js";
 import type { Sql } from "../runtime/storage/database.js";
 import type { WorkerPool } from "../runtime/worker-pool.js";
-import type { ComputeOptions } from "./compute.js";
+import type { ComputeOptions, DemandForecast } from "./compute.js";
 import { computeOptions, demandCacheKey, demandResponse, modelMetrics } from "./demand-response.js";
 import { loadHistory } from "./history.js";
-import { choiceKey, type ModelChoices } from "./model-choices.js";
+import type { ChoiceLookup } from "./choice-cache.js";
+import { choiceKey } from "./model-choices.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import { MODEL_VERSION, type ForecastResult } from "./model/forecast.js";
 import type { ReorderPoint } from "./model/lead-time.js";
@@ -38,7 +39,7 @@ export interface ForecastParts {
   readonly pool: WorkerPool;
   readonly cache: PredictionCache;
   /** The models `forecast` training chose per product. */
-  readonly choices: ModelChoices;
+  readonly choices: ChoiceLookup;
   readonly metrics: MeshMetrics;
 }
 
@@ -66,9 +67,9 @@ async function forecastDemand(parts: ForecastParts, req: ForecastDemandRequest, 
   const key = demandCacheKey(options, history);
   const hit = await cached(parts, "demand", req, key);
   if (hit) return { ...fromBinary(ForecastDemandResponseSchema, hit), cached: true };
-  const result = await compute<ForecastResult>(parts, "forecast", ctx, history, await withChoice(parts, req.productId, options, history));
+  const result = await compute<DemandForecast>(parts, "demand", ctx, history, await withChoice(parts, req.productId, options, history));
   const response = demandResponse(req.productId, req.horizonDays, result);
-  await store(parts, "demand", req, key, toBinary(ForecastDemandResponseSchema, response), result.model);
+  store(parts, "demand", req, key, () => toBinary(ForecastDemandResponseSchema, response), result.model);
   return response;
 }
 
@@ -96,7 +97,7 @@ async function predictStockout(parts: ForecastParts, req: PredictStockoutRequest
     model: result.forecast.model,
     cached: false,
   });
-  await store(parts, "stockout", req, key, toBinary(PredictStockoutResponseSchema, response), result.forecast.model);
+  store(parts, "stockout", req, key, () => toBinary(PredictStockoutResponseSchema, response), result.forecast.model);
   return response;
 }
 
@@ -136,7 +137,7 @@ async function computeReorderPoint(parts: ForecastParts, req: ComputeReorderPoin
     generatedAt: timestampFromDate(new Date()),
     cached: false,
   });
-  await store(parts, "reorder_point", common, key, toBinary(ComputeReorderPointResponseSchema, response), result.forecast.model);
+  store(parts, "reorder_point", common, key, () => toBinary(ComputeReorderPointResponseSchema, response), result.forecast.model);
   return response;
 }
 
@@ -191,25 +192,17 @@ async function cached({ cache, metrics }: ForecastParts, kind: PredictionKind, r
   }
 }
 
-async function store(
-  { cache }: ForecastParts,
-  kind: PredictionKind,
-  req: Common,
-  key: string,
-  bytes: Uint8Array,
-  model: string,
-): Promise<void> {
-  try {
-    await cache.put(req.productId, kind, req.horizonDays, key, bytes, model);
-  } catch (err) {
+/** Caches an answer in the background: the call answers without waiting for the write (see PredictionCache.write). */
+function store({ cache }: ForecastParts, kind: PredictionKind, req: Common, key: string, encode: () => Uint8Array, model: string): void {
+  cache.write(req.productId, kind, req.horizonDays, key, encode, model, (err) => {
     log.warn("could not write the prediction cache", { error: String(err) });
-  }
+  });
 }
 
 /** Fits on a worker thread; a call that is cancelled or expires drops its waiting fit, or stops its running one. */
 async function compute<T>(
   { pool, metrics }: ForecastParts,
-  fn: "forecast" | "stockout" | "reorderPoint",
+  fn: "demand" | "stockout" | "reorderPoint",
   ctx: CallContext,
   ...args: unknown[]
 ): Promise<T> {

@@ -2,6 +2,7 @@ import { ForecastService } from "../../gen/mlmesh/forecast/v1/forecast_service_p
 import type { AreaFactory } from "../runtime/area.js";
 import { WorkerPool } from "../runtime/worker-pool.js";
 import { forecastHandlers, MODEL } from "./handlers.js";
+import { CachedChoices } from "./choice-cache.js";
 import { ModelChoices } from "./model-choices.js";
 import { PredictionCache } from "./prediction-cache.js";
 import { INFER } from "../runtime/keys/scopes.js";
@@ -32,17 +33,24 @@ export function forecastAreaWith(computeModule: URL): AreaFactory {
         },
       },
     });
+    const cache = new PredictionCache(deps.db.sql);
+    const choices = await CachedChoices.open(deps.db, new ModelChoices(deps.db.sql));
     return {
       service: ForecastService,
       scopes: INFER,
       impl: forecastHandlers({
         sql: deps.db.sql,
         pool,
-        cache: new PredictionCache(deps.db.sql),
-        choices: new ModelChoices(deps.db.sql),
+        cache,
+        choices,
         metrics: deps.metrics,
       }),
-      close: () => pool.close(),
+      close: async () => {
+        await pool.close();
+        // Before the database closes: the answers already sent are cached.
+        await cache.flush();
+        await choices.close();
+      },
     };
   };
 }

@@ -13,6 +13,7 @@ import {
   checkMeshPods,
   checkNetworkPolicies,
   checkReferences,
+  checkWorkerScaling,
   mergeValues,
   parseManifests,
   readValues,
@@ -522,5 +523,78 @@ describe("network policies", () => {
     const ms = parseManifests(render({ set: ["envoy.enabled=false"] }));
     expect(policy(ms, "mlmesh-inference").ingress.map((r: Any) => r.ports[0].port)).toEqual(["admin"]);
     expect(() => checkNetworkPolicies(ms)).not.toThrow();
+  });
+});
+
+describe("workers scaled by queue depth (KEDA)", () => {
+  const scaled = () => parseManifests(render({ set: ["worker.autoscaling.enabled=true"] }));
+  const scaledObject = (ms: Manifest[]) => structuredClone(find(ms, "ScaledObject", "mlmesh-worker")) as Any;
+
+  it("is off by default, and the worker Deployment keeps its replicas", () => {
+    const ms = parseManifests(render());
+    expect(ms.some((m) => m.kind === "ScaledObject")).toBe(false);
+    expect((find(ms, "Deployment", "mlmesh-worker") as Any).spec.replicas).toBe(1);
+  });
+
+  it("scales the worker Deployment on the exported queue depth, per release, and leaves it no replicas to fight over", () => {
+    const ms = scaled();
+    const so = scaledObject(ms);
+    expect(() => validateManifest(so as Manifest)).not.toThrow();
+    expect(() => checkReferences(ms)).not.toThrow();
+    expect(() => checkWorkerScaling(ms)).not.toThrow();
+    expect(so.spec.scaleTargetRef).toMatchObject({ kind: "Deployment", name: "mlmesh-worker" });
+    expect(so.spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 10 });
+    const [trigger] = so.spec.triggers;
+    expect(trigger).toMatchObject({ type: "prometheus", metricType: "AverageValue", metadata: { threshold: "8" } });
+    expect(trigger.metadata.query).toContain('mlmesh_queue_jobs{namespace="mlmesh"');
+    expect(trigger.metadata.query).toContain('state=~"waiting|prioritized|active"');
+    expect((find(ms, "Deployment", "mlmesh-worker") as Any).spec.replicas).toBeUndefined();
+  });
+
+  it("fails the check on a broken copy: CRD schema, target, trigger, query", () => {
+    const ms = scaled();
+    const broken = (edit: (so: Any) => void) => {
+      const so = scaledObject(ms);
+      edit(so);
+      return [...ms.filter((m) => m.kind !== "ScaledObject"), so as Manifest];
+    };
+    const misspelt = scaledObject(ms);
+    misspelt.spec.maxReplicas = 10;
+    expect(() => validateManifest(misspelt as Manifest)).toThrow(/ScaledObject mlmesh-worker: unknown field\(s\) spec.maxReplicas/);
+    const untyped = scaledObject(ms);
+    untyped.spec.triggers = "prometheus";
+    expect(() => validateManifest(untyped as Manifest)).toThrow(/ScaledObject mlmesh-worker: .*triggers must be array/);
+    expect(() => checkReferences(broken((so) => (so.spec.scaleTargetRef.name = "mlmesh-workers")))).toThrow(
+      /target Deployment mlmesh-workers is not rendered/,
+    );
+    const query = (q: string) => broken((so) => (so.spec.triggers[0].metadata.query = q));
+    expect(() => checkWorkerScaling(query('sum(mlmesh_queue_depth{namespace="mlmesh"})'))).toThrow(
+      /mlmesh_queue_depth, which the mesh does not export/,
+    );
+    expect(() => checkWorkerScaling(query('sum(mlmesh_queue_jobs{namespace="mlmesh", state=~"waiting|queued"})'))).toThrow(/state queued/);
+    expect(() => checkWorkerScaling(query('sum(mlmesh_queue_jobs{namespace="other"})'))).toThrow(/release's namespace mlmesh/);
+    expect(() => checkWorkerScaling(query('sum(max by (queue) (mlmesh_queue_jobs{namespace="mlmesh"})'))).toThrow(/does not parse/);
+    expect(() => checkWorkerScaling(broken((so) => (so.spec.triggers[0].metadata.threshold = "0")))).toThrow(/threshold "0"/);
+    expect(() => checkWorkerScaling(broken((so) => (so.spec.triggers[0].metadata.serverAddress = "prometheus:9090")))).toThrow(
+      /not an http\(s\) URL/,
+    );
+    expect(() => checkWorkerScaling(broken((so) => (so.spec.minReplicaCount = 0)))).toThrow(/at least 1/);
+    const withReplicas = ms.map((m) =>
+      m.kind === "Deployment" && m.metadata.name === "mlmesh-worker"
+        ? ({ ...m, spec: { ...(m as Any).spec, replicas: 2 } } as Manifest)
+        : m,
+    );
+    expect(() => checkWorkerScaling(withReplicas)).toThrow(/sets replicas/);
+  });
+
+  it("refuses values that cannot work: min above max, no Prometheus scrape, a minimum of zero", () => {
+    expect(() =>
+      render({ set: ["worker.autoscaling.enabled=true", "worker.autoscaling.minReplicas=5", "worker.autoscaling.maxReplicas=2"] }),
+    ).toThrow(/minReplicas \(5\) must not exceed maxReplicas \(2\)/);
+    expect(() => render({ set: ["worker.autoscaling.enabled=true", "serviceMonitor.enabled=false"] })).toThrow(
+      /needs serviceMonitor.enabled/,
+    );
+    const values = mergeValues(defaults(), { worker: { autoscaling: { minReplicas: 0 } } });
+    expect(valuesProblems(values).join("\n")).toMatch(/worker\/autoscaling\/minReplicas must be >= 1/);
   });
 });

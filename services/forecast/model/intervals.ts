@@ -20,10 +20,15 @@ export function calibrateIntervals(residuals: readonly Float64Array[], level: nu
   const upper: number[] = [];
   const alpha = (1 - level) / 2;
   const z = normalQuantile(1 - alpha);
+  // One buffer for every step, sorted as numbers by the typed array's own sort (no comparator calls):
+  // this was a fifth of a whole fit when each step sorted a fresh array through a comparator.
+  const buffer = new Float64Array(residuals.length * (2 * window + 1));
   for (let s = 0; s < steps; s++) {
-    const pool: number[] = [];
-    for (const r of residuals) for (let k = Math.max(0, s - window); k <= Math.min(steps - 1, s + window); k++) pool.push(r[k]);
-    pool.sort((a, b) => a - b);
+    let m0 = 0;
+    const from = Math.max(0, s - window);
+    const to = Math.min(steps - 1, s + window);
+    for (const r of residuals) for (let k = from; k <= to; k++) buffer[m0++] = r[k];
+    const pool = buffer.subarray(0, m0).sort();
     // Split-conformal order statistics, not interpolated quantiles: the ceil((m+1)(1-alpha))-th
     // smallest of m residuals bounds a new exchangeable residual with probability at least
     // 1-alpha, and on count data (tied residuals) interpolation would cut between ties.
