@@ -13,7 +13,8 @@ const list = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
 export function envoySettingsProblems(yamlText: string, s: ProxySettings): string[] {
   const problems: string[] = [];
   const want = (what: string, found: unknown, wanted: unknown) => {
-    if (String(found) !== String(wanted)) problems.push(`${what} is ${found === undefined ? "unset" : String(found)}, want ${String(wanted)}`);
+    if (String(found) !== String(wanted))
+      problems.push(`${what} is ${found === undefined ? "unset" : String(found)}, want ${String(wanted)}`);
   };
   const cfg = parse(yamlText) as Json;
   const resources = (cfg.static_resources as Json | undefined) ?? {};
@@ -31,7 +32,8 @@ export function envoySettingsProblems(yamlText: string, s: ProxySettings): strin
       want(`${name}: healthy_threshold`, h.healthy_threshold, s.healthCheck.healthyThreshold);
       const grpc = h.grpc_health_check as Json | undefined;
       if (!grpc) problems.push(`${name}: the health check is not grpc_health_check`);
-      else if ((grpc.service_name ?? "") !== "") problems.push(`${name}: the health check asks service '${String(grpc.service_name)}', want "" (the whole server)`);
+      else if ((grpc.service_name ?? "") !== "")
+        problems.push(`${name}: the health check asks service '${String(grpc.service_name)}', want "" (the whole server)`);
     }
   }
   for (const listener of list(resources.listeners)) {

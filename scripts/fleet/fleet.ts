@@ -149,7 +149,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     });
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const got = await started;
-    await until(() => replicaServing(host, got.connect), `${name} serving`, 180_000, () => child.exitCode !== null);
+    await until(
+      () => replicaServing(host, got.connect),
+      `${name} serving`,
+      180_000,
+      () => child.exitCode !== null,
+    );
     return { name, ports: got, child, exited };
   };
 
@@ -180,7 +185,14 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const base = 20_000 + Math.floor(Math.random() * 11_000);
       const listen: ProxyListen = { host, grpc: base, connect: base + 1, rest: base + 2, stats: base + 3 };
       const cfg = join(o.dir, "haproxy.cfg");
-      writeFileSync(cfg, haproxyConfig(o.settings, listen, replicas.map((r) => r.ports)));
+      writeFileSync(
+        cfg,
+        haproxyConfig(
+          o.settings,
+          listen,
+          replicas.map((r) => r.ports),
+        ),
+      );
       const check = spawn("haproxy", ["-c", "-q", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
       let checkOut = "";
       check.stderr!.on("data", (d) => (checkOut += d));
@@ -193,7 +205,12 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       child.stderr!.on("data", (d) => ((out += d), log.write(d)));
       child.stdout!.pipe(log, { end: false });
       try {
-        await until(() => tcpOpen(host, listen.stats), "haproxy listening", 10_000, () => child.exitCode !== null);
+        await until(
+          () => tcpOpen(host, listen.stats),
+          "haproxy listening",
+          10_000,
+          () => child.exitCode !== null,
+        );
         haproxy = child;
         return listen;
       } catch {
@@ -224,9 +241,15 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   };
 
   try {
-    // One at a time: each fits or loads its models on start, and the machine has two cores.
-    for (let i = 0; i < o.replicas; i++) replicas.push(await launchReplica(`mesh-${i + 1}`));
-    for (let i = 0; i < o.workers; i++) workers.push(await launchWorker(`worker-${i + 1}`));
+    // Side by side: each loads the promoted models (the fleet is seeded and trained first).
+    // allSettled: whatever did start is stopped below when another did not.
+    const launched = await Promise.allSettled([
+      ...Array.from({ length: o.replicas }, (_, i) => launchReplica(`mesh-${i + 1}`).then((r) => void replicas.push(r))),
+      ...Array.from({ length: o.workers }, (_, i) => launchWorker(`worker-${i + 1}`).then((w) => void workers.push(w))),
+    ]);
+    const failed = launched.find((l) => l.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    replicas.sort((a, b) => a.name.localeCompare(b.name));
     const proxy = await startProxy();
 
     const stats = async (): Promise<string> => {

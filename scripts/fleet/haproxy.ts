@@ -42,6 +42,9 @@ export function haproxyConfig(settings: ProxySettings, listen: ProxyListen, repl
     replicas.map((r) => `  server ${r.name} ${r.host}:${r[proto]} ${opts(r)}`).join("\n");
   const backendCommon = [
     "  balance roundrobin",
+    // The whole request in HAProxy's buffer before it goes: a retry can then send it again (the contract has
+    // no client-streaming method; a request past the buffer goes on unbuffered and is not retried).
+    "  option http-buffer-request",
     `  retries ${settings.retries.count}`,
     "  retry-on conn-failure empty-response",
     "  option redispatch 1",
