@@ -141,6 +141,8 @@ bench: build descriptors
 	node dist/bench/jobs.js --markdown build/bench/jobs.md
 	node dist/bench/notify-delivery.js --markdown build/bench/notify-delivery.md
 	node dist/bench/soak.js --markdown build/bench/soak.md
+	@command -v haproxy >/dev/null || { echo "make bench's fleet section puts HAProxy in front: apt-get install haproxy"; exit 1; }
+	node dist/bench/fleet.js --markdown build/bench/fleet.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 
 clean:

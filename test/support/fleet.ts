@@ -46,7 +46,9 @@ export function builtCli(): string[] {
   if (!existsSync(main)) throw new Error("the fleet tests run dist/cli/main.js: run `make build` (make test does) first");
   const built = statSync(main).mtimeMs;
   const newer = ["cli", "services", "scripts"].flatMap((dir) =>
-    readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && statSync(join(dir, f)).mtimeMs > built),
+    readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts") && statSync(join(dir, f)).mtimeMs > built)
+      .map((f) => join(dir, f)),
   );
   if (newer.length) throw new Error(`dist/ is older than ${newer.slice(0, 3).join(", ")}: run \`make build\` first`);
   return [process.execPath, main];
