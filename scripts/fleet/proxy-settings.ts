@@ -55,3 +55,12 @@ export function drainDelayMs(s: ProxySettings): number {
 export function envoyDuration(ms: number): string {
   return `${ms / 1000}s`;
 }
+
+/**
+ * The same settings with the health check every second (timeout 1 s: HAProxy bounds a check by its
+ * interval too), for the fleet tests and the fleet bench: a drain then takes 6 s instead of 18 s. A
+ * shorter check flaps on a busy machine (a replica answering a check late is taken out).
+ */
+export function withQuickHealthChecks(s: ProxySettings): ProxySettings {
+  return { ...s, healthCheck: { ...s.healthCheck, intervalMs: 1_000, timeoutMs: 1_000 } };
+}

@@ -8,7 +8,13 @@ import { haproxyConfig } from "../../scripts/fleet/haproxy.js";
 import { PROXY_SETTINGS } from "../../scripts/fleet/proxy-settings.js";
 
 const envoy = readFileSync("deploy/envoy/envoy.yaml", "utf8");
-const replicas = [1, 2, 3].map((i) => ({ name: `mesh-${i}`, host: "127.0.0.1", grpc: 40_000 + i, connect: 41_000 + i, gateway: 42_000 + i }));
+const replicas = [1, 2, 3].map((i) => ({
+  name: `mesh-${i}`,
+  host: "127.0.0.1",
+  grpc: 40_000 + i,
+  connect: 41_000 + i,
+  gateway: 42_000 + i,
+}));
 const listen = { host: "127.0.0.1", grpc: 43_001, connect: 43_002, rest: 43_003, stats: 43_004 };
 
 describe("one source for the proxy settings: Envoy's config and the fleet's HAProxy", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { runCli, startFleet, type Fleet } from "../../scripts/fleet/fleet.js";
-import { PROXY_SETTINGS, type ProxySettings } from "../../scripts/fleet/proxy-settings.js";
+import { PROXY_SETTINGS, type ProxySettings, withQuickHealthChecks } from "../../scripts/fleet/proxy-settings.js";
 import { seedSampleInventory } from "../../services/forecast/seed.js";
 import { seedTravellers } from "../../services/match/seed.js";
 import { seedDestinations } from "../../services/recommend/seed.js";
@@ -13,15 +13,8 @@ import { migrate } from "../../services/runtime/storage/migrations.js";
 import type { LoadSummary } from "../fixtures/fleet-load.js";
 import { TEST_KEY } from "./mesh.js";
 
-/**
- * The fleet's proxy settings for tests: the shared ones, with health checked every 300 ms instead of
- * every 5 s, so that a replica's drain (which waits for the proxy to see it NOT_SERVING) takes about
- * two seconds rather than eighteen. Everything else is as Envoy's.
- */
-export const TEST_PROXY_SETTINGS: ProxySettings = {
-  ...PROXY_SETTINGS,
-  healthCheck: { ...PROXY_SETTINGS.healthCheck, intervalMs: 300, timeoutMs: 500 },
-};
+/** The fleet's proxy settings for tests: the shared ones, health checked every second instead of every 5 s. */
+export const TEST_PROXY_SETTINGS: ProxySettings = withQuickHealthChecks(PROXY_SETTINGS);
 
 /** A small population in `databaseUrl`: travellers, destinations, two products. */
 export async function seedFleetDatabase(databaseUrl: string): Promise<string[]> {
