@@ -80,7 +80,10 @@ export async function replicaServing(host: string, connectPort: number): Promise
 function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, host);
-    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -202,7 +205,10 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       const log = logFile("haproxy");
       const child = spawn("haproxy", ["-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
-      child.stderr!.on("data", (d) => ((out += d), log.write(d)));
+      child.stderr!.on("data", (d) => {
+        out += d;
+        log.write(d);
+      });
       child.stdout!.pipe(log, { end: false });
       try {
         await until(
