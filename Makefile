@@ -6,7 +6,7 @@ TSX := $(BIN)/tsx
 export NODE_OPTIONS ?= --enable-source-maps
 
 .PHONY: test-deps install proto-deps generate lint check-gen check-imports check-style format descriptors openapi build typecheck test test-unit \
-        dev seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy check-rules clean
+        dev fleet seed train migrate bench eval-match eval-notify eval-recommend eval-forecast check-helm check-envoy check-rules clean
 
 node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund
@@ -127,8 +127,15 @@ dev: install proto-deps descriptors build
 	@if command -v protoc-gen-swagger >/dev/null; then $(MAKE) --no-print-directory openapi; else echo "protoc-gen-swagger not installed (apt-get install golang-grpc-gateway): no /openapi.json"; fi
 	@bash scripts/dev.sh
 
+# A local fleet: FLEET_REPLICAS (3) mesh replicas and FLEET_WORKERS (2) workers behind HAProxy (scripts/fleet/),
+# on DATABASE_URL/REDIS_URL or the machine's 127.0.0.1:5432 (database mlmesh_fleet) and 6379 (prefix fleet).
+fleet: build
+	@command -v haproxy >/dev/null || { echo "make fleet puts HAProxy in front: apt-get install haproxy"; exit 1; }
+	node dist/scripts/fleet/main.js
+
 bench: build descriptors
 	@command -v h2load >/dev/null || { echo "make bench drives load with h2load: apt-get install nghttp2-client"; exit 1; }
+	@command -v haproxy >/dev/null || { echo "make bench's fleet section puts HAProxy in front: apt-get install haproxy"; exit 1; }
 	mkdir -p build/bench
 	$(MAKE) --no-print-directory eval-forecast MARKDOWN=build/bench/forecast.md
 	node dist/bench/forecast-e2e.js --markdown build/bench/forecast-e2e.md
@@ -138,6 +145,7 @@ bench: build descriptors
 	node dist/bench/soak.js --markdown build/bench/soak.md
 	node dist/bench/ways-in.js --markdown build/bench/ways-in.md
 	node dist/bench/startup.js --markdown build/bench/startup.md
+	node dist/bench/fleet.js --markdown build/bench/fleet.md
 	node dist/bench/main.js --out BENCHMARKS.md --sections build/bench
 
 clean:

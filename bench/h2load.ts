@@ -13,6 +13,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   failed: number;
+  /** Requests answered with an HTTP status other than 200 (a proxy's 502 or 503). */
+  non200: number;
 }
 
 /**
@@ -63,10 +65,12 @@ export async function h2load(options: {
       options.url,
     ];
     const { stdout } = await run("h2load", args, { maxBuffer: 16 * 1024 * 1024 });
-    const latenciesUs = readFileSync(logFile, "utf8")
+    const logged = readFileSync(logFile, "utf8")
       .split("\n")
       .filter(Boolean)
-      .map((line) => line.split("\t"))
+      .map((line) => line.split("\t"));
+    const non200 = logged.filter((cols) => cols[1] !== "200").length;
+    const latenciesUs = logged
       .filter((cols) => cols[1] === "200")
       .map((cols) => Number(cols[2]))
       .sort((a, b) => a - b);
@@ -74,7 +78,7 @@ export async function h2load(options: {
     const failed = Number(/requests: .* (\d+) failed/.exec(stdout)?.[1] ?? 0);
     const pct = (p: number) => percentile(latenciesUs, p) / 1000;
     const command = `h2load ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`.replaceAll(dir, "$TMP");
-    return { requests: latenciesUs.length, rps, p50Ms: pct(0.5), p99Ms: pct(0.99), failed, command };
+    return { requests: latenciesUs.length, rps, p50Ms: pct(0.5), p99Ms: pct(0.99), failed, non200, command };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,9 @@
 //     that the descriptor set is the current one (rebuilt from proto/ and compared byte for byte);
 //  3. checks the deployment policy (envoyPolicyProblems): admin on loopback only, the local rate
 //     limit keyed on the client's address rather than per connection, no LOGICAL_DNS upstream
-//     (it would pin one mesh pod), and, where asked, TLS on every listener.
+//     (it would pin one mesh pod), and, where asked, TLS on every listener;
+//  4. checks that its timeouts, retries and health check are scripts/fleet/proxy-settings.ts's, which
+//     the local fleet's HAProxy config is generated from.
 // Not checked: Envoy's own semantic validation (PGV rules, cross-field constraints), which only a
 // running Envoy performs.
 import { execFileSync } from "node:child_process";
@@ -18,6 +20,8 @@ import { dirname, join } from "node:path";
 import { fromBinary, fromJson, createFileRegistry, type JsonValue, type Message, type Registry } from "@bufbuild/protobuf";
 import { anyUnpack, FileDescriptorSetSchema, type Any } from "@bufbuild/protobuf/wkt";
 import { parse } from "yaml";
+import { envoySettingsProblems } from "./fleet/envoy-settings.js";
+import { PROXY_SETTINGS } from "./fleet/proxy-settings.js";
 
 const ROOT = join(dirname(new URL(import.meta.url).pathname), "..");
 const BUF = join(ROOT, "node_modules/.bin/buf");
@@ -245,7 +249,12 @@ if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
   }
   const text = readFileSync(config, "utf8");
   // The local stack is plaintext by design; the chart's Envoy (make check-helm) must terminate TLS.
-  const problems = [...checkEnvoyConfig(text, readFileSync(descriptors)), ...envoyPolicyProblems(text, { tls: false })];
+  const problems = [
+    ...checkEnvoyConfig(text, readFileSync(descriptors)),
+    ...envoyPolicyProblems(text, { tls: false }),
+    // The timeouts, retries and health check the local fleet's HAProxy is generated from.
+    ...envoySettingsProblems(text, PROXY_SETTINGS),
+  ];
   if (!descriptorSetIsCurrent(descriptors))
     problems.push(`${descriptors} is stale (differs from a fresh \`buf build\` of proto/): run \`make descriptors\``);
   if (problems.length) {
@@ -253,6 +262,6 @@ if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
     process.exit(1);
   }
   process.stdout.write(
-    "ok   deploy/envoy/envoy.yaml: a valid Envoy v3 bootstrap; transcoder services match the current descriptor set; admin on loopback, rate limit per client\n",
+    "ok   deploy/envoy/envoy.yaml: a valid Envoy v3 bootstrap; transcoder services match the current descriptor set; admin on loopback, rate limit per client; timeouts, retries and health as scripts/fleet/proxy-settings.ts\n",
   );
 }

@@ -8,6 +8,7 @@
 #   prometheus                promtool, for the alert rules' checks and unit tests (make check-rules)
 #   chromium                  the headless browser the web client's test drives (playwright-core, /usr/bin/chromium)
 #   python3-aiosmtpd          the SMTP server the notification delivery test sends email to (/usr/bin/aiosmtpd)
+#   haproxy                   the proxy in front of the fleet tests' mesh replicas (make fleet, test/fleet/)
 # As root it installs whichever are missing with apt-get; as anyone else it prints the command and fails.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ command -v protoc-gen-swagger >/dev/null || need+=(golang-grpc-gateway)
 command -v promtool >/dev/null || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/aiosmtpd ] || need+=(python3-aiosmtpd)
+command -v haproxy >/dev/null || need+=(haproxy)
 
 ((${#need[@]})) || exit 0
 

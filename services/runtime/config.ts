@@ -26,6 +26,8 @@ export interface MeshConfig {
   redisPrefix: string;
   maxMessageBytes: number;
   shutdownGraceMs: number;
+  /** MLMESH_SHUTDOWN_DRAIN_MS: after SIGTERM, how long health answers NOT_SERVING while calls are still served, so a proxy's health checks take the replica out first. */
+  shutdownDrainMs: number;
   /** MLMESH_MODEL_AB_WEIGHTS as given (JSON, checked here); each model reads its own split. */
   modelAbWeights: string | undefined;
   /** MLMESH_MODEL_KEEP_VERSIONS: versions the registry keeps per model (besides serving and rollback target). */
@@ -85,6 +87,7 @@ export const NUMERIC_SETTINGS = {
   modelKeepVersions: { name: "MLMESH_MODEL_KEEP_VERSIONS", fallback: 5, min: 1, max: 1000 },
   matchBatchMax: { name: "MATCH_BATCH_MAX", fallback: 256, min: 1, max: 65_536 },
   matchBatchWaitMs: { name: "MATCH_BATCH_WAIT_MS", fallback: 1, min: 0, max: 1000 },
+  shutdownDrainMs: { name: "MLMESH_SHUTDOWN_DRAIN_MS", fallback: 0, min: 0, max: 600_000 },
   matchPredictionCacheTtlMs: { name: "MATCH_PREDICTION_CACHE_TTL_MS", fallback: 5 * 60_000, min: 0, max: 24 * 3_600_000 },
   forecastWorkers: { name: "FORECAST_WORKERS", fallback: 1, min: 1, max: 256 },
   forecastQueueDepth: { name: "FORECAST_QUEUE_DEPTH", fallback: 64, min: 0, max: 100_000 },
@@ -241,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MeshConfig {
     redisPrefix,
     maxMessageBytes: positiveInt("MLMESH_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
     shutdownGraceMs: positiveInt("MLMESH_SHUTDOWN_GRACE_MS", 10_000),
+    shutdownDrainMs: readInt(env, NUMERIC_SETTINGS.shutdownDrainMs, problems),
     modelAbWeights,
     modelKeepVersions: readInt(env, NUMERIC_SETTINGS.modelKeepVersions, problems),
     matchBatchMax: readInt(env, NUMERIC_SETTINGS.matchBatchMax, problems),

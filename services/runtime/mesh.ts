@@ -57,7 +57,10 @@ export interface Mesh {
   readonly gateway: RestGateway;
   /** Re-reads MLMESH_API_KEYS_FILE now (SIGHUP); false when it was bad and the old keys stay. */
   reloadKeys(): boolean;
-  /** Health NOT_SERVING, stop taking calls, let in-flight ones finish (up to the grace period), then close. */
+  /**
+   * Health NOT_SERVING, keep serving for the drain delay (MLMESH_SHUTDOWN_DRAIN_MS), end open streams with
+   * UNAVAILABLE, stop taking calls (GOAWAY), let in-flight ones finish (up to the grace period), then close.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -179,8 +182,16 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
-      log.info("shutting down: health NOT_SERVING, finishing in-flight calls", { inFlight: pipeline.activeCalls });
+      log.info("shutting down: health NOT_SERVING, finishing in-flight calls", {
+        inFlight: pipeline.activeCalls,
+        drainMs: config.shutdownDrainMs,
+      });
       health.setAll(ServingStatus.NOT_SERVING);
+      // Behind a proxy: keep serving whatever still arrives until its health checks have seen NOT_SERVING and
+      // taken this replica out; closing the listeners first would fail the calls it sends meanwhile.
+      if (config.shutdownDrainMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDrainMs));
+      // Streams never finish by themselves: end them with a status clients retry, so they reconnect elsewhere.
+      pipeline.endStreams();
       const grpcDrained = new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       const closed = Promise.all([connect.close(), new Promise<void>((r) => gatewayServer.close(() => r()))]);
       gatewayServer.closeIdleConnections();

@@ -73,10 +73,15 @@ export interface PipelineDeps {
 export class Pipeline {
   private readonly calls = new InFlight();
   private readonly stopping = new AbortController();
+  private readonly streamsEnding = new AbortController();
+  /** What a long-lived stream listens on: the end of every call, or of streams alone (endStreams). */
+  private readonly streamStopping: AbortSignal;
 
   constructor(private readonly deps: PipelineDeps) {
     // Every call in flight listens for shutdown on this one signal.
     setMaxListeners(0, this.stopping.signal);
+    this.streamStopping = AbortSignal.any([this.stopping.signal, this.streamsEnding.signal]);
+    setMaxListeners(0, this.streamStopping);
   }
 
   get activeCalls(): number {
@@ -96,6 +101,7 @@ export class Pipeline {
           this.deps,
           this.calls,
           this.stopping.signal,
+          this.streamStopping,
           service,
           method,
           impl,
@@ -109,6 +115,16 @@ export class Pipeline {
   /** Aborts every running call's signal (after the grace period of a shutdown). */
   abortAll(): void {
     this.stopping.abort(new MeshError(Status.UNAVAILABLE, "the server is shutting down"));
+  }
+
+  /**
+   * Ends every open server stream (Health.Watch, WatchJob, reflection) with
+   * UNAVAILABLE, a status clients retry: a draining replica would otherwise
+   * hold them until the grace period is over, and a client behind a proxy
+   * reconnects to another replica at once. Unary calls run on.
+   */
+  endStreams(): void {
+    this.streamsEnding.abort(new MeshError(Status.UNAVAILABLE, "the server is shutting down: reconnect"));
   }
 
   /** Resolves once no call is in flight. */
@@ -158,6 +174,7 @@ class MethodBinding implements BoundMethod {
     private readonly deps: PipelineDeps,
     private readonly calls: InFlight,
     private readonly stopping: AbortSignal,
+    private readonly streamStopping: AbortSignal,
     readonly service: DescService,
     readonly method: DescMethod,
     impl: object,
@@ -212,7 +229,7 @@ class MethodBinding implements BoundMethod {
     let key: string | undefined;
     try {
       // A generator's body runs in whoever calls next(): each step of the handler is entered in the call's context.
-      const prepared = context.with(active, () => this.prepare(request, call, span));
+      const prepared = context.with(active, () => this.prepare(request, call, span, this.streamStopping));
       signal = prepared.signal;
       key = prepared.ctx.principal;
       release = this.deps.streams.acquire(call.peer, this.spanName);
@@ -261,7 +278,12 @@ class MethodBinding implements BoundMethod {
   }
 
   /** Authenticates, decodes and validates the request, and builds what the handler sees. */
-  private prepare(request: RequestSource, call: IncomingCall, span: Span): { message: Message; ctx: CallContext; signal: CallSignal } {
+  private prepare(
+    request: RequestSource,
+    call: IncomingCall,
+    span: Span,
+    stopping = this.stopping,
+  ): { message: Message; ctx: CallContext; signal: CallSignal } {
     const caller = this.open ? undefined : this.access.check(call.headers);
     if (caller) span.setAttribute("mlmesh.api_key", caller.name);
     let message: Message;
@@ -278,7 +300,7 @@ class MethodBinding implements BoundMethod {
     }
     this.deps.validator.check(this.method.input, message);
     if (!this.handler) throw MeshError.unimplemented(this.spanName);
-    const signal = new CallSignal(call, this.stopping);
+    const signal = new CallSignal(call, stopping);
     const ctx: CallContext = {
       headers: call.headers,
       get signal() {
