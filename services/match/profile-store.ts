@@ -22,7 +22,7 @@ export interface ProfileStoreStatus {
 
 /**
  * The online feature store: every traveller's scoring features in process,
- * in typed arrays (store/profile-columns.ts; about 450 bytes a traveller), so
+ * in typed arrays (store/profile-columns.ts; about 700 bytes a traveller, 200 of them the text parts), so
  * scoring candidates drawn from a million travellers reads no cache and no
  * database. Filled from the travellers table after the server reports ready
  * (start), a few hundred rows at a time; until then, and for any traveller

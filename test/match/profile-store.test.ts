@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { featuresV2 } from "../../services/match/features/feature-sets.js";
 import { FEATURE_COUNT, pairFeatures, type ProfileFeatures } from "../../services/match/features/pair-features.js";
+import { encodeParts, partCentre } from "../../services/match/features/text-parts.js";
 import { ProfileCache } from "../../services/match/profile-cache.js";
 import { ProfileStore } from "../../services/match/profile-store.js";
 import { seedTravellers } from "../../services/match/seed.js";
@@ -75,8 +77,8 @@ describe("the profile store", () => {
         expect(features(stored[0], stored[1], context)).toEqual(features(rows.get(a)!, rows.get(b)!, context));
       }
     }
-    const { revision: _, bio, prompt, document, ...rest } = store.get(ids[5])!;
-    const { embedding: __, ...row } = rows.get(ids[5])!;
+    const { revision: _, bio, prompt, document, textPartBytes, ...rest } = store.get(ids[5])!;
+    const { embedding: __, textParts, ...row } = rows.get(ids[5])!;
     expect({ ...rest, bio: Array.from(bio.indices), prompt: Array.from(prompt.values) }).toEqual({
       ...row,
       bio: row.bio.indices,
@@ -84,6 +86,38 @@ describe("the profile store", () => {
       document: undefined,
     });
     expect(Array.from(document.values)).toEqual(row.document.values);
+    expect(textParts).toBeDefined();
+    expect(encodeParts(textPartBytes!)).toBe(textParts);
+  });
+
+  it("scores a served v2 model's pairs as the rows do, word-vector features included", async () => {
+    const rows = new Map((await loadTravellers(db.sql, ids)).map((r) => [r.id, toProfile(r)]));
+    const v2 = featuresV2(partCentre(rows.values()));
+    const row = (a: ProfileFeatures, b: ProfileFeatures) => {
+      const x = new Float32Array(v2.count);
+      v2.write(a, b, undefined, x, 0);
+      return x;
+    };
+    for (const a of ids.slice(0, 20)) {
+      for (const b of ids) {
+        if (a === b) continue;
+        const stored = row(store.get(a)!, store.get(b)!);
+        expect(stored).toEqual(row(rows.get(a)!, rows.get(b)!));
+        // bio_embedding and prompt_embedding: centred cosines, never exactly 0 for two seeded travellers.
+        expect(stored[FEATURE_COUNT]).not.toBe(0);
+        expect(stored[FEATURE_COUNT + 1]).not.toBe(0);
+      }
+    }
+    // A traveller whose parts are not computed yet is kept, and reads as none, as from its row.
+    const id = ids[15];
+    const before = store.get(id)!.revision;
+    await db.sql`update travellers set text_parts = null where id = ${id}::uuid`;
+    // Dropped at once when the change is announced, then read again: wait for the new revision.
+    await expect.poll(() => (store.get(id)?.revision ?? before) !== before, { timeout: 10_000, interval: 20 }).toBe(true);
+    expect(store.get(id)!.textPartBytes).toBeUndefined();
+    const x = row(store.get(id)!, store.get(ids[16])!);
+    expect(x).toEqual(row(await fromDatabase(id), await fromDatabase(ids[16])));
+    expect([x[FEATURE_COUNT], x[FEATURE_COUNT + 1]]).toEqual([0, 0]);
   });
 
   it("sees a profile changed by plain SQL: dropped at once, then held again with the new values", async () => {

@@ -17,9 +17,24 @@ export function textParts(source: Pick<VectorSource, "bio" | "promptAnswers">, w
   return out;
 }
 
-/** What a profile carries of its parts: the 200 bytes in base64 (absent until computed). */
+/**
+ * What a profile carries of its parts (both absent until computed): the 200
+ * bytes in base64 as read from the database and carried through the cache
+ * levels as JSON, or the bytes themselves, a view onto the profile store's
+ * column (store/profile-columns.ts), which builds a new object on every read
+ * and so must not cost a base64 round trip each time.
+ */
 export interface WithTextParts {
   textParts?: string;
+  /** Read only: a view onto the store's column. Takes precedence over textParts. */
+  textPartBytes?: Int8Array;
+}
+
+/** A profile's 200 part bytes (int8), or null when it has none (or not 200 of them). */
+export function partBytes(p: WithTextParts): Int8Array | null {
+  if (p.textPartBytes) return p.textPartBytes.length === 2 * DIMENSIONS ? p.textPartBytes : null;
+  const bytes = p.textParts ? Buffer.from(p.textParts, "base64") : undefined;
+  return bytes?.length === 2 * DIMENSIONS ? new Int8Array(bytes.buffer, bytes.byteOffset, 2 * DIMENSIONS) : null;
 }
 
 // Decoded once per profile object (the profile cache holds one object per traveller until it changes).
@@ -28,8 +43,7 @@ const decoded = new WeakMap<WithTextParts, Int8Array | null>();
 function partsOf(p: WithTextParts): Int8Array | null {
   let v = decoded.get(p);
   if (v === undefined) {
-    const bytes = p.textParts ? Buffer.from(p.textParts, "base64") : undefined;
-    v = bytes?.length === 2 * DIMENSIONS ? new Int8Array(bytes.buffer, bytes.byteOffset, 2 * DIMENSIONS) : null;
+    v = partBytes(p);
     decoded.set(p, v);
   }
   return v;
@@ -59,25 +73,35 @@ export function partCentre(profiles: Iterable<WithTextParts>): Float32Array {
 // (the profile cache holds one object per traveller until it changes), for the centre last used with it.
 const centred = new WeakMap<WithTextParts, { centre: Float32Array; parts: Float32Array | null }>();
 
-function centredParts(p: WithTextParts, centre: Float32Array): Float32Array | null {
+// Where the store's profiles are centred: it builds a new object on every read, so an entry in `centred`
+// would serve one pair and then be garbage (the WeakMap's churn cost several times the centring itself).
+const scratch = [new Float32Array(2 * DIMENSIONS), new Float32Array(2 * DIMENSIONS)];
+
+/** Writes `bytes` less `centre`, each half normalised, into `parts` (float32: the same values whichever way read). */
+function centreInto(bytes: Int8Array, centre: Float32Array, parts: Float32Array): Float32Array {
+  for (let from = 0; from < 2 * DIMENSIONS; from += DIMENSIONS) {
+    let norm = 0;
+    for (let k = from; k < from + DIMENSIONS; k++) {
+      parts[k] = bytes[k] / 127 - centre[k];
+      norm += parts[k] * parts[k];
+    }
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let k = from; k < from + DIMENSIONS; k++) parts[k] *= scale;
+  }
+  return parts;
+}
+
+/** A profile's centred parts: cached per object, or (the store's views) written into scratch[slot]. */
+function centredParts(p: WithTextParts, centre: Float32Array, slot: 0 | 1): Float32Array | null {
+  if ("textPartBytes" in p) {
+    const bytes = partBytes(p);
+    return bytes ? centreInto(bytes, centre, scratch[slot]) : null;
+  }
   const known = centred.get(p);
   if (known?.centre === centre) return known.parts;
-  let parts: Float32Array | null = null;
-  const bytes = p.textParts ? Buffer.from(p.textParts, "base64") : undefined;
-  if (bytes?.length === 2 * DIMENSIONS) {
-    parts = new Float32Array(2 * DIMENSIONS);
-    for (const from of [0, DIMENSIONS]) {
-      let norm = 0;
-      for (let k = from; k < from + DIMENSIONS; k++) {
-        // The bytes are int8 (×127): read as signed.
-        const value = (bytes[k] << 24) >> 24;
-        parts[k] = value / 127 - centre[k];
-        norm += parts[k] * parts[k];
-      }
-      const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let k = from; k < from + DIMENSIONS; k++) parts[k] *= scale;
-    }
-  }
+  // Decoded straight into the centred parts, not through partsOf: its cache would hold a second entry per profile.
+  const bytes = partBytes(p);
+  const parts = bytes ? centreInto(bytes, centre, new Float32Array(2 * DIMENSIONS)) : null;
   centred.set(p, { centre, parts });
   return parts;
 }
@@ -86,11 +110,12 @@ function centredParts(p: WithTextParts, centre: Float32Array): Float32Array | nu
  * Cosine of two travellers' bios and of their prompt answers, in that order,
  * each part taken from `centre` first (partCentre): 0 where either has no
  * parts yet. Symmetric; 200 multiplications a pair once each profile's
- * centred parts are computed (once per profile and model).
+ * centred parts are computed (once per profile object and model; for the
+ * profile store's, once per pair, without allocating).
  */
 export function partSimilarities(a: WithTextParts, b: WithTextParts, centre: Float32Array): [number, number] {
-  const u = centredParts(a, centre);
-  const v = centredParts(b, centre);
+  const u = centredParts(a, centre, 0);
+  const v = centredParts(b, centre, 1);
   if (!u || !v) return [0, 0];
   let bio = 0;
   let answers = 0;

@@ -1,16 +1,23 @@
 import type { ProfileFeatures } from "../features/pair-features.js";
+import { partBytes } from "../features/text-parts.js";
 import type { SparseVector } from "../features/text-vectors.js";
+import { DIMENSIONS } from "../text/word-vectors.js";
 import { UuidIndex } from "./uuid-index.js";
 
 // Text vector entries live in chunks of 4M (8 MiB of indices, 16 MiB of weights); a profile's never straddle two.
 const CHUNK_BITS = 22;
 const CHUNK = 1 << CHUNK_BITS;
 const MAX_TRIPS = 255;
+/** A traveller's text parts: bio then prompt answers, int8 (features/text-parts.ts). */
+const PARTS = 2 * DIMENSIONS;
 
 /**
  * Every traveller's scoring features in typed arrays, one row (slot) per
- * traveller: what pairFeatures reads and nothing more (no text embedding,
- * which only search candidates carry, read from their rows). Text vectors
+ * traveller: what the match models' features read and nothing more (no text
+ * embedding, which only search candidates carry, read from their rows). That
+ * includes the text parts model v2 compares (200 bytes a traveller, handed
+ * out as a view, textPartBytes): a profile read back without them would
+ * score 0 on both of v2's word-vector features. Text vectors
  * keep their float32 weights and uint16 buckets as stored
  * (text-features.ts), so a profile read back scores exactly as the one put
  * in. A profile whose values do not fit (an age past int16, 256 trips) is
@@ -32,6 +39,8 @@ export class ProfileColumns {
   private masks = new Int32Array(0); // interests, needs
   private style = new Int8Array(0);
   private outgoing = new Uint8Array(0); // ×2: 0, 1 or 2
+  private parts = new Int8Array(0); // PARTS a slot
+  private hasParts = new Uint8Array(0); // 0: none yet (null in the row), read as none
   private textAt = new Uint32Array(0);
   private textLengths = new Uint16Array(0); // bio, prompt, document
   private tripAt = new Uint32Array(0);
@@ -62,6 +71,8 @@ export class ProfileColumns {
       this.masks,
       this.style,
       this.outgoing,
+      this.parts,
+      this.hasParts,
       this.textAt,
       this.textLengths,
       this.tripAt,
@@ -112,6 +123,9 @@ export class ProfileColumns {
     this.masks[slot * 2 + 1] = p.needs;
     this.style[slot] = p.style;
     this.outgoing[slot] = p.outgoing * 2;
+    const parts = partBytes(p);
+    if (parts) this.parts.set(parts, slot * PARTS);
+    this.hasParts[slot] = parts ? 1 : 0;
     const total = texts.reduce((a, t) => a + t.indices.length, 0);
     if (!this.roomFor(total)) return false;
     // A profile without text points at the first entry: textEnd may stand just past a full last chunk.
@@ -182,6 +196,8 @@ export class ProfileColumns {
       document,
       trips,
       revision: this.revision[slot],
+      // Always present (undefined when none), so every profile read has one shape.
+      textPartBytes: this.hasParts[slot] === 1 ? this.parts.subarray(slot * PARTS, (slot + 1) * PARTS) : undefined,
     };
   }
 
@@ -240,6 +256,8 @@ export class ProfileColumns {
     this.masks = grown(this.masks, 2);
     this.style = grown(this.style);
     this.outgoing = grown(this.outgoing);
+    this.parts = grown(this.parts, PARTS);
+    this.hasParts = grown(this.hasParts);
     this.textAt = grown(this.textAt);
     this.textLengths = grown(this.textLengths, 3);
     this.tripAt = grown(this.tripAt);
