@@ -67,7 +67,8 @@ describe("a fleet behind HAProxy", () => {
     expect(job.status).toBe(JobStatus.COMPLETED);
     expect(job.result).toMatchObject({ model: "match", promoted: true });
     const finished = Date.now();
-    const version = `match-v1.${(job.result as { version: number }).version}`;
+    const { version: number, feature_set: featureSet } = job.result as { version: number; feature_set: string };
+    const version = `match-${featureSet}.${number}`;
     const took: number[] = [];
     await Promise.all(
       fleet.replicas.map(async (_, i) => {

@@ -96,6 +96,9 @@ beforeAll(async () => {
   ({ mesh } = await startTestMesh([matchArea, recommendArea, notifyArea, forecastArea, jobsAreaWith(fixtureHandlers)], {
     DATABASE_URL: pg.url,
     MLMESH_REDIS_PREFIX: `test_pgdown_${process.pid}`,
+    // The profile store would hold all 300 travellers in process and answer ScoreMatch through the outage;
+    // here every call must need PostgreSQL.
+    MATCH_PROFILE_STORE: "false",
   }));
   const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` });
   clients = {
