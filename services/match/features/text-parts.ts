@@ -76,6 +76,12 @@ const centred = new WeakMap<WithTextParts, { centre: Float32Array; parts: Float3
 // Where the store's profiles are centred: it builds a new object on every read, so an entry in `centred`
 // would serve one pair and then be garbage (the WeakMap's churn cost several times the centring itself).
 const scratch = [new Float32Array(2 * DIMENSIONS), new Float32Array(2 * DIMENSIONS)];
+// What each scratch slot holds: one side of a batch (ScoreCandidates' traveller, a search's searcher) is the
+// same object for every pair, and is centred once for all of them instead of once per pair.
+const inScratch: { profile: WithTextParts | undefined; centre: Float32Array | undefined }[] = [
+  { profile: undefined, centre: undefined },
+  { profile: undefined, centre: undefined },
+];
 
 /** Writes `bytes` less `centre`, each half normalised, into `parts` (float32: the same values whichever way read). */
 function centreInto(bytes: Int8Array, centre: Float32Array, parts: Float32Array): Float32Array {
@@ -95,7 +101,12 @@ function centreInto(bytes: Int8Array, centre: Float32Array, parts: Float32Array)
 function centredParts(p: WithTextParts, centre: Float32Array, slot: 0 | 1): Float32Array | null {
   if ("textPartBytes" in p) {
     const bytes = partBytes(p);
-    return bytes ? centreInto(bytes, centre, scratch[slot]) : null;
+    if (!bytes) return null;
+    const held = inScratch[slot];
+    if (held.profile === p && held.centre === centre) return scratch[slot];
+    held.profile = p;
+    held.centre = centre;
+    return centreInto(bytes, centre, scratch[slot]);
   }
   const known = centred.get(p);
   if (known?.centre === centre) return known.parts;
