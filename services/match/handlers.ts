@@ -22,12 +22,12 @@ import { searcherProfile } from "./prompt.js";
 import type { PromptReader } from "./prompt/read.js";
 import { factorsOf, matchReasons } from "./reasons.js";
 import { planSearch } from "./search-plan.js";
-import { rankCandidates } from "./search-ranking.js";
+import { rankOrder, ranksByText, relevanceOf } from "./search-ranking.js";
+import { searchCandidates, withRows } from "./search-candidates.js";
 import { promptReasons } from "./search-reasons.js";
 import type { MatchMetrics } from "./rpc-metrics.js";
 import type { LoadedModel } from "./serving-model.js";
 import { readPrecomputed } from "./store/precomputed.js";
-import { nearbyTravellers } from "./store/profiles.js";
 
 /** What the MatchScoring handlers work with, built once by matchArea. */
 export interface MatchParts {
@@ -131,19 +131,25 @@ async function searchMatches(parts: MatchParts, req: SearchMatchesRequest) {
       ? { ...me, prompt: vectorize(req.prompt, parts.idf) }
       : me
     : searcherProfile(req.prompt, latitude, longitude, minAge, maxAge, parts.idf, plan.intent.asked);
-  const found = (
-    await nearbyTravellers(parts.sql, { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined })
-  ).filter((c) => haversineKm(latitude, longitude, c.row.latitude, c.row.longitude) <= km);
+  const found = await searchCandidates(
+    parts.sql,
+    parts.profiles,
+    { latitude, longitude, km, minAge, maxAge, limit: 1000, exclude: req.userId || undefined },
+    ranksByText(plan.intent),
+  );
   const profiles = found.map((c) => c.profile);
   const asked = read?.interests.map((m) => m.interest) ?? [];
   const { x, scores } = await scoreAgainst(parts, model, searcher, profiles, asked.length ? { interests: asked } : undefined);
-  const top = rankCandidates(plan.intent, profiles, scores, req.limit || 10).map(({ i, relevance }) => ({
-    i,
-    relevance,
-    row: found[i].row,
-    p: profiles[i],
-    score: scores[i],
-  }));
+  const order = rankOrder(plan.intent, profiles, scores, req.limit || 10);
+  const shown = await withRows(
+    parts.sql,
+    order.map((i) => found[i]),
+  );
+  // A traveller removed since the prefilter read it is left out.
+  const top = order.flatMap((i, k) => {
+    const c = shown[k];
+    return c ? [{ i, relevance: relevanceOf(plan.intent, c.profile), row: c.row, p: c.profile, score: scores[i] }] : [];
+  });
   return {
     matches: top.map(({ i, relevance, row, p, score }) => {
       const factors = factorsOf(x, i * model.features.count, model.weights);

@@ -48,6 +48,15 @@ export class ProfileCache {
     return this.fallBack(missing, found, this.store);
   }
 
+  /**
+   * Whether every traveller's profile is in process (the store is on and
+   * filled): then a caller with many ids to look up need not read rows for
+   * them. A traveller changed since is read again on get, as ever.
+   */
+  holdsEveryone(): boolean {
+    return this.store?.isFilled() === true;
+  }
+
   /** Drops a profile here and in Redis (it changed). */
   forget(id: string): void {
     this.store?.forget(id);

@@ -68,6 +68,11 @@ export class ProfileStore {
     return this.filling;
   }
 
+  /** Whether the last fill completed (and nothing since emptied the store). */
+  isFilled(): boolean {
+    return this.filled;
+  }
+
   status(): ProfileStoreStatus {
     return { travellers: this.columns.size, bytes: this.columns.bytes, filled: this.filled, fillMs: this.fillMs };
   }

@@ -33,22 +33,32 @@ export function relevanceOf(intent: SearchIntent, p: ProfileFeatures): Relevance
  * leads: travellers who declare more of them come first, and among equally
  * relevant travellers compatibility (the model's score) decides. With a
  * prompt whose words name no interest, text similarity and compatibility
- * count equally. Without a prompt, compatibility alone.
+ * count equally (every profile needs its text vector). Without a prompt,
+ * compatibility alone.
  */
-export function rankCandidates(
-  intent: SearchIntent,
-  profiles: readonly ProfileFeatures[],
-  scores: Float32Array,
-  limit: number,
-): { i: number; relevance: Relevance }[] {
+export function rankOrder(intent: SearchIntent, profiles: readonly ProfileFeatures[], scores: Float32Array, limit: number): number[] {
   const keys = new Float64Array(profiles.length);
   for (let i = 0; i < profiles.length; i++) {
     if (intent.asked) keys[i] = coverageOf(intent.asked, profiles[i].interests) * 10 + scores[i];
     else if (intent.vector) keys[i] = 0.5 * Math.max(0, similarity(intent.vector, profiles[i].embedding)) + 0.5 * scores[i];
     else keys[i] = scores[i];
   }
-  // Only the answers' relevance is needed in full (for their factors and reasons).
-  return bestOf(keys, limit).map((i) => ({ i, relevance: relevanceOf(intent, profiles[i]) }));
+  return bestOf(keys, limit);
+}
+
+/** Whether rankOrder reads every profile's text vector (else only the answers' relevance does). */
+export function ranksByText(intent: SearchIntent): boolean {
+  return !intent.asked && intent.vector !== undefined;
+}
+
+/** rankOrder's answers, each with its relevance (which reads the text vectors of these profiles only). */
+export function rankCandidates(
+  intent: SearchIntent,
+  profiles: readonly ProfileFeatures[],
+  scores: Float32Array,
+  limit: number,
+): { i: number; relevance: Relevance }[] {
+  return rankOrder(intent, profiles, scores, limit).map((i) => ({ i, relevance: relevanceOf(intent, profiles[i]) }));
 }
 
 /** A bitmask of interest names (unknown names ignored). */

@@ -277,6 +277,40 @@ describe("MatchScoringService", () => {
     const m = await mesh.metrics.modelExecutions.get();
     return m.values.reduce((a, v) => a + v.value, 0);
   }
+  it("answers a search alike from the profile store and from the rows", async () => {
+    // The same database, served without the store: every candidate read from its row.
+    const { mesh: rowsOnly } = await startTestMesh([matchArea], { ...scope.env, MATCH_PROFILE_STORE: "false" });
+    try {
+      const other = createClient(MatchScoringService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${rowsOnly.ports.grpc}` }));
+      // The store fills after the mesh is serving: a search before then reads rows too.
+      const filled = async () =>
+        (await (await fetch(`http://127.0.0.1:${mesh.ports.admin}/metrics`)).text()).match(
+          /^mlmesh_match_profile_store_filled (\S+)$/m,
+        )?.[1];
+      await expect.poll(filled, { timeout: 60_000 }).toBe("1");
+      const [me, near] = tokyo;
+      const at = { latitude: near.latitude, longitude: near.longitude };
+      const searches = [
+        // Interests asked for: relevance from interests, text vectors read for the answers only.
+        { prompt: "Looking for hikers and foodies", ...at, maxDistanceKm: 40, ageRangeYears: [25, 45], limit: 10 },
+        // No interest named: every candidate's text vector ranks it.
+        { prompt: "someone calm who likes slow quiet mornings", ...at, maxDistanceKm: 60, limit: 20 },
+        // A traveller's own search, without and with a prompt.
+        { userId: me.id, limit: 15 },
+        { userId: me.id, prompt: "diving trip", maxDistanceKm: 100, limit: 5 },
+      ];
+      for (const req of searches) {
+        const [fromStore, fromRows] = await Promise.all([client.searchMatches(req, { headers }), other.searchMatches(req, { headers })]);
+        expect(fromStore.matches.length).toBeGreaterThan(0);
+        expect(fromStore.candidatesConsidered).toBe(fromRows.candidatesConsidered);
+        expect(fromStore.matches.map((m) => toJson(MatchedProfileSchema, m))).toEqual(
+          fromRows.matches.map((m) => toJson(MatchedProfileSchema, m)),
+        );
+      }
+    } finally {
+      await rowsOnly.shutdown();
+    }
+  });
 });
 
 describe("MatchScoringService without Redis", () => {

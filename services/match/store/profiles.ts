@@ -92,19 +92,28 @@ export async function loadTravellers(sql: Sql, ids: readonly string[]): Promise<
   return rows.map(fromStored);
 }
 
+/** Where and whom a search looks for: the nearest `limit` inside `km` of a point and an age range. */
+export interface NearbyQuery {
+  latitude: number;
+  longitude: number;
+  km: number;
+  minAge: number;
+  maxAge: number;
+  limit: number;
+  exclude?: string;
+}
+
 /**
- * Travellers within `km` of a point and inside an age range. The covering
- * (geo_cell, age) include (latitude, longitude, id) index finds everyone in
- * the box, one range of cells per row of latitude; the great-circle distance
- * (the formula of haversineKm) drops the box's corners, and the nearest
- * `limit` are ranked by equirectangular distance (exact enough at city
- * scale), all without reading the table; then only those rows are read,
- * from pages that CLUSTER on the same index keeps together.
+ * The `nearest` query: the ids of the travellers within `km` of a point and
+ * inside an age range, nearest first. The covering (geo_cell, age) include
+ * (latitude, longitude, id) index finds everyone in the box, one range of
+ * cells per row of latitude; the great-circle distance (the formula of
+ * haversineKm) drops the box's corners, and the nearest `limit` are ranked by
+ * equirectangular distance (exact enough at city scale), all without reading
+ * the table. `select` is what is read of them, from `nearest` (and
+ * `travellers`, joined by id, when it needs more than the id).
  */
-export async function nearbyTravellers(
-  sql: Sql,
-  q: { latitude: number; longitude: number; km: number; minAge: number; maxAge: number; limit: number; exclude?: string },
-): Promise<{ row: TravellerRow; profile: ProfileFeatures }[]> {
+function nearestQuery(q: NearbyQuery, select: string): { text: string; params: (number | string | number[])[] } {
   const box = boundingBox(q.latitude, q.longitude, q.km);
   const lonRanges: [number, number][] =
     box.minLon < -180
@@ -141,11 +150,8 @@ export async function nearbyTravellers(
       return `t.longitude between $${params.length - 1} and $${params.length}`;
     })
     .join(" or ");
-  const out: { row: TravellerRow; profile: ProfileFeatures }[] = [];
-  // Rows are decoded as they arrive, while PostgreSQL (on another core) is still reading the next ones.
-  await sql
-    .unsafe<StoredRow[]>(
-      `with nearest as (
+  return {
+    text: `with nearest as (
        select t.id from unnest($1::int[], $2::int[]) as c(lo, hi)
        join travellers t on t.geo_cell between c.lo and c.hi
        where t.latitude between $3 and $4 and (${lonClause}) and t.age between $5 and $6 and t.id <> $7::uuid
@@ -153,14 +159,43 @@ export async function nearbyTravellers(
                                       + cos(radians($8)) * cos(radians(t.latitude)) * sin(radians(t.longitude - $9) / 2) ^ 2))) <= $13
        order by (t.latitude - $8) ^ 2 + ((t.longitude - $9) * $10) ^ 2
        limit $11)
-     select ${COLUMNS} from nearest join travellers using (id)`,
-      params as never[],
-    )
-    .forEach((stored) => {
-      const row = fromStored(stored);
-      out.push({ row, profile: toProfile(row) });
-    });
+     ${select}`,
+    params,
+  };
+}
+
+/**
+ * The travellers a search considers (see nearestQuery), their whole rows
+ * read from pages that CLUSTER on the same index keeps together, and their
+ * profiles decoded from them.
+ */
+export async function nearbyTravellers(sql: Sql, q: NearbyQuery): Promise<{ row: TravellerRow; profile: ProfileFeatures }[]> {
+  const { text, params } = nearestQuery(q, `select ${COLUMNS} from nearest join travellers using (id)`);
+  const out: { row: TravellerRow; profile: ProfileFeatures }[] = [];
+  // Rows are decoded as they arrive, while PostgreSQL (on another core) is still reading the next ones.
+  await sql.unsafe<StoredRow[]>(text, params as never[]).forEach((stored) => {
+    const row = fromStored(stored);
+    out.push({ row, profile: toProfile(row) });
+  });
   return out;
+}
+
+/**
+ * The ids of the travellers a search considers (see nearestQuery), read from
+ * the index alone, for a caller that holds their profiles elsewhere (the
+ * profile store); with `embeddings`, each one's text vector too (base64, as
+ * ProfileFeatures.embedding; undefined until computed), which needs the table.
+ */
+export async function nearbyIds(sql: Sql, q: NearbyQuery, embeddings: boolean): Promise<{ id: string; embedding: string | undefined }[]> {
+  const { text, params } = nearestQuery(
+    q,
+    embeddings
+      ? "select id::text, encode(text_embedding, 'base64') as embedding from nearest join travellers using (id)"
+      : "select id::text, null as embedding from nearest",
+  );
+  const rows = await sql.unsafe<{ id: string; embedding: string | null }[]>(text, params as never[]);
+  // encode(..., 'base64') breaks lines every 76 characters; a 100-byte vector is 136.
+  return rows.map((r) => ({ id: r.id, embedding: r.embedding ? r.embedding.replace(/\n/g, "") : undefined }));
 }
 
 /** The travellers table's size as PostgreSQL last counted it: pages now, and rows (estimated; -1 never counted). */
