@@ -35,6 +35,28 @@ describe("match features", () => {
     }
   });
 
+  it("gives a profile that leads a run of pairs the features it gets pair by pair, exactly", () => {
+    const profiles = members.slice(0, 60).map((m) => profileFeatures(m.traveller, idf));
+    const context = { destination: "Paris", interests: ["art", "food"] };
+    // Each lead against every other profile in a row (its text vectors spread out from its second pair on)...
+    const runs = profiles.slice(0, 5).map((lead) =>
+      profiles.map((b) => {
+        const x = new Float32Array(FEATURE_COUNT);
+        pairFeatures(lead, b, context, x);
+        return Array.from(x);
+      }),
+    );
+    // ...against the same pairs met one at a time (the sides change every pair: the sparse merge).
+    profiles.slice(0, 5).forEach((lead, k) => {
+      profiles.forEach((b, j) => {
+        const x = new Float32Array(FEATURE_COUNT);
+        pairFeatures(profiles[(k + j + 7) % profiles.length], profiles[(k + 2 * j + 11) % profiles.length], context, x);
+        pairFeatures(lead, b, context, x);
+        expect(Array.from(x)).toEqual(runs[k][j]);
+      });
+    });
+  });
+
   it("finds similar texts similar", () => {
     const idfSmall = fitIdf(["I love hiking in the mountains", "street food and markets", "museums and galleries", "late nights in bars"]);
     const hiking = vectorize("long hikes in the mountains and summits", idfSmall);

@@ -1,7 +1,7 @@
 import { INTERESTS, NEEDS, OUTGOING_WORDS, RESERVED_WORDS, TRAVEL_STYLES } from "../../travellers/index.js";
 import { haversineKm } from "../../numeric/geography.js";
 import type { WithTextParts } from "./text-parts.js";
-import { cosine, vectorize, type SparseVector } from "./text-vectors.js";
+import { cosine, DenseVector, vectorize, type SparseVector } from "./text-vectors.js";
 
 /** Who and where a traveller is, and whom they accept: the same in a profile and in its features. */
 interface TravellerBasics {
@@ -122,6 +122,38 @@ export function assembleProfile(p: Omit<ProfileInput, "promptAnswers">, [bio, pr
 }
 
 /**
+ * The text vectors of the profile that leads a run of pairs (ScoreCandidates'
+ * traveller, a search's searcher: the same object against every candidate),
+ * spread out once for the run: three TF-IDF cosines a pair then walk only
+ * the candidate's entries. Spread on a profile's second pair in a row, so a
+ * run of pairs that each change both sides (training, batched ScoreMatch)
+ * keeps the merge.
+ */
+class LeadVectors {
+  readonly bio = new DenseVector();
+  readonly prompt = new DenseVector();
+  readonly document = new DenseVector();
+  private lead: ProfileFeatures | undefined;
+  private last: ProfileFeatures | undefined;
+
+  /** This object, holding `a`'s vectors, or undefined when `a` does not lead a run (yet). */
+  of(a: ProfileFeatures): LeadVectors | undefined {
+    if (this.lead === a) return this;
+    if (this.last !== a) {
+      this.last = a;
+      return undefined;
+    }
+    this.bio.hold(a.bio);
+    this.prompt.hold(a.prompt);
+    this.document.hold(a.document);
+    this.lead = a;
+    return this;
+  }
+}
+
+const leads = new LeadVectors();
+
+/**
  * The pair's feature vector, symmetric by construction (every feature is a
  * symmetric function of the two profiles), so score(a, b) = score(b, a)
  * exactly, whatever the model learns.
@@ -137,7 +169,8 @@ export function pairFeatures(
   out.fill(0, o, o + FEATURE_COUNT);
   out[o + 0] = jaccard(a.interests, b.interests);
   out[o + 1] = jaccard(a.needs, b.needs);
-  out[o + 2] = cosine(a.bio, b.bio);
+  const lead = leads.of(a);
+  out[o + 2] = lead ? lead.bio.cosine(b.bio) : cosine(a.bio, b.bio);
   const km = haversineKm(a.latitude, a.longitude, b.latitude, b.longitude);
   out[o + 3] = Math.exp(-km / 50);
   out[o + 4] = Math.log1p(km) / 10;
@@ -145,7 +178,9 @@ export function pairFeatures(
   const ba = acceptance(b, a.age);
   out[o + 5] = (ab + ba) / 2;
   out[o + 6] = ab * ba;
-  out[o + 7] = (cosine(a.prompt, b.document) + cosine(b.prompt, a.document)) / 2;
+  out[o + 7] = lead
+    ? (lead.prompt.cosine(b.document) + lead.document.cosine(b.prompt)) / 2
+    : (cosine(a.prompt, b.document) + cosine(b.prompt, a.document)) / 2;
   out[o + 8] = tripOverlap(a, b, context);
   // A style of -1 is unknown (a search by prompt alone): no style features.
   if (a.style >= 0 && b.style >= 0) {
