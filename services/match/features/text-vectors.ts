@@ -99,15 +99,15 @@ export function cosine(a: SparseVector, b: SparseVector): number {
  * entries add exact zeros), so the result is identical to it.
  */
 export class DenseVector {
-  // Every uint16 index: the store keeps buckets as uint16, so none can fall outside.
-  private readonly weights = new Float64Array(1 << 16);
+  // One weight a bucket (128 KiB: the three a lead holds stay in a core's L2 cache).
+  private readonly weights = new Float64Array(TEXT_BUCKETS);
   private held: SparseVector | undefined;
 
   /** Spreads `v`, clearing the one spread before. */
   hold(v: SparseVector): void {
     const old = this.held;
-    if (old) for (let i = 0; i < old.indices.length; i++) this.weights[old.indices[i]] = 0;
-    for (let i = 0; i < v.indices.length; i++) this.weights[v.indices[i]] = v.values[i];
+    if (old) for (let i = 0; i < old.indices.length; i++) this.weights[old.indices[i] & (TEXT_BUCKETS - 1)] = 0;
+    for (let i = 0; i < v.indices.length; i++) this.weights[v.indices[i] & (TEXT_BUCKETS - 1)] = v.values[i];
     this.held = v;
   }
 
@@ -115,7 +115,8 @@ export class DenseVector {
   cosine(b: SparseVector): number {
     const w = this.weights;
     let s = 0;
-    for (let j = 0; j < b.indices.length; j++) s += w[b.indices[j]] * b.values[j];
+    // Every bucket is below TEXT_BUCKETS (vectorize); the mask keeps a read in bounds whatever is passed.
+    for (let j = 0; j < b.indices.length; j++) s += w[b.indices[j] & (TEXT_BUCKETS - 1)] * b.values[j];
     return s;
   }
 }
