@@ -285,7 +285,7 @@ function buildCandidates(
   const scale = Math.max(1e-9, values.reduce((a, b) => a + b, 0) / n);
   const linear = values.map((v) => v / scale);
   const log = values.map((v) => Math.log1p(v));
-  const grams = new PrefixGrams(spec, [linear, log], [...originLengths, n]);
+  const grams = new PrefixGrams(spec, [linear, log], [...originLengths, n], n + h);
   const ridge = (space: "linear" | "log", flexibility: number, label: string): Candidate => ({
     name: `prophet-class ${space === "log" ? "multiplicative" : "additive"} (${label} trend)`,
     space,
