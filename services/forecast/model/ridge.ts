@@ -41,8 +41,8 @@ export class PrefixGrams {
   /** Column-major: column c of row t at c * rows + t. */
   private readonly design: Float64Array;
   private readonly rows: number;
-  /** Cholesky factors by prefix length and penalties: the targets (linear, log) share one per fit. */
-  private readonly factors = new Map<string, Float64Array>();
+  /** Cholesky factors by penalties (the object) and prefix length: the targets (linear, log) share one per fit. */
+  private readonly factors = new WeakMap<Penalties, Map<number, Float64Array>>();
 
   /**
    * `rows` (at least the history's length): how many rows the design holds,
@@ -73,16 +73,21 @@ export class PrefixGrams {
     wanted.forEach((length, k) => this.snapshots.set(length, { gram: grams[k], rhs: rhs[k] }));
   }
 
-  /** Coefficients fitted on the first `length` rows for target k. */
-  fit(length: number, target: number, penalties: Penalties): Float64Array {
+  /**
+   * Coefficients fitted on the first `length` rows for target k. Fits that
+   * pass the same `penalties` object (not merely equal values) share a
+   * factorisation, so pass one object per set of penalties.
+   */
+  fit(length: number, target: number, penalties: Readonly<Penalties>): Float64Array {
     const snap = this.snapshots.get(length);
     if (!snap) throw new Error(`no snapshot at ${length}`);
-    const key = `${length} ${this.kinds.map((k) => penalties[k]).join(" ")}`;
-    let factor = this.factors.get(key);
+    let byLength = this.factors.get(penalties);
+    if (!byLength) this.factors.set(penalties, (byLength = new Map()));
+    let factor = byLength.get(length);
     if (!factor) {
       const penalty = Float64Array.from(this.kinds, (k) => penalties[k] * length + (k === "level" ? 0 : 1e-9));
       factor = choleskyRidge(snap.gram, penalty);
-      this.factors.set(key, factor);
+      byLength.set(length, factor);
     }
     return solveCholesky(factor, snap.rhs[target]);
   }
