@@ -6,7 +6,7 @@
 
 /** Solves (A + diag(penalty)) x = b for symmetric positive definite A (p×p, row-major). */
 export function solveRidge(gram: Float64Array, rhs: Float64Array, penalty: Float64Array): Float64Array {
-  return solveCholesky(choleskyRidge(gram, penalty), rhs);
+  return solveCholesky(choleskyRidge(gram, penalty, rhs.length), rhs);
 }
 
 /**
@@ -14,8 +14,7 @@ export function solveRidge(gram: Float64Array, rhs: Float64Array, penalty: Float
  * solving several right-hand sides against one matrix (solveCholesky): the
  * factorisation is the O(p³) part of a solve.
  */
-export function choleskyRidge(gram: Float64Array, penalty: Float64Array): Float64Array {
-  const p = penalty.length;
+export function choleskyRidge(gram: Float64Array, penalty: Float64Array, p = penalty.length): Float64Array {
   const l = new Float64Array(p * p);
   for (let i = 0; i < p; i++) {
     for (let j = 0; j <= i; j++) {

@@ -70,7 +70,7 @@ export class PrefixGrams {
     } else {
       this.byRows(targets, wanted, grams, rhs);
     }
-    wanted.forEach((length, k) => this.snapshots.set(length, { gram: grams[k], rhs: rhs[k] }));
+    for (let k = 0; k < wanted.length; k++) this.snapshots.set(wanted[k], { gram: grams[k], rhs: rhs[k] });
   }
 
   /**
@@ -189,7 +189,7 @@ export class PrefixGrams {
       }
       if (t + 1 === wanted[next]) {
         grams[next].set(symmetrize(gram, this.p));
-        sums.forEach((s, k) => rhs[next][k].set(s));
+        for (let k = 0; k < sums.length; k++) rhs[next][k].set(sums[k]);
         next++;
       }
     }
