@@ -1,11 +1,13 @@
-// Runs on WorkerPool threads: fitting takes tens of milliseconds of CPU, which
-// must not stall the event loop that serves every other call.
+// Runs on WorkerPool threads: fitting takes milliseconds of CPU, which must not
+// stall the event loop that serves every other call. What the pool calls
+// (demand, stockout, reorderPoint) takes its history packed (packed-history.ts).
 import { dayNumber } from "./model/calendar.js";
 import type { DailyQuantity } from "./model/daily-series.js";
 import { forecastDemand, type ForecastResult } from "./model/forecast.js";
 import { usHolidays, type Holiday } from "./model/holidays.js";
 import { reorderPoint as reorderPointFrom, type ReorderPoint } from "./model/lead-time.js";
 import { stockoutFromForecast, type StockoutResult } from "./model/stockout.js";
+import { unpackHistory, type PackedHistory } from "./packed-history.js";
 
 export interface HolidayRequest {
   calendar: "US" | undefined;
@@ -31,12 +33,13 @@ export type DemandForecast = Pick<
 >;
 
 /** forecast(), less what ForecastDemand does not answer with, which would only be copied between threads. */
-export function demand(history: DailyQuantity[], options: ComputeOptions): DemandForecast {
-  const { predictions, model, metrics, trainingSamples, seasonality, intervalLevel } = forecast(history, options);
+export function demand(packed: PackedHistory, options: ComputeOptions): DemandForecast {
+  const { predictions, model, metrics, trainingSamples, seasonality, intervalLevel } = forecast(unpackHistory(packed), options);
   return { predictions, model, metrics, trainingSamples, seasonality, intervalLevel };
 }
 
-export function stockout(history: DailyQuantity[], options: ComputeOptions & { currentStockUnits: number }): StockoutResult {
+export function stockout(packed: PackedHistory, options: ComputeOptions & { currentStockUnits: number }): StockoutResult {
+  const history = unpackHistory(packed);
   const holidays = resolveHolidays(history, options.holidays);
   const f = forecastDemand(history, { ...options, holidays });
   return stockoutFromForecast(f, { ...options, holidays });
@@ -44,9 +47,10 @@ export function stockout(history: DailyQuantity[], options: ComputeOptions & { c
 
 /** The reorder point and safety stock for a lead time and service level, with the forecast they were read from. */
 export function reorderPoint(
-  history: DailyQuantity[],
+  packed: PackedHistory,
   options: ComputeOptions & { leadTimeDays: number; serviceLevel: number },
 ): ReorderPoint & { forecast: ForecastResult } {
+  const history = unpackHistory(packed);
   const f = forecastDemand(history, { ...options, holidays: resolveHolidays(history, options.holidays) });
   return { ...reorderPointFrom(f, options.leadTimeDays, options.serviceLevel), forecast: f };
 }

@@ -28,6 +28,7 @@ import type { DailyQuantity } from "./model/daily-series.js";
 import { MODEL_VERSION, type ForecastResult } from "./model/forecast.js";
 import type { ReorderPoint } from "./model/lead-time.js";
 import type { StockoutResult } from "./model/stockout.js";
+import { packHistory } from "./packed-history.js";
 import { PredictionCache, type PredictionKind } from "./prediction-cache.js";
 
 /** How the forecasts are labelled in the metrics. */
@@ -199,17 +200,21 @@ function store({ cache }: ForecastParts, kind: PredictionKind, req: Common, key:
   });
 }
 
-/** Fits on a worker thread; a call that is cancelled or expires drops its waiting fit, or stops its running one. */
+/**
+ * Fits on a worker thread, the history packed for the crossing; a call that
+ * is cancelled or expires drops its waiting fit, or stops its running one.
+ */
 async function compute<T>(
   { pool, metrics }: ForecastParts,
   fn: "demand" | "stockout" | "reorderPoint",
   ctx: CallContext,
-  ...args: unknown[]
+  history: DailyQuantity[],
+  options: ComputeOptions,
 ): Promise<T> {
   metrics.inferenceRequests.labels(MODEL).inc();
   const timer = metrics.inferenceDuration.labels(MODEL).startTimer();
   try {
-    return await pool.runWith<T>({ signal: ctx.signal }, fn, ...args);
+    return await pool.runWith<T>({ signal: ctx.signal }, fn, packHistory(history), options);
   } catch (err) {
     throw toMeshError(err, metrics.inferenceErrors.labels(MODEL));
   } finally {

@@ -6,7 +6,15 @@
 
 /** Solves (A + diag(penalty)) x = b for symmetric positive definite A (p×p, row-major). */
 export function solveRidge(gram: Float64Array, rhs: Float64Array, penalty: Float64Array): Float64Array {
-  const p = rhs.length;
+  return solveCholesky(choleskyRidge(gram, penalty, rhs.length), rhs);
+}
+
+/**
+ * The Cholesky factor L (lower triangle, row-major) of A + diag(penalty), for
+ * solving several right-hand sides against one matrix (solveCholesky): the
+ * factorisation is the O(p³) part of a solve.
+ */
+export function choleskyRidge(gram: Float64Array, penalty: Float64Array, p = penalty.length): Float64Array {
   const l = new Float64Array(p * p);
   for (let i = 0; i < p; i++) {
     for (let j = 0; j <= i; j++) {
@@ -21,6 +29,12 @@ export function solveRidge(gram: Float64Array, rhs: Float64Array, penalty: Float
       }
     }
   }
+  return l;
+}
+
+/** Solves L Lᵀ x = b for a factor from choleskyRidge. */
+export function solveCholesky(l: Float64Array, rhs: Float64Array): Float64Array {
+  const p = rhs.length;
   const z = new Float64Array(p);
   for (let i = 0; i < p; i++) {
     let sum = rhs[i];

@@ -13,6 +13,8 @@ import { Status } from "./status.js";
  */
 export function checkJsonEnumNames(schema: DescMessage, json: unknown, path = ""): void {
   if (typeof json !== "object" || json === null || Array.isArray(json)) return;
+  // A message that reaches no enum has no name to check: a long list of such (transactions) is skipped whole.
+  if (!reachesEnum(schema)) return;
   const fields = fieldsByJsonKey(schema);
   for (const [key, value] of Object.entries(json)) {
     const field = fields.get(key);
@@ -53,6 +55,28 @@ function checkName(desc: DescEnum, value: unknown, at: string): void {
 /** google.protobuf types have JSON forms of their own (Struct, Any, Timestamp...): not field objects. */
 function isWellKnown(desc: DescMessage): boolean {
   return desc.typeName.startsWith("google.protobuf.");
+}
+
+const reaches = new WeakMap<DescMessage, boolean>();
+
+/** Whether the message, or any message its fields hold (well-known types aside), has an enum field. */
+function reachesEnum(schema: DescMessage): boolean {
+  let found = reaches.get(schema);
+  if (found === undefined) {
+    const seen = new Set<DescMessage>();
+    const visit = (m: DescMessage): boolean => {
+      if (seen.has(m) || (m !== schema && isWellKnown(m))) return false;
+      seen.add(m);
+      return m.fields.some((f) => {
+        const kind = f.fieldKind === "list" ? f.listKind : f.fieldKind === "map" ? f.mapKind : f.fieldKind;
+        if (kind === "enum") return true;
+        return kind === "message" && visit(f.message!);
+      });
+    };
+    found = visit(schema);
+    reaches.set(schema, found);
+  }
+  return found;
 }
 
 const byKey = new WeakMap<DescMessage, Map<string, DescField>>();

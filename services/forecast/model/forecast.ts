@@ -13,7 +13,7 @@ import {
   type CountDistribution,
   type IntervalBands,
 } from "./intervals.js";
-import { DEFAULT_PENALTIES, PrefixGrams } from "./ridge.js";
+import { DEFAULT_PENALTIES, PrefixGrams, type Penalties } from "./ridge.js";
 import { detectSeasonality, type SeasonalityFound } from "./seasonality.js";
 
 /**
@@ -285,12 +285,13 @@ function buildCandidates(
   const scale = Math.max(1e-9, values.reduce((a, b) => a + b, 0) / n);
   const linear = values.map((v) => v / scale);
   const log = values.map((v) => Math.log1p(v));
-  const grams = new PrefixGrams(spec, [linear, log], [...originLengths, n]);
-  const ridge = (space: "linear" | "log", flexibility: number, label: string): Candidate => ({
+  const grams = new PrefixGrams(spec, [linear, log], [...originLengths, n], n + h);
+  // One penalties object per flexibility: its additive and multiplicative fits share each factorisation.
+  const ridge = (space: "linear" | "log", penalties: Penalties, label: string): Candidate => ({
     name: `prophet-class ${space === "log" ? "multiplicative" : "additive"} (${label} trend)`,
     space,
     forecast(length, steps) {
-      const beta = grams.fit(length, space === "log" ? 1 : 0, { ...DEFAULT_PENALTIES, changepoint: flexibility });
+      const beta = grams.fit(length, space === "log" ? 1 : 0, penalties);
       const f = grams.predict(beta, length, length + steps);
       if (space === "linear") for (let i = 0; i < f.length; i++) f[i] *= scale;
       return f;
@@ -301,7 +302,8 @@ function buildCandidates(
     [0.005, "moderate"],
     [0.05, "stiff"],
   ] as const) {
-    candidates.push(ridge("linear", flexibility, label), ridge("log", flexibility, label));
+    const penalties = { ...DEFAULT_PENALTIES, changepoint: flexibility };
+    candidates.push(ridge("linear", penalties, label), ridge("log", penalties, label));
   }
 
   if (n >= 14) candidates.push({ name: "seasonal naive (7 days)", space: "linear", forecast: (l, s) => seasonalNaive(values, l, s, 7) });

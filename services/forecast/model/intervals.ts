@@ -20,15 +20,9 @@ export function calibrateIntervals(residuals: readonly Float64Array[], level: nu
   const upper: number[] = [];
   const alpha = (1 - level) / 2;
   const z = normalQuantile(1 - alpha);
-  // One buffer for every step, sorted as numbers by the typed array's own sort (no comparator calls):
-  // this was a fifth of a whole fit when each step sorted a fresh array through a comparator.
-  const buffer = new Float64Array(residuals.length * (2 * window + 1));
+  const pools = new SlidingPools(residuals, window);
   for (let s = 0; s < steps; s++) {
-    let m0 = 0;
-    const from = Math.max(0, s - window);
-    const to = Math.min(steps - 1, s + window);
-    for (const r of residuals) for (let k = from; k <= to; k++) buffer[m0++] = r[k];
-    const pool = buffer.subarray(0, m0).sort();
+    const pool = pools.at(s);
     // Split-conformal order statistics, not interpolated quantiles: the ceil((m+1)(1-alpha))-th
     // smallest of m residuals bounds a new exchangeable residual with probability at least
     // 1-alpha, and on count data (tied residuals) interpolation would cut between ties.
@@ -47,6 +41,80 @@ export function calibrateIntervals(residuals: readonly Float64Array[], level: nu
     upper.push(hi);
   }
   return { level, lower, upper, residuals: residuals.map((r) => Array.from(r)) };
+}
+
+/**
+ * The residuals of every origin at steps within `window` of a step, sorted,
+ * for one step after the other. Moving to the next step takes one step's
+ * residuals out and puts one in, each by binary search into the sorted pool,
+ * instead of sorting the whole pool again: sorting a fresh pool per step was
+ * a tenth of a fit. The pool holds the same numbers in the same order either
+ * way. With a NaN among them (which has no place in an order) every step's
+ * pool is sorted afresh, as the typed array's sort places it.
+ */
+class SlidingPools {
+  private readonly buffer: Float64Array;
+  private size = 0;
+  /** Steps [from, to] are in the pool. */
+  private from = 0;
+  private to = -1;
+  private readonly ordered: boolean;
+
+  constructor(
+    private readonly residuals: readonly Float64Array[],
+    private readonly window: number,
+  ) {
+    this.buffer = new Float64Array(residuals.length * (2 * window + 1));
+    this.ordered = residuals.every((r) => !r.some(Number.isNaN));
+  }
+
+  /** The sorted pool of step s; steps must come in increasing order. Valid until the next call. */
+  at(s: number): Float64Array {
+    const steps = this.residuals[0].length;
+    const from = Math.max(0, s - this.window);
+    const to = Math.min(steps - 1, s + this.window);
+    if (!this.ordered) {
+      let m = 0;
+      for (const r of this.residuals) for (let k = from; k <= to; k++) this.buffer[m++] = r[k];
+      return this.buffer.subarray(0, m).sort();
+    }
+    // Out before in: the buffer holds one pool, not one and a step.
+    while (this.from < from) {
+      for (const r of this.residuals) this.remove(r[this.from]);
+      this.from++;
+    }
+    while (this.to < to) {
+      this.to++;
+      for (const r of this.residuals) this.insert(r[this.to]);
+    }
+    return this.buffer.subarray(0, this.size);
+  }
+
+  private insert(v: number): void {
+    // After any equal values, so equal values keep the order they came in (as they would sorted: they are equal).
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.buffer[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    this.buffer.copyWithin(lo + 1, lo, this.size);
+    this.buffer[lo] = v;
+    this.size++;
+  }
+
+  private remove(v: number): void {
+    let lo = 0;
+    let hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.buffer[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    this.buffer.copyWithin(lo, lo + 1, this.size);
+    this.size--;
+  }
 }
 
 /** The band at a horizon step (0-based). */
