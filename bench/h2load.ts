@@ -35,6 +35,8 @@ export async function h2load(options: {
   /** Default `application/grpc` (with `te: trailers`). */
   contentType?: string;
   h1?: boolean;
+  /** Requests per second per client (h2load --rps): a steady offered load instead of as fast as answers come. */
+  rpsPerClient?: number;
 }): Promise<LoadResult & { command: string }> {
   const contentType = options.contentType ?? "application/grpc";
   const dir = mkdtempSync(join(tmpdir(), "mlmesh-h2load-"));
@@ -44,6 +46,7 @@ export async function h2load(options: {
     writeFileSync(body, options.frame);
     const args = [
       ...(options.h1 ? ["--h1"] : []),
+      ...(options.rpsPerClient ? ["--rps", String(options.rpsPerClient)] : []),
       "-c",
       String(options.clients),
       "-m",

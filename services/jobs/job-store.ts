@@ -78,18 +78,17 @@ export class JobStore {
    * each answered in order: the new job, or the one an earlier submit with the
    * same idempotency key created (also earlier in the same batch). The insert
    * commits asynchronously: the rows are visible but may not be on disk yet,
-   * so nothing may be promised about them until durable() resolves. A worker
-   * cannot run them before that either: its start (start()) commits
-   * synchronously, and PostgreSQL flushes WAL in order, so the start's flush
-   * carries the insert's.
+   * so nothing may be promised about them, nor may they be queued, until
+   * durable() resolves (JobSubmitter). A worker therefore only ever takes a
+   * job whose record is on disk.
    */
   async createMany(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
     const sql = this.sql;
     const ids = jobs.map(() => randomUUID());
     // One array per column (nine parameters whatever the group's size, rather than nine per job), and back only
     // what PostgreSQL chose: the rest of a new record is what was sent and the table's defaults (newRecord).
-    // Committed without waiting for the WAL flush: the rows are visible at once, so they may be queued while
-    // the caller waits for them to reach the disk (durable() below) before answering anyone.
+    // Committed without waiting for the WAL flush: the caller waits for durable() below, one flush shared by
+    // every group in flight (PostgreSQL's group commit) rather than one per insert.
     const inserted = await sql<{ job_id: string; created_at: Date; updated_at: Date }[]>`
       insert into jobs (job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
       select v.job_id, v.job_type, v.kind, v.parameters::jsonb, v.force_promote::boolean, v.priority, v.max_attempts, v.idempotency_key, v.trace_parent
@@ -204,7 +203,12 @@ export class JobStore {
     return rows.map(fromRow);
   }
 
-  /** A worker took the job. Undefined when the job has ended (cancelled while queued, or done by an earlier run). */
+  /**
+   * A worker took the job. Undefined when the job has ended (cancelled while queued, or done by an earlier run).
+   * Committed without waiting for the disk: the job's record is on disk before it is queued (JobSubmitter), and
+   * a start lost in a crash of PostgreSQL only loses the mark "running" (with the attempt count): the job then
+   * reads as pending and its outcome, recorded synchronously by a guarded update, is still recorded once.
+   */
   start(jobId: string, run: number, attempt: number): Promise<JobRecord | undefined> {
     return this.starts.submit({ jobId, run, attempt });
   }
@@ -215,7 +219,7 @@ export class JobStore {
                         updated_at = clock_timestamp(), error = ''
       from unnest(${items.map((i) => i.jobId)}::uuid[], ${items.map((i) => i.run)}::int[], ${items.map((i) => i.attempt)}::int[]) as v(job_id, run, attempt)
       where j.job_id = v.job_id and j.run = v.run and j.status in ('pending', 'running')
-      returning j.*`;
+      returning j.*, set_config('synchronous_commit', 'off', true) as async_commit`;
     const started = new Map(rows.map((r) => [`${r.job_id}/${r.run}`, fromRow(r)]));
     return items.map((i) => started.get(`${i.jobId}/${i.run}`));
   }

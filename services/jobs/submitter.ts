@@ -16,10 +16,10 @@ const HISTORY_DOWN_KEYED = "the job history (PostgreSQL) is unavailable; retry l
 /**
  * Submits jobs in groups: concurrent SubmitTrainingJob/SubmitInferenceJob
  * calls share one PostgreSQL insert and one BullMQ addBulk, so a burst of
- * submits costs a few round trips instead of two per job. A job is recorded
- * before it is queued, and on disk before its submit is answered (the queue
- * entry is written while PostgreSQL flushes the record). If the queue refuses
- * it, or the flush fails, a job without an idempotency key is removed again (nothing may look queued that is not); one with a key
+ * submits costs a few round trips instead of two per job. A job's record is
+ * on disk before it is queued, and both before its submit is answered. If the
+ * queue refuses it, or the flush fails, a job without an idempotency key is
+ * removed again (nothing may look queued that is not); one with a key
  * stays recorded, because another submit with the same key may already have
  * answered with it: every submit that finds it pending queues it (a no-op
  * when it is queued), so retries with the key end as that one job.
@@ -45,16 +45,31 @@ export class JobSubmitter {
     const toQueue = new Map<string, JobRecord>();
     for (const o of outcomes) if ("ok" in o && (o.ok.created || o.ok.job.status === "pending")) toQueue.set(o.ok.job.jobId, o.ok.job);
     if (toQueue.size === 0) return outcomes;
-    // The records are visible but their commit was not waited for (JobStore.createMany): they are queued while
-    // PostgreSQL writes them to disk, and no submit is answered before both are done. A worker that takes one
-    // first cannot run it before it is on disk either (its start's flush carries the insert's).
-    const [queued, durable] = await Promise.allSettled([this.queues.addMany([...toQueue.values()]), this.store.durable()]);
-    if (queued.status === "fulfilled" && durable.status === "fulfilled") return outcomes;
-    const queueDown = queued.status === "rejected";
-    if (queueDown) log.warn("job submit refused: queue unavailable", { error: String(queued.reason) });
-    else log.warn("job submit refused: job history unavailable", { error: String((durable as PromiseRejectedResult).reason) });
-    // Nothing may look queued that is not: keyless jobs are removed again (their entries, if any, then find no record
-    // and are skipped by the worker). A keyed job stays: a retry with its key finds it and queues it (a no-op if queued).
+    // The records are visible but their commit was not waited for (JobStore.createMany): they reach the disk
+    // before they are queued, so a worker never takes a job whose record could still be lost. That is what lets
+    // a worker's start commit without waiting for the disk (JobStore.start), which keeps a flush off the way
+    // from queued to running.
+    try {
+      await this.store.durable();
+    } catch (err) {
+      log.warn("job submit refused: job history unavailable", { error: String(err) });
+      return this.refuse(outcomes, toQueue, false);
+    }
+    try {
+      await this.queues.addMany([...toQueue.values()]);
+    } catch (err) {
+      log.warn("job submit refused: queue unavailable", { error: String(err) });
+      return this.refuse(outcomes, toQueue, true);
+    }
+    return outcomes;
+  }
+
+  /**
+   * Answers a group that could not be made safe (flushed, then queued) with UNAVAILABLE. Nothing may look queued
+   * that is not: keyless jobs are removed again (an entry, if any, then finds no record and is skipped by the
+   * worker). A keyed job stays: a retry with its key finds it and queues it (a no-op if it is queued).
+   */
+  private async refuse(outcomes: Outcome[], toQueue: ReadonlyMap<string, JobRecord>, queueDown: boolean): Promise<Outcome[]> {
     const keyless = outcomes.flatMap((o) => ("ok" in o && o.ok.created && o.ok.job.idempotencyKey === null ? [o.ok.job.jobId] : []));
     await this.store.discard(keyless).catch(() => undefined);
     return outcomes.map((o) => {

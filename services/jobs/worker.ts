@@ -71,19 +71,23 @@ export class JobWorker {
       const connection = new Redis(this.o.redisUrl, { maxRetriesPerRequest: null, connectionName: `mlmesh-worker-${name}` });
       connection.on("error", () => undefined);
       this.connections.push(connection);
-      const worker = new Worker<QueuedJob>(name, (job, token) => this.process(job, token), {
-        connection,
-        prefix: this.o.config.prefix,
-        concurrency: this.o.config.concurrency,
-        lockDuration: this.o.config.lockMs,
-        stalledInterval: this.o.config.stalledIntervalMs,
-        // Killed workers are expected (deploys, OOM); a job they held is not at fault, so it may stall often.
-        maxStalledCount: 10,
-        autorun: true,
-      });
-      worker.on("error", (err) => log.warn("job worker: queue error", { queue: name, error: err.message }));
-      worker.on("active", () => (this.lastStartAt = Date.now()));
-      this.workers.push(worker);
+      // The queue's slots are shared among a few BullMQ workers: each takes jobs one Redis round trip at a
+      // time, so one alone starts the tenth job of a burst ten round trips late; several take a burst side by side.
+      for (const concurrency of fetchers(this.o.config.concurrency)) {
+        const worker = new Worker<QueuedJob>(name, (job, token) => this.process(job, token), {
+          connection,
+          prefix: this.o.config.prefix,
+          concurrency,
+          lockDuration: this.o.config.lockMs,
+          stalledInterval: this.o.config.stalledIntervalMs,
+          // Killed workers are expected (deploys, OOM); a job they held is not at fault, so it may stall often.
+          maxStalledCount: 10,
+          autorun: true,
+        });
+        worker.on("error", (err) => log.warn("job worker: queue error", { queue: name, error: err.message }));
+        worker.on("active", () => (this.lastStartAt = Date.now()));
+        this.workers.push(worker);
+      }
     }
   }
 
@@ -95,14 +99,17 @@ export class JobWorker {
     for (const w of this.workers) {
       if (!w.isRunning()) problems.push(`queue ${w.name}: the fetch loop is not running`);
     }
-    const free = this.running.size < this.o.config.concurrency * this.workers.length;
+    const queues = new Set(this.workers.map((w) => w.name));
+    const free = this.running.size < this.o.config.concurrency * queues.size;
     if (free && Date.now() - this.lastStartAt > FETCH_STALL_MS) {
-      for (const w of this.workers) {
-        const q = this.o.queues.queue(w.name);
-        const waiting = await q.getJobCountByTypes("wait", "prioritized").catch(() => 0);
+      for (const name of queues) {
+        const waiting = await this.o.queues
+          .queue(name)
+          .getJobCountByTypes("wait", "prioritized")
+          .catch(() => 0);
         if (waiting > 0)
           problems.push(
-            `queue ${w.name}: ${waiting} job(s) waiting but none started for ${Math.round((Date.now() - this.lastStartAt) / 1000)} s`,
+            `queue ${name}: ${waiting} job(s) waiting but none started for ${Math.round((Date.now() - this.lastStartAt) / 1000)} s`,
           );
       }
     }
@@ -300,6 +307,15 @@ export class JobWorker {
       events.updated(jobId);
     }
   }
+}
+
+// BullMQ workers per queue at most: each is one more blocking connection to Redis and one more stalled-job check.
+const MAX_FETCHERS = 4;
+
+/** How a queue's slots are split among its BullMQ workers: as evenly as may be, one slot each at least. */
+export function fetchers(concurrency: number): number[] {
+  const n = Math.max(1, Math.min(MAX_FETCHERS, concurrency));
+  return Array.from({ length: n }, (_, i) => Math.floor(concurrency / n) + (i < concurrency % n ? 1 : 0));
 }
 
 /** Errors that steer BullMQ rather than report a failure; they pass through as thrown. */

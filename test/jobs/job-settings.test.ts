@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadJobsConfig } from "../../services/jobs/config.js";
 import { postponeMs } from "../../services/jobs/outage.js";
 import { checkNoNul } from "../../services/jobs/parameters.js";
+import { fetchers } from "../../services/jobs/worker.js";
 
 describe("the queue prefix", () => {
   it("is MLMESH_REDIS_PREFIX unless MLMESH_QUEUE_PREFIX names another", () => {
@@ -37,5 +38,15 @@ describe("a job put off by a PostgreSQL outage", () => {
     expect(postponeMs(1000, 2)).toBe(4000);
     expect(postponeMs(1000, 3)).toBe(5000);
     expect(postponeMs(1000, 1000)).toBe(5000);
+  });
+});
+
+describe("a queue's worker slots", () => {
+  it("are split among up to four BullMQ workers, evenly, each with a slot at least, adding up to the concurrency", () => {
+    expect(fetchers(1)).toEqual([1]);
+    expect(fetchers(2)).toEqual([1, 1]);
+    expect(fetchers(7)).toEqual([2, 2, 2, 1]);
+    expect(fetchers(64)).toEqual([16, 16, 16, 16]);
+    for (let c = 1; c <= 100; c++) expect(fetchers(c).reduce((a, b) => a + b, 0)).toBe(c);
   });
 });

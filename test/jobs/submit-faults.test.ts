@@ -132,9 +132,10 @@ describe("submits", () => {
     }
   });
 
-  it("answers a submit only once its record is on disk: when the flush fails it is refused, and a keyless job removed", async () => {
+  it("queues a job only once its record is on disk: when the flush fails it is refused, not queued, and a keyless job removed", async () => {
     // The insert commits without waiting for the disk (JobStore.createMany); durable() is the wait. Here it fails
-    // as PostgreSQL going away mid-submit would make it fail.
+    // as PostgreSQL going away mid-submit would make it fail. A worker may start a job on a record not yet on disk
+    // only if it was queued first, so no entry may appear (a worker's start does not wait for the disk).
     class FlushFails extends JobStore {
       override async durable(): Promise<void> {
         throw Object.assign(new Error("connection terminated"), { code: "57P01", name: "PostgresError" });
@@ -153,7 +154,9 @@ describe("submits", () => {
       idempotencyKey,
       traceParent: "",
     });
+    const entries = () => queues.queue("inference").getJobCountByTypes("wait", "prioritized", "active", "delayed");
     try {
+      const before = await entries();
       const [keyless, keyed] = await Promise.all(
         [submitter.submit(job(undefined)), submitter.submit(job(`${note}-key`))].map((p) => p.catch((e: unknown) => e)),
       );
@@ -165,6 +168,7 @@ describe("submits", () => {
       // Nothing looks queued that the client was told is not: only the keyed job, which its retries will find, stays.
       const rows = await sql<{ key: string | null }[]>`select idempotency_key as key from jobs where parameters->>'note' = ${note}`;
       expect(rows.map((r) => r.key)).toEqual([`${note}-key`]);
+      expect(await entries()).toBe(before);
     } finally {
       await queues.close();
     }
