@@ -10,6 +10,7 @@ import { BENCH_API_KEY, benchConfig } from "./bench-config.js";
 import { prepareBenchDatabase } from "./bench-data.js";
 import { grpcFrame, h2load, type LoadResult } from "./h2load.js";
 import { describeMachine } from "./machine.js";
+import { untilProfileStoreFilled } from "./spawn-serve.js";
 
 /**
  * `make bench`, "ways in": ScoreMatch at 64 in flight with the prediction
@@ -50,6 +51,8 @@ try {
   const health = createClient(Health, createGrpcTransport({ baseUrl: `http://127.0.0.1:${mesh.ports.grpc}` }));
   while ((await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.SERVING)
     await new Promise((r) => setTimeout(r, 500));
+  // The profile store fills after readiness, on the same cores: measuring meanwhile would share them with the fill.
+  await untilProfileStoreFilled(mesh.ports.admin);
   const [a, b] = await mesh.db.sql<{ id: string }[]>`select id::text from travellers order by id limit 2`;
   const request = create(ScoreMatchRequestSchema, { userAId: a.id, userBId: b.id, context: { destination: "Lisbon" } });
   const binary = toBinary(ScoreMatchRequestSchema, request);
