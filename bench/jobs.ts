@@ -67,15 +67,18 @@ try {
     });
   // The empty RPC before and after the submits, averaged: the machine's load drifts during a run.
   const emptyBefore = await emptyRpc();
-  const submits = await h2load({
-    url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
-    frame,
-    headers: { authorization: `Bearer ${apiKey}` },
-    clients: 4,
-    streamsPerClient: 16,
-    seconds: SECONDS,
-    warmupSeconds: 1,
-  });
+  // SubmitInferenceJob from h2load, 64 in flight; `paced` offers a steady rate instead of all it can.
+  const submitLoad = (paced: { warmupSeconds: number; rpsPerClient?: number }) =>
+    h2load({
+      url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
+      frame,
+      headers: { authorization: `Bearer ${apiKey}` },
+      clients: 4,
+      streamsPerClient: 16,
+      seconds: SECONDS,
+      ...paced,
+    });
+  const submits = await submitLoad({ warmupSeconds: 1 });
   const emptyAfter = await emptyRpc();
   const empty = { rps: (emptyBefore.rps + emptyAfter.rps) / 2 };
   const addLoop = (options: () => JobsOptions) =>
@@ -137,16 +140,7 @@ try {
   const pacedWorker = await spawnWorker();
   // Offered by h2load (C), not by a gRPC client in this process: that client cost the API's event loop about
   // twice what serving the submits did, and its queueing was counted as the queue's.
-  const steady = await h2load({
-    url: `http://127.0.0.1:${mesh.ports.grpc}/${JobQueueService.typeName}/SubmitInferenceJob`,
-    frame,
-    headers: { authorization: `Bearer ${apiKey}` },
-    clients: 4,
-    streamsPerClient: 16,
-    seconds: SECONDS,
-    warmupSeconds: 0,
-    rpsPerClient: RATE / 4,
-  });
+  const steady = await submitLoad({ warmupSeconds: 0, rpsPerClient: RATE / 4 });
   while ((await pendingJobs()) > 0) await sleep(100);
   await pacedWorker.stop();
   const timings = await mesh.db.sql<{ job_id: string; created: number; started: number }[]>`
