@@ -28,7 +28,7 @@ import type { DailyQuantity } from "./model/daily-series.js";
 import { MODEL_VERSION, type ForecastResult } from "./model/forecast.js";
 import type { ReorderPoint } from "./model/lead-time.js";
 import type { StockoutResult } from "./model/stockout.js";
-import { packHistory } from "./packed-history.js";
+import { packedHistory } from "./packed-history.js";
 import { PredictionCache, type PredictionKind } from "./prediction-cache.js";
 
 /** How the forecasts are labelled in the metrics. */
@@ -144,8 +144,9 @@ async function computeReorderPoint(parts: ForecastParts, req: ComputeReorderPoin
 
 /** History, cache key and options shared by every method. */
 async function prepare(parts: ForecastParts, req: Common, intervalLevel: number) {
+  // A TransactionRecord is a DailyQuantity (date, quantity): read as sent, not copied.
   const history: DailyQuantity[] = req.transactionData.length
-    ? req.transactionData.map((t) => ({ date: t.date, quantity: t.quantity }))
+    ? req.transactionData
     : await loadHistory(parts.sql, req.productId).catch((err) => {
         log.warn("could not read transactions", { error: String(err) });
         throw MeshError.unavailable("transactions are unavailable: the database cannot be reached");
@@ -201,8 +202,9 @@ function store({ cache }: ForecastParts, kind: PredictionKind, req: Common, key:
 }
 
 /**
- * Fits on a worker thread, the history packed for the crossing; a call that
- * is cancelled or expires drops its waiting fit, or stops its running one.
+ * Fits on a worker thread, the history packed for the crossing (the packing
+ * its cache keys were hashed from); a call that is cancelled or expires
+ * drops its waiting fit, or stops its running one.
  */
 async function compute<T>(
   { pool, metrics }: ForecastParts,
@@ -214,7 +216,7 @@ async function compute<T>(
   metrics.inferenceRequests.labels(MODEL).inc();
   const timer = metrics.inferenceDuration.labels(MODEL).startTimer();
   try {
-    return await pool.runWith<T>({ signal: ctx.signal }, fn, packHistory(history), options);
+    return await pool.runWith<T>({ signal: ctx.signal }, fn, packedHistory(history), options);
   } catch (err) {
     throw toMeshError(err, metrics.inferenceErrors.labels(MODEL));
   } finally {

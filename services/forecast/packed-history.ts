@@ -15,6 +15,19 @@ export interface PackedHistory {
   readonly quantities: Float64Array;
 }
 
+const packings = new WeakMap<readonly DailyQuantity[], PackedHistory>();
+
+/**
+ * The history packed once per array, however often a call needs it (its cache
+ * key, its stored choice's key, the worker thread). Histories are not changed
+ * once read, so the packing kept for an array stays true to it.
+ */
+export function packedHistory(history: readonly DailyQuantity[]): PackedHistory {
+  let packed = packings.get(history);
+  if (packed === undefined) packings.set(history, (packed = packHistory(history)));
+  return packed;
+}
+
 export function packHistory(history: readonly DailyQuantity[]): PackedHistory {
   const dateLengths = new Int32Array(history.length);
   const quantities = new Float64Array(history.length);

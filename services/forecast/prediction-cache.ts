@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "../runtime/storage/database.js";
+import type { DailyQuantity } from "./model/daily-series.js";
+import { packedHistory } from "./packed-history.js";
 
 export type PredictionKind = "demand" | "stockout" | "reorder_point";
 
@@ -18,19 +20,23 @@ export class PredictionCache {
   ) {}
 
   /**
-   * SHA-256 of JSON.stringify(parts), `history` being parts' last key. The
-   * history's JSON (most of the text) is made once per array, however many
-   * keys a call hashes it into (a forecast hashes it for its cache entry and
-   * for its stored choice), and is fed to the hash without being copied into
-   * one string with the rest.
+   * SHA-256 of the parts: JSON.stringify of all but `history`, then the
+   * history as packed for the worker thread (packed-history.ts): its length,
+   * each date's length, the dates and the quantities' float64 bytes, with no
+   * JSON made of it. Three years of history as JSON cost a forecast more main
+   * thread time than hashing it (0.11 of 0.15 ms); packed, the key costs a
+   * few microseconds, and one packing serves both of a call's keys and the
+   * fit. Unambiguous: the lengths fix where each date ends, the count fixes
+   * how many quantities end the input, and no JSON text holds a raw NUL.
    */
-  static key(parts: { readonly history: readonly unknown[] } & Record<string, unknown>): string {
+  static key(parts: { readonly history: readonly DailyQuantity[] } & Record<string, unknown>): string {
     const { history, ...rest } = parts;
-    const head = JSON.stringify(rest);
+    const { dates, dateLengths, quantities } = packedHistory(history);
     return createHash("sha256")
-      .update(head === "{}" ? '{"history":' : `${head.slice(0, -1)},"history":`)
-      .update(historyJson(history))
-      .update("}")
+      .update(`${JSON.stringify(rest)}\u0000${dateLengths.length}\u0000`)
+      .update(new Uint8Array(dateLengths.buffer, dateLengths.byteOffset, dateLengths.byteLength))
+      .update(dates)
+      .update(new Uint8Array(quantities.buffer, quantities.byteOffset, quantities.byteLength))
       .digest("hex");
   }
 
@@ -101,10 +107,3 @@ export class PredictionCache {
 
 const entryKey = (productId: string, kind: PredictionKind, horizonDays: number, dataHash: string) =>
   `${kind}\u0000${horizonDays}\u0000${dataHash}\u0000${productId}`;
-
-const historyJsons = new WeakMap<readonly unknown[], string>();
-function historyJson(history: readonly unknown[]): string {
-  let json = historyJsons.get(history);
-  if (json === undefined) historyJsons.set(history, (json = JSON.stringify(history)));
-  return json;
-}
