@@ -3,6 +3,7 @@ import http from "node:http";
 import postgres from "postgres";
 import { forecast } from "../services/forecast/compute.js";
 import { prophetForecast } from "../services/forecast/eval/prophet-wasm.js";
+import { Random } from "../services/numeric/random.js";
 import { sampleProducts } from "../services/forecast/sample-demand.js";
 import { forecastArea } from "../services/forecast/service.js";
 import { startMesh } from "../services/runtime/mesh.js";
@@ -17,8 +18,10 @@ import { percentile } from "./percentile.js";
  * and over Connect (HTTP/1.1, application/json), from this process to the
  * mesh it starts. Each round times one Prophet fit and forecast of the same
  * series (eval/prophet-wasm.ts, what `make eval-forecast` compares with) and
- * one call of each transport, in an order that rotates, so a busy machine
- * slows all of them alike. The answers of both transports are checked
+ * one call of each transport, in an order shuffled afresh each round
+ * (seeded), so a busy machine, and the garbage the way before leaves, slow
+ * all of them alike. (A rotating order keeps each way's predecessor: REST
+ * always ran right after Prophet's WASM fit.) The answers of both transports are checked
  * against the model run in process: the same predictions.
  *
  * Flags: `--markdown FILE`; BENCH_FORECAST_ROUNDS (default 30).
@@ -111,9 +114,9 @@ try {
       throw new Error(`${name} answered other predictions than the model in process`);
   }
   for (let i = 0; i < WARMUP; i++) for (const w of ways) await w.run();
+  const random = new Random(20261203);
   for (let r = 0; r < ROUNDS; r++) {
-    for (let k = 0; k < ways.length; k++) {
-      const w = ways[(r + k) % ways.length];
+    for (const w of shuffled(ways, random)) {
       const t = performance.now();
       await w.run();
       w.ms.push(performance.now() - t);
@@ -122,6 +125,16 @@ try {
 } finally {
   agent.destroy();
   await mesh.shutdown();
+}
+
+/** A Fisher-Yates shuffle of a copy. */
+function shuffled<T>(items: readonly T[], random: Random): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 const stats = (w: Way) => {
@@ -142,7 +155,7 @@ const text = `## ForecastDemand end to end against Prophet (WASM), same series, 
 (a fit every call), one call at a time from the benchmark process to the mesh it starts (forecast area only, PostgreSQL on
 loopback), on a kept-alive HTTP/1.1 connection; each figure is the client's wall time, answer read. Prophet fits and forecasts
 the same series in the same process (1,000 uncertainty samples, as \`make eval-forecast\` runs it). ${ROUNDS} rounds after ${WARMUP}
-of warm-up; each round runs the four once, in an order that rotates. Both transports were checked to answer the in-process
+of warm-up; each round runs the four once, in an order shuffled afresh each round (seeded), so none always follows Prophet's fit. Both transports were checked to answer the in-process
 model's predictions.
 
 | what | runs | median ms | p90 ms | Prophet median / median |
