@@ -22,6 +22,12 @@ describe("prompt reading", () => {
     ["people who like sightseeing cathedrals", ["architecture"]],
     ["a meditation retreat companion", ["wellness"]],
     ["someone to travel with", []],
+    // Walks of life beside an interest: their words are near some cue, but ask for nothing.
+    ["hikers who work in banking", ["hiking"]],
+    ["professional photographers", ["photography"]],
+    ["soccer fans for a beach trip", ["beach"]],
+    ["people in retail who love wine", ["wine"]],
+    ["history buffs who follow the elections", ["history"]],
   ])("reads %j as %j (morphology, synonyms, word vectors)", (prompt, interests) => {
     expect(interestNames(reader.read(prompt)).sort()).toEqual([...interests].sort());
   });

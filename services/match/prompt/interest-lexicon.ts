@@ -194,6 +194,23 @@ export const EVERYDAY_WORDS = [
   "thing",
   "place",
   "stuff",
+  // Walks of life a prompt may name beside an interest ("hikers who work in banking"): near some cue
+  // (business and banking to food's "markets", an election to nightlife's "party"), but no interest.
+  "business",
+  "bank",
+  "finance",
+  "company",
+  "office",
+  "career",
+  "professional",
+  "politics",
+  "election",
+  "government",
+  "law",
+  "science",
+  "technology",
+  "sport",
+  "football",
 ];
 
 /** Interest by cue word (lower case): the interest's name, its single-word bio words, and the synonyms above. */
