@@ -40,6 +40,11 @@ describe("prompt reading", () => {
     ["40+", [40, 120]],
     ["thirty-somethings", [30, 39]],
     ["a 25 km hike", undefined],
+    ["18-25yo foodies", [18, 25]],
+    ["no older than 35", [18, 35]],
+    ["not younger than 30", [30, 120]],
+    ["30 and older", [30, 120]],
+    ["35 and under", [18, 35]],
   ])("reads the ages of %j as %j", (prompt, range) => {
     expect(agesIn(prompt)?.range).toEqual(range);
   });
@@ -48,6 +53,8 @@ describe("prompt reading", () => {
     expect(reader.read("surfers living near lisbon").place?.name).toBe("Lisbon");
     expect(reader.read("museum lovers in Mexico City").place?.name).toBe("Mexico City");
     expect(reader.read("hikers from Kyoto").place?.name).toBe("Kyoto");
+    // The catalogue spells some cities in ASCII only; people write their accents.
+    expect(reader.read("foodies in São Paulo").place?.name).toBe("Sao Paulo");
     expect(reader.read("someone nice to have dinner in a nice place")).not.toHaveProperty("place");
     expect(reader.read("beach days in Nice").place?.name).toBe("Nice");
     expect(reader.read("divers within 20 km").km).toBe(20);

@@ -20,7 +20,7 @@ function decade(start: number, part: string | undefined): [number, number] {
 const RULES: readonly { re: RegExp; range: (m: RegExpExecArray) => [number, number] | undefined }[] = [
   // 25-35, 25–35, 25 to 35, between 25 and 35, aged 25 - 35
   {
-    re: /\b(\d{2})\s*(?:-|–|—|to|and|until|through)\s*(\d{2,3})\b(?!\s*(?:km|kilomet|mi\b|miles|%))/i,
+    re: /\b(\d{2})\s*(?:-|–|—|to|and|until|through)\s*(\d{2,3})(?:\b|(?=y\/?o\b|yrs?\b))(?!\s*(?:km|kilomet|mi\b|miles|%))/i,
     range: (m) => ordered(Number(m[1]), Number(m[2])),
   },
   // in their (early|mid|late) thirties / 30s / 30-somethings
@@ -33,14 +33,17 @@ const RULES: readonly { re: RegExp; range: (m: RegExpExecArray) => [number, numb
       return start === undefined ? undefined : decade(start, m[1]);
     },
   },
+  // "no older than 35" says at most 35, not over it; "not younger than 30", at least 30.
+  { re: /\b(?:no|not)\s+(?:older|more)\s+than\s+(\d{2})\b/i, range: (m) => [YOUNGEST, Number(m[1])] },
+  { re: /\b(?:no|not)\s+(?:younger|less)\s+than\s+(\d{2})\b/i, range: (m) => [Number(m[1]), OLDEST] },
   { re: /\b(?:over|above|older than|more than)\s+(\d{2})\b/i, range: (m) => [Number(m[1]) + 1, OLDEST] },
   {
-    re: /\b(?:at least|from)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*(?:\+|or (?:older|over|more))/i,
+    re: /\b(?:at least|from)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*(?:\+|(?:or|and) (?:older|over|more|up|above)\b)/i,
     range: (m) => [Number(m[1] ?? m[2]), OLDEST],
   },
   { re: /\b(?:under|below|younger than|less than)\s+(\d{2})\b/i, range: (m) => [YOUNGEST, Number(m[1]) - 1] },
   {
-    re: /\b(?:at most|up to)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*or (?:younger|under|less)\b/i,
+    re: /\b(?:at most|up to)\s+(\d{2})\b(?!\s*(?:km|kilomet|mi\b|miles))|\b(\d{2})\s*(?:or|and) (?:younger|under|less|below)\b/i,
     range: (m) => [YOUNGEST, Number(m[1] ?? m[2])],
   },
   {

@@ -26,7 +26,7 @@ function cities(): Map<string, CityEntry> {
   const byName = new Map<string, CityEntry>();
   for (const c of raw) {
     const entry = { name: c.city, latitude: c.lat, longitude: c.lng, population: c.pop ?? 0 };
-    for (const key of new Set([c.city.toLowerCase(), c.city_ascii.toLowerCase()])) {
+    for (const key of new Set([c.city.toLowerCase(), c.city_ascii.toLowerCase(), folded(c.city)])) {
       const seen = byName.get(key);
       if (!seen || seen.population < entry.population) byName.set(key, entry);
       longestName = Math.max(longestName, key.split(/\s+/).length);
@@ -34,6 +34,14 @@ function cities(): Map<string, CityEntry> {
   }
   catalogue = byName;
   return byName;
+}
+
+/**
+ * A name without its accents, lower case: the catalogue spells some cities
+ * only in ASCII ("Sao Paulo"), and people write them either way.
+ */
+function folded(name: string): string {
+  return name.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
 /** Words that introduce a place: "in Lisbon", "near Kyoto", "based in Berlin". */
@@ -57,7 +65,7 @@ export function placeIn(prompt: string, common: (word: string) => boolean): (Pla
         .slice(i, i + n)
         .join(" ")
         .replace(/[.,]+$/, "");
-      const city = byName.get(written.toLowerCase());
+      const city = byName.get(written.toLowerCase()) ?? byName.get(folded(written));
       if (!city) continue;
       const capitalised = /^\p{Lu}/u.test(written);
       if (!capitalised && n === 1 && city.population < 1_000_000 && common(written.toLowerCase())) continue;
