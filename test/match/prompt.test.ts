@@ -28,6 +28,12 @@ describe("prompt reading", () => {
     ["soccer fans for a beach trip", ["beach"]],
     ["people in retail who love wine", ["wine"]],
     ["history buffs who follow the elections", ["history"]],
+    // What a prompt declines is not asked for, up to the end of its clause.
+    ["hikers, not into nightlife", ["hiking"]],
+    ["anything except skiing", []],
+    ["love food but hate museums", ["food"]],
+    ["I don't like clubs, divers please", ["diving"]],
+    ["not only hiking but also diving", ["diving", "hiking"]],
   ])("reads %j as %j (morphology, synonyms, word vectors)", (prompt, interests) => {
     expect(interestNames(reader.read(prompt)).sort()).toEqual([...interests].sort());
   });

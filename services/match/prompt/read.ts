@@ -1,5 +1,5 @@
 import type { Interest } from "../../travellers/index.js";
-import { loadLanguage, type Language } from "../text/language.js";
+import { loadLanguage, type Language, type Word } from "../text/language.js";
 import { agesIn } from "./ages.js";
 import { GENERIC_WORDS } from "./interest-lexicon.js";
 import { InterestReader, type InterestMatch } from "./interests.js";
@@ -45,6 +45,8 @@ export class PromptReader {
     words.forEach((w, i) => {
       if (taken.includes(w.lower) || /\d/.test(w.lower)) skip.add(i);
     });
+    // What the prompt declines ("not into nightlife", "anything except skiing") is not asked for.
+    for (const i of declined(words)) skip.add(i);
     const interests = this.interests.read(words, skip);
     const content = words
       .filter((w, i) => !skip.has(i) && !w.stop && !GENERIC_WORDS.has(w.lemma) && !GENERIC_WORDS.has(w.lower))
@@ -75,6 +77,28 @@ const STOP = new Set(
     " ",
   ),
 );
+
+/** Words that decline what follows them in their clause. */
+const NEGATIONS = new Set(["not", "no", "n't", "never", "without", "except", "excluding", "nor", "neither", "hate", "dislike", "avoid"]);
+/** Words that end a clause as punctuation does: "not into clubs but love hiking". */
+const CLAUSE_BREAKS = new Set(["but", "however", "though", "although", "whereas", "yet", "instead", "rather"]);
+
+/**
+ * The indices of the words a prompt declines: from a negation to the end of
+ * its clause (punctuation or a word like "but"), the negation included.
+ * "not only" and "not just" add rather than decline.
+ */
+export function declined(words: readonly Word[]): number[] {
+  const out: number[] = [];
+  let negating = false;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (i > 0 && (w.clause !== words[i - 1].clause || CLAUSE_BREAKS.has(w.lower))) negating = false;
+    if (NEGATIONS.has(w.lower) && !["only", "just"].includes(words[i + 1]?.lower ?? "")) negating = true;
+    if (negating) out.push(i);
+  }
+  return out;
+}
 
 /** See PromptReader.contentWords. */
 export function contentWords(text: string): string[] {

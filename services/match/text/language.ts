@@ -10,6 +10,8 @@ export interface Word {
   stop: boolean;
   /** Universal part of speech ("NOUN", "PROPN", ...). */
   pos: string;
+  /** Which stretch between punctuation marks the word is in (0, 1, ...): "hikers, not into clubs" has two. */
+  clause: number;
 }
 
 /** What reading English needs: wink-nlp's lite model for words and lemmas, and the word vectors. */
@@ -39,7 +41,9 @@ export function loadLanguage(): Promise<Language> {
       words(text: string): Word[] {
         const doc = nlp.readDoc(text);
         const out: Word[] = [];
+        let clause = 0;
         doc.tokens().each((t: ItemToken) => {
+          if (t.out(its.type) === "punctuation" && out.length && out[out.length - 1].clause === clause) clause++;
           if (t.out(its.type) !== "word") return;
           const written = t.out() as string;
           out.push({
@@ -49,6 +53,7 @@ export function loadLanguage(): Promise<Language> {
             lemma: (t.out(its.lemma as never) as string).toLowerCase(),
             stop: t.out(its.stopWordFlag) as boolean,
             pos: t.out(its.pos) as string,
+            clause,
           });
         });
         return out;
