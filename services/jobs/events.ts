@@ -1,13 +1,16 @@
 import type { Redis } from "ioredis";
 import { subscribe, type Subscription } from "../runtime/storage/subscriber.js";
 
+/** How long a process gathers job updates into one message (JobEvents.updated). */
+export const UPDATE_COALESCE_MS = 10;
+
 /**
  * Job events on Redis pub/sub: "updated" after every state or progress change
  * (WatchJob streams wake on it) and "cancel" (the worker holding the job stops
  * it, whichever process that is). Pub/sub is a wake-up call, never the record:
- * readers re-read PostgreSQL, and poll when Redis is away. Updates of one tick
- * go out as one message (comma-separated ids): a worker finishing many jobs at
- * once would otherwise spend a PUBLISH, and a socket write, per job.
+ * readers re-read PostgreSQL, and poll when Redis is away. Updates go out as
+ * one message (comma-separated ids) per UPDATE_COALESCE_MS at most: a worker
+ * finishing many jobs would otherwise spend a PUBLISH, and a socket write, per job.
  */
 export class JobEvents {
   private readonly subscription: Subscription;
@@ -35,9 +38,14 @@ export class JobEvents {
     );
   }
 
-  /** Best effort: a lost message only delays a watcher until its next poll. */
+  /**
+   * Best effort: a lost message only delays a watcher until its next poll. Updates are gathered for
+   * UPDATE_COALESCE_MS: a worker taking jobs steadily starts and ends a few in each tick, and a PUBLISH per
+   * tick (each a socket write here and a message for every API process) cost more than the rest of a
+   * no-op job's notifications; a watcher hears of a change that much later at most.
+   */
   updated(jobId: string): void {
-    if (this.pendingUpdates.size === 0) setImmediate(() => this.flushUpdates());
+    if (this.pendingUpdates.size === 0) setTimeout(() => this.flushUpdates(), UPDATE_COALESCE_MS);
     this.pendingUpdates.add(jobId);
   }
 

@@ -77,18 +77,19 @@ export class JobStore {
    * Inserts jobs in one statement (concurrent submits arrive here together),
    * each answered in order: the new job, or the one an earlier submit with the
    * same idempotency key created (also earlier in the same batch). The insert
-   * commits asynchronously: the rows are visible but may not be on disk yet,
-   * so nothing may be promised about them, nor may they be queued, until
-   * durable() resolves (JobSubmitter). A worker therefore only ever takes a
-   * job whose record is on disk.
+   * commits synchronously whatever the server's default: when this resolves
+   * the new records are on disk, so JobSubmitter may queue them, and a worker
+   * only ever takes a job whose record is on disk. A record found by its key
+   * is on disk too: an insert's rows become visible only after its commit
+   * was flushed.
    */
   async createMany(jobs: readonly NewJob[]): Promise<{ job: JobRecord; created: boolean }[]> {
     const sql = this.sql;
     const ids = jobs.map(() => randomUUID());
     // One array per column (nine parameters whatever the group's size, rather than nine per job), and back only
     // what PostgreSQL chose: the rest of a new record is what was sent and the table's defaults (newRecord).
-    // Committed without waiting for the WAL flush: the caller waits for durable() below, one flush shared by
-    // every group in flight (PostgreSQL's group commit) rather than one per insert.
+    // The commit waits for the WAL flush (groups in flight share one: PostgreSQL's group commit); one round trip,
+    // where an asynchronous commit followed by a flush barrier took two.
     const inserted = await sql<{ job_id: string; created_at: Date; updated_at: Date }[]>`
       insert into jobs (job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
       select v.job_id, v.job_type, v.kind, v.parameters::jsonb, v.force_promote::boolean, v.priority, v.max_attempts, v.idempotency_key, v.trace_parent
@@ -99,7 +100,7 @@ export class JobStore {
         ${jobs.map((j) => j.idempotencyKey ?? null)}::text[], ${jobs.map((j) => j.traceParent)}::text[]
       ) as v(job_id, job_type, kind, parameters, force_promote, priority, max_attempts, idempotency_key, trace_parent)
       on conflict (job_type, idempotency_key) where idempotency_key is not null do nothing
-      returning job_id, created_at, updated_at, set_config('synchronous_commit', 'off', true) as async_commit`;
+      returning job_id, created_at, updated_at, set_config('synchronous_commit', 'on', true) as sync_commit`;
     const byId = new Map(inserted.map((r) => [r.job_id, r]));
     const conflicts = jobs.filter((_, i) => !byId.has(ids[i]));
     const existing = new Map<string, JobRecord>();
@@ -115,16 +116,6 @@ export class JobStore {
       if (!first) throw new Error(`job with idempotency key ${job.idempotencyKey} neither inserted nor found`);
       return { job: first, created: false };
     });
-  }
-
-  /**
-   * Resolves once every transaction committed before the call is on disk: a
-   * transactional WAL message committed synchronously, whose flush carries all
-   * the WAL before it (createMany's asynchronous commits among it). Concurrent
-   * calls share a flush (PostgreSQL's group commit).
-   */
-  async durable(): Promise<void> {
-    await this.sql`select pg_logical_emit_message(true, 'mlmesh.jobs', '')`;
   }
 
   /**

@@ -11,14 +11,13 @@ type Submitted = { job: JobRecord; created: boolean };
 type Outcome = { ok: Submitted } | { error: MeshError };
 
 const HISTORY_DOWN = "the job history (PostgreSQL) is unavailable; nothing was queued, retry later";
-const HISTORY_DOWN_KEYED = "the job history (PostgreSQL) is unavailable; retry later with the same idempotency_key";
 
 /**
  * Submits jobs in groups: concurrent SubmitTrainingJob/SubmitInferenceJob
  * calls share one PostgreSQL insert and one BullMQ addBulk, so a burst of
  * submits costs a few round trips instead of two per job. A job's record is
- * on disk before it is queued, and both before its submit is answered. If the
- * queue refuses it, or the flush fails, a job without an idempotency key is
+ * on disk before it is queued (its insert commits synchronously), and both
+ * before its submit is answered. If the queue refuses it, a job without an idempotency key is
  * removed again (nothing may look queued that is not); one with a key
  * stays recorded, because another submit with the same key may already have
  * answered with it: every submit that finds it pending queues it (a no-op
@@ -45,40 +44,31 @@ export class JobSubmitter {
     const toQueue = new Map<string, JobRecord>();
     for (const o of outcomes) if ("ok" in o && (o.ok.created || o.ok.job.status === "pending")) toQueue.set(o.ok.job.jobId, o.ok.job);
     if (toQueue.size === 0) return outcomes;
-    // The records are visible but their commit was not waited for (JobStore.createMany): they reach the disk
-    // before they are queued, so a worker never takes a job whose record could still be lost. That is what lets
-    // a worker's start commit without waiting for the disk (JobStore.start), which keeps a flush off the way
-    // from queued to running.
-    try {
-      await this.store.durable();
-    } catch (err) {
-      log.warn("job submit refused: job history unavailable", { error: String(err) });
-      return this.refuse(outcomes, toQueue, false);
-    }
+    // The records are on disk (JobStore.createMany commits synchronously) before they are queued, so a worker
+    // never takes a job whose record could still be lost. That is what lets a worker's start commit without
+    // waiting for the disk (JobStore.start), which keeps a flush off the way from queued to running.
     try {
       await this.queues.addMany([...toQueue.values()]);
     } catch (err) {
       log.warn("job submit refused: queue unavailable", { error: String(err) });
-      return this.refuse(outcomes, toQueue, true);
+      return this.refuse(outcomes, toQueue);
     }
     return outcomes;
   }
 
   /**
-   * Answers a group that could not be made safe (flushed, then queued) with UNAVAILABLE. Nothing may look queued
-   * that is not: keyless jobs are removed again (an entry, if any, then finds no record and is skipped by the
-   * worker). A keyed job stays: a retry with its key finds it and queues it (a no-op if it is queued).
+   * Answers a group the queue refused with UNAVAILABLE. Nothing may look queued that is not: keyless jobs are
+   * removed again (an entry, if any, then finds no record and is skipped by the worker). A keyed job stays: a
+   * retry with its key finds it and queues it (a no-op if it is queued).
    */
-  private async refuse(outcomes: Outcome[], toQueue: ReadonlyMap<string, JobRecord>, queueDown: boolean): Promise<Outcome[]> {
+  private async refuse(outcomes: Outcome[], toQueue: ReadonlyMap<string, JobRecord>): Promise<Outcome[]> {
     const keyless = outcomes.flatMap((o) => ("ok" in o && o.ok.created && o.ok.job.idempotencyKey === null ? [o.ok.job.jobId] : []));
     await this.store.discard(keyless).catch(() => undefined);
     return outcomes.map((o) => {
       if (!("ok" in o) || !toQueue.has(o.ok.job.jobId)) return o;
-      const keyed = o.ok.job.idempotencyKey !== null;
-      if (!queueDown) return { error: MeshError.unavailable(keyed ? HISTORY_DOWN_KEYED : HISTORY_DOWN) };
       return {
         error: MeshError.unavailable(
-          keyed
+          o.ok.job.idempotencyKey !== null
             ? "the job queue (Redis) is unavailable; retry later with the same idempotency_key"
             : "the job queue (Redis) is unavailable; nothing was queued, retry later",
         ),

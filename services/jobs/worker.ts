@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { clientSafeMessage } from "../runtime/errors.js";
 import { log } from "../runtime/log.js";
 import type { Sql } from "../runtime/storage/database.js";
-import { extractTraceContext } from "../runtime/tracing.js";
+import { traceContextOf } from "../runtime/tracing.js";
 import type { JobsConfig } from "./config.js";
 import type { JobEvents } from "./events.js";
 import { handlerKey, type JobHandlers, type JobRunContext } from "./handler.js";
@@ -215,7 +215,7 @@ export class JobWorker {
     this.running.set(jobId, entry);
     events.updated(jobId);
 
-    const parent = extractTraceContext(new Headers(record.traceParent ? { traceparent: record.traceParent } : {}));
+    const parent = traceContextOf(record.traceParent);
     const tracer = this.o.tracer ?? trace.getTracer("ml-mesh");
     const span = tracer.startSpan(
       `job ${record.jobType}/${record.kind}`,
