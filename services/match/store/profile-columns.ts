@@ -203,24 +203,36 @@ export class ProfileColumns {
     const buckets = this.bucketChunks[at >>> CHUNK_BITS];
     const weights = this.weightChunks[at >>> CHUNK_BITS];
     const lengths = slot * 32 + RECORD.textLengths / 2;
-    let o = at & (CHUNK - 1);
-    const text = (k: number): SparseVector => {
-      const n = this.u16[lengths + k];
-      const v = { indices: buckets.subarray(o, o + n), values: weights.subarray(o, o + n) };
-      o += n;
-      return v;
+    // Views made with their constructors, not subarray (which looks up a species constructor each time), and
+    // no closure: a call reads a hundred profiles, each allocated anew.
+    const o = at & (CHUNK - 1);
+    const nBio = this.u16[lengths];
+    const nPrompt = this.u16[lengths + 1];
+    const nDocument = this.u16[lengths + 2];
+    const bio: SparseVector = {
+      indices: new Uint16Array(buckets.buffer, o * 2, nBio),
+      values: new Float32Array(weights.buffer, o * 4, nBio),
     };
-    const bio = text(0);
-    const prompt = text(1);
-    const document = text(2);
-    const trips: ProfileFeatures["trips"] = [];
+    const p = o + nBio;
+    const prompt: SparseVector = {
+      indices: new Uint16Array(buckets.buffer, p * 2, nPrompt),
+      values: new Float32Array(weights.buffer, p * 4, nPrompt),
+    };
+    const d = p + nPrompt;
+    const document: SparseVector = {
+      indices: new Uint16Array(buckets.buffer, d * 2, nDocument),
+      values: new Float32Array(weights.buffer, d * 4, nDocument),
+    };
     const tripAt = this.u32[slot * 16 + RECORD.tripAt / 4];
-    for (let i = tripAt, end = i + this.u8[slot * 64 + RECORD.tripCount]; i < end; i++) {
-      trips.push({
+    const tripCount = this.u8[slot * 64 + RECORD.tripCount];
+    // Built at its length: pushed onto [], even one trip took room for seventeen.
+    const trips: ProfileFeatures["trips"] = tripCount === 0 ? [] : new Array(tripCount);
+    for (let k = 0, i = tripAt; k < tripCount; k++, i++) {
+      trips[k] = {
         destination: this.destinations[this.tripDestination[i]],
         startDay: this.tripDays[i * 2],
         endDay: this.tripDays[i * 2 + 1],
-      });
+      };
     }
     const ages = slot * 32 + RECORD.ages / 2;
     return {
