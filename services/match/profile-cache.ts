@@ -38,12 +38,7 @@ export class ProfileCache {
   get(ids: readonly string[]): Map<string, ProfileFeatures> | Promise<Map<string, ProfileFeatures>> {
     if (!this.store) return this.fromCache(ids);
     const found = new Map<string, ProfileFeatures>();
-    let missing: string[] | undefined;
-    for (const id of ids) {
-      const p = this.store.get(id);
-      if (p) found.set(id, p);
-      else (missing ??= []).push(id);
-    }
+    const missing = this.store.getMany(ids, found);
     if (!missing) return found;
     return this.fallBack(missing, found, this.store);
   }

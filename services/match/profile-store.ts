@@ -37,6 +37,8 @@ export interface ProfileStoreStatus {
  */
 export class ProfileStore {
   private columns = new ProfileColumns();
+  /** getMany's slots. */
+  private slots = new Int32Array(0);
   /** Changes heard so far: a read remembers the count it began at. */
   private seq = 0;
   /** Reads that began before this count are from before a reset: nothing they read is kept. */
@@ -81,6 +83,29 @@ export class ProfileStore {
   get(id: string): ProfileFeatures | undefined {
     const slot = this.columns.index.find(id);
     return slot >= 0 && this.columns.isValid(slot) ? this.columns.get(slot, id) : undefined;
+  }
+
+  /**
+   * The features of many travellers, as get reads each: those it holds are
+   * set in `found`, and the ids it lacks returned (undefined when none).
+   * Their slots are found, and their rows read into the caches, for all of
+   * them together (UuidIndex.findMany, ProfileColumns.warm): over a million
+   * travellers, reading one profile after another waited for each one's
+   * cache misses in turn.
+   */
+  getMany(ids: readonly string[], found: Map<string, ProfileFeatures>): string[] | undefined {
+    const n = ids.length;
+    if (this.slots.length < n) this.slots = new Int32Array(Math.max(n, 2 * this.slots.length));
+    const { columns, slots } = this;
+    columns.index.findMany(ids, slots);
+    columns.warm(slots, n);
+    let missing: string[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i];
+      if (slot >= 0 && columns.isValid(slot)) found.set(ids[i], columns.get(slot, ids[i]));
+      else (missing ??= []).push(ids[i]);
+    }
+    return missing;
   }
 
   /** Marks the start of a read elsewhere whose result will be handed to learn; pass the mark back, then call done. */

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { boundingBox, haversineKm } from "../../services/numeric/geography.js";
 import { FEATURE_COUNT, pairFeatures, profileFeatures, textVectorsOf } from "../../services/match/features/pair-features.js";
 import { decodeTextFeatures, encodeTextFeatures } from "../../services/match/features/text-features.js";
+import { encodeParts, partSimilarities } from "../../services/match/features/text-parts.js";
 import { cosine, fitIdf, vectorize } from "../../services/match/features/text-vectors.js";
+import { DIMENSIONS } from "../../services/match/text/word-vectors.js";
 import { generatePopulation } from "../../services/travellers/population.js";
 import { generateInteractions, labelledPairs } from "../../services/match/interactions.js";
 
@@ -55,6 +57,56 @@ describe("match features", () => {
         expect(Array.from(x)).toEqual(runs[k][j]);
       });
     });
+  });
+
+  it("gives v2's word-vector cosines exactly as centring both sides and summing every term for every pair did", () => {
+    // The computation before the shared sums and the table of quotients, term by term.
+    const reference = (a: Int8Array, b: Int8Array, centre: Float32Array): number[] => {
+      const u = new Float32Array(2 * DIMENSIONS);
+      for (let from = 0; from < 2 * DIMENSIONS; from += DIMENSIONS) {
+        let norm = 0;
+        for (let k = from; k < from + DIMENSIONS; k++) {
+          u[k] = a[k] / 127 - centre[k];
+          norm += u[k] * u[k];
+        }
+        const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+        for (let k = from; k < from + DIMENSIONS; k++) u[k] *= scale;
+      }
+      return [0, DIMENSIONS].map((from) => {
+        let [ub, uc, bb, bc, cc] = [0, 0, 0, 0, 0];
+        for (let k = from; k < from + DIMENSIONS; k++) {
+          const x = b[k] / 127;
+          const c = centre[k];
+          ub += u[k] * x;
+          uc += u[k] * c;
+          bb += x * x;
+          bc += x * c;
+          cc += c * c;
+        }
+        const norm2 = bb - 2 * bc + cc;
+        return norm2 > 1e-9 ? (ub - uc) / Math.sqrt(norm2) : 0;
+      });
+    };
+    let seed = 5;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const parts = Array.from({ length: 12 }, (_, i) =>
+      // Every byte value, the extremes among them, and one traveller whose parts are the centre's own.
+      i === 0
+        ? Int8Array.from({ length: 2 * DIMENSIONS }, (_, k) => (k % 2 ? -128 : 127))
+        : Int8Array.from({ length: 2 * DIMENSIONS }, () => next() & 0xff),
+    );
+    const centres = [new Float32Array(2 * DIMENSIONS), Float32Array.from({ length: 2 * DIMENSIONS }, () => ((next() % 200) - 100) / 400)];
+    parts.push(Int8Array.from(centres[1], (c) => Math.round(c * 127)));
+    for (const centre of centres) {
+      // Leads in turn and back again, as store profiles (views) and as profiles read from rows (base64).
+      for (const k of [0, 1, 0, 2, 12]) {
+        for (const b of parts) {
+          const want = reference(parts[k], b, centre);
+          expect(partSimilarities({ textPartBytes: parts[k] }, { textPartBytes: b }, centre)).toEqual(want);
+          expect(partSimilarities({ textParts: encodeParts(parts[k]) }, { textParts: encodeParts(b) }, centre)).toEqual(want);
+        }
+      }
+    }
   });
 
   it("finds similar texts similar", () => {

@@ -1,3 +1,4 @@
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { FEATURE_COUNT, profileFeatures, type ProfileFeatures } from "../../services/match/features/pair-features.js";
 import { fitIdf } from "../../services/match/features/text-vectors.js";
@@ -30,6 +31,22 @@ describe("match model", () => {
     for (let i = 0; i < 500; i++) expect(onnxScores[i]).toBeCloseTo(predictLogistic(trained.v1.model, x, i * FEATURE_COUNT), 5);
     // One run for one row and one for many give the same numbers.
     expect((await scorer.score(x.subarray(0, FEATURE_COUNT), 1))[0]).toBeCloseTo(onnxScores[0], 6);
+
+    // The run happens within score(): nothing queued on the event loop (a scavenge V8 scheduled, another
+    // call's I/O) runs in the middle of a call. Its numbers are the public API's, to the bit.
+    expect(scorer.synchronous).toBe(true);
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const now = await scorer.score(x, 500);
+    expect(turned).toBe(false);
+    const session = await ort.InferenceSession.create(trained.v1.onnx);
+    const viaApi = (await session.run({ features: new ort.Tensor("float32", x.subarray(0, 500 * FEATURE_COUNT), [500, FEATURE_COUNT]) }))
+      .score.data as Float32Array;
+    expect(Array.from(now)).toEqual(Array.from(viaApi));
+    await session.release();
+    await scorer.release();
     await scorer.release();
   });
 });

@@ -90,6 +90,19 @@ describe("the profile store", () => {
     expect(encodeParts(textPartBytes!)).toBe(textParts);
   });
 
+  it("reads many travellers at once as it reads each: the same profiles, and the ids it lacks in order", () => {
+    const unknown = "00000000-0000-4000-8000-000000000000";
+    const asked = [ids[2], unknown, ...ids, "not-a-uuid", ids[2], ids[3].toUpperCase()];
+    for (const many of [asked, asked.slice(0, 3), ids.slice(40)]) {
+      const found = new Map<string, ProfileFeatures>();
+      const missing = store.getMany(many, found);
+      expect(missing).toEqual(many.some((id) => !store.get(id)) ? many.filter((id) => !store.get(id)) : undefined);
+      expect([...found.keys()]).toEqual([...new Set(many.filter((id) => store.get(id)))]);
+      for (const [id, p] of found) expect(p).toEqual(store.get(id));
+    }
+    expect(store.getMany([], new Map())).toBeUndefined();
+  });
+
   it("scores a served v2 model's pairs as the rows do, word-vector features included", async () => {
     const rows = new Map((await loadTravellers(db.sql, ids)).map((r) => [r.id, toProfile(r)]));
     const v2 = featuresV2(partCentre(rows.values()));
@@ -207,6 +220,8 @@ describe("the profile columns", () => {
     expect(columns.isValid(slot)).toBe(false);
     expect(columns.put(slot, { ...base, bio: { indices: [1], values: [0.1] } })).toBe(false);
     expect(columns.slotFor("not-a-uuid")).toBe(-1);
+    // Warming reads past neither an invalid slot nor one never handed out.
+    columns.warm(Int32Array.of(slot, -1, slot + 1), 3);
     expect(columns.index.find(base.id.toUpperCase())).toBe(-1);
   });
 });

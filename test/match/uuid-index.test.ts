@@ -19,6 +19,13 @@ describe("the uuid index", () => {
       expect(index.slotFor(other)).not.toBe(first);
     }
     expect(index.find(base)).toBe(first);
+    // Many at once: what find gives each, whatever the batch's size.
+    const asked = [...ids, base, base.toUpperCase(), randomUUID(), "", ids[0]];
+    for (const many of [asked, asked.slice(0, 7), asked.slice(-3)]) {
+      const out = new Int32Array(many.length);
+      index.findMany(many, out);
+      expect(Array.from(out)).toEqual(many.map((id) => index.find(id)));
+    }
     for (const bad of [base.toUpperCase(), base.replace(/-/g, ""), `${base}0`, base.replace("-", "_"), base.replace("a", "g"), ""]) {
       expect(index.find(bad)).toBe(-1);
       expect(index.slotFor(bad)).toBe(-1);

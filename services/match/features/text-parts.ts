@@ -121,27 +121,60 @@ function rawParts(p: WithTextParts): Int8Array | null {
 // Below this, (bytes/127 - centre) is taken as zero, as centreInto's exact zero would be.
 const NO_NORM = 1e-9;
 
+/** byte/127 for every int8 byte (at byte + 128): the very quotients, read instead of divided for each byte of each pair. */
+const PER_127 = Float64Array.from({ length: 256 }, (_, i) => (i - 128) / 127);
+
+/**
+ * The sums over the side `u` alone (u·c and c·c, each half), which every
+ * candidate's cosines with it share: summed once, in the order halfCosine
+ * summed them beside its own, so the same numbers.
+ */
+class LeadSums {
+  uc = [0, 0];
+  cc = [0, 0];
+  private profile: WithTextParts | undefined;
+  private centre: Float32Array | undefined;
+  private u: Float32Array | undefined;
+
+  of(p: WithTextParts, u: Float32Array, centre: Float32Array): this {
+    if (this.profile === p && this.centre === centre && this.u === u) return this;
+    for (let half = 0; half < 2; half++) {
+      let uc = 0;
+      let cc = 0;
+      for (let k = half * DIMENSIONS; k < (half + 1) * DIMENSIONS; k++) {
+        const c = centre[k];
+        uc += u[k] * c;
+        cc += c * c;
+      }
+      this.uc[half] = uc;
+      this.cc[half] = cc;
+    }
+    this.profile = p;
+    this.centre = centre;
+    this.u = u;
+    return this;
+  }
+}
+
+const leadSums = new LeadSums();
+
 /**
  * The cosine of `u` (one half of centred, normalised parts) with the same
  * half of `bytes`/127 less `centre`, without writing that difference out:
  * u·(B−c) / ‖B−c‖ expands to sums over B alone (u·B, B·B, B·c; u·c and c·c
- * beside them), one pass and no stores. Centring every candidate first cost
- * as much as all of v1's features together.
+ * beside them, the same for every B: LeadSums), one pass and no stores.
+ * Centring every candidate first cost as much as all of v1's features
+ * together.
  */
-function halfCosine(u: Float32Array, bytes: Int8Array, centre: Float32Array, from: number): number {
+function halfCosine(u: Float32Array, bytes: Int8Array, centre: Float32Array, from: number, uc: number, cc: number): number {
   let ub = 0;
-  let uc = 0;
   let bb = 0;
   let bc = 0;
-  let cc = 0;
   for (let k = from; k < from + DIMENSIONS; k++) {
-    const x = bytes[k] / 127;
-    const c = centre[k];
+    const x = PER_127[bytes[k] + 128];
     ub += u[k] * x;
-    uc += u[k] * c;
     bb += x * x;
-    bc += x * c;
-    cc += c * c;
+    bc += x * centre[k];
   }
   const norm2 = bb - 2 * bc + cc;
   return norm2 > NO_NORM ? (ub - uc) / Math.sqrt(norm2) : 0;
@@ -158,7 +191,8 @@ export function partSimilarities(a: WithTextParts, b: WithTextParts, centre: Flo
   const u = centredParts(a, centre);
   const bytes = rawParts(b);
   if (!u || !bytes) return [0, 0];
-  return [halfCosine(u, bytes, centre, 0), halfCosine(u, bytes, centre, DIMENSIONS)];
+  const { uc, cc } = leadSums.of(a, u, centre);
+  return [halfCosine(u, bytes, centre, 0, uc[0], cc[0]), halfCosine(u, bytes, centre, DIMENSIONS, uc[1], cc[1])];
 }
 
 /** Parts as a profile carries them. */
