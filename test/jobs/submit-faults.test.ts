@@ -82,6 +82,18 @@ async function outcome<T>(p: Promise<T>): Promise<T | ConnectError> {
   return p.catch((err: unknown) => ConnectError.from(err));
 }
 
+
+/** An inference job as the submit RPCs would build it, `note` (if any) in its parameters. */
+const job = (note?: string, idempotencyKey?: string): NewJob => ({
+  jobType: "inference",
+  kind: "score_candidates",
+  parameters: note === undefined ? { steps: 1 } : { steps: 1, note },
+  forcePromote: false,
+  priority: 50,
+  maxAttempts: 3,
+  idempotencyKey,
+  traceParent: "",
+});
 describe("submits", () => {
   it("refuse a NUL byte with INVALID_ARGUMENT for that submit alone; the rest of its group is queued", async () => {
     const bad = { key: "key\0nul", note: "a\0b" };
@@ -110,16 +122,6 @@ describe("submits", () => {
     const queues = new JobQueues(redis!.url, loadJobsConfig(process.env));
     const submitter = new JobSubmitter(jobs, queues);
     try {
-      const job = (note: string): NewJob => ({
-        jobType: "inference",
-        kind: "score_candidates",
-        parameters: { steps: 1, note },
-        forcePromote: false,
-        priority: 50,
-        maxAttempts: 3,
-        idempotencyKey: undefined,
-        traceParent: "",
-      });
       // Submitted in one tick: one group, one insert.
       const results = await Promise.all(
         ["one", "two", "th\0ree", "four", "five"].map((note) => submitter.submit(job(note)).catch((err: unknown) => err)),
@@ -141,19 +143,9 @@ describe("submits", () => {
     expect(setting).toBe("off");
     const store = new JobStore(mesh.db.sql);
     const note = `durable-${process.pid}`;
-    const job = (): NewJob => ({
-      jobType: "inference",
-      kind: "score_candidates",
-      parameters: { steps: 1, note },
-      forcePromote: false,
-      priority: 50,
-      maxAttempts: 3,
-      idempotencyKey: undefined,
-      traceParent: "",
-    });
     for (let i = 0; i < 5; i++) {
       const [{ lsn }] = await sql<{ lsn: string }[]>`select pg_current_wal_insert_lsn()::text as lsn`;
-      const created = await store.createMany([job(), job()]);
+      const created = await store.createMany([job(note), job(note)]);
       const [{ flushed }] = await sql<{ flushed: boolean }[]>`select pg_current_wal_flush_lsn() > ${lsn}::pg_lsn as flushed`;
       expect(created.map((c) => c.created)).toEqual([true, true]);
       expect(flushed).toBe(true);
@@ -168,21 +160,11 @@ describe("submits", () => {
     }
     const queues = new JobQueues(redis!.url, loadJobsConfig(process.env));
     const submitter = new JobSubmitter(new InsertFails(mesh.db.sql), queues);
-    const job = (idempotencyKey: string | undefined): NewJob => ({
-      jobType: "inference",
-      kind: "score_candidates",
-      parameters: { steps: 1 },
-      forcePromote: false,
-      priority: 50,
-      maxAttempts: 3,
-      idempotencyKey,
-      traceParent: "",
-    });
     const entries = () => queues.queue("inference").getJobCountByTypes("wait", "prioritized", "active", "delayed");
     try {
       const before = await entries();
       const answers = await Promise.all(
-        [submitter.submit(job(undefined)), submitter.submit(job(`gone-${process.pid}`))].map((p) => p.catch((e: unknown) => e)),
+        [submitter.submit(job()), submitter.submit(job(undefined, `gone-${process.pid}`))].map((p) => p.catch((e: unknown) => e)),
       );
       for (const answer of answers) {
         expect(answer).toBeInstanceOf(MeshError);
