@@ -82,7 +82,6 @@ async function outcome<T>(p: Promise<T>): Promise<T | ConnectError> {
   return p.catch((err: unknown) => ConnectError.from(err));
 }
 
-
 /** An inference job as the submit RPCs would build it, `note` (if any) in its parameters. */
 const job = (note?: string, idempotencyKey?: string): NewJob => ({
   jobType: "inference",
