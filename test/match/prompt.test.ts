@@ -34,6 +34,7 @@ describe("prompt reading", () => {
     ["love food but hate museums", ["food"]],
     ["I don't like clubs, divers please", ["diving"]],
     ["not only hiking but also diving", ["diving", "hiking"]],
+    ["no older than 35 hikers please", ["hiking"]],
   ])("reads %j as %j (morphology, synonyms, word vectors)", (prompt, interests) => {
     expect(interestNames(reader.read(prompt)).sort()).toEqual([...interests].sort());
   });

@@ -46,7 +46,7 @@ export class PromptReader {
       if (taken.includes(w.lower) || /\d/.test(w.lower)) skip.add(i);
     });
     // What the prompt declines ("not into nightlife", "anything except skiing") is not asked for.
-    for (const i of declined(words)) skip.add(i);
+    for (const i of declined(words, skip)) skip.add(i);
     const interests = this.interests.read(words, skip);
     const content = words
       .filter((w, i) => !skip.has(i) && !w.stop && !GENERIC_WORDS.has(w.lemma) && !GENERIC_WORDS.has(w.lower))
@@ -86,15 +86,16 @@ const CLAUSE_BREAKS = new Set(["but", "however", "though", "although", "whereas"
 /**
  * The indices of the words a prompt declines: from a negation to the end of
  * its clause (punctuation or a word like "but"), the negation included.
- * "not only" and "not just" add rather than decline.
+ * "not only" and "not just" add rather than decline, and a negation already
+ * read as part of an age ("no older than 35", at `taken`) declines nothing.
  */
-export function declined(words: readonly Word[]): number[] {
+export function declined(words: readonly Word[], taken: ReadonlySet<number>): number[] {
   const out: number[] = [];
   let negating = false;
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     if (i > 0 && (w.clause !== words[i - 1].clause || CLAUSE_BREAKS.has(w.lower))) negating = false;
-    if (NEGATIONS.has(w.lower) && !["only", "just"].includes(words[i + 1]?.lower ?? "")) negating = true;
+    if (NEGATIONS.has(w.lower) && !taken.has(i) && !["only", "just"].includes(words[i + 1]?.lower ?? "")) negating = true;
     if (negating) out.push(i);
   }
   return out;
