@@ -79,21 +79,7 @@ export class UuidIndex {
     let touched = 0;
     for (let i = 0; i < n; i++) if (first[i] > 0) touched ^= keys[(first[i] - 1) * 4];
     this.touched = touched;
-    for (let i = 0; i < n; i++) {
-      if (out[i] < 0) continue;
-      const o = i * 4;
-      let slot = -1;
-      for (let j = out[i]; ; j = (j + 1) & mask) {
-        const v = table[j];
-        if (v === 0) break;
-        const k = (v - 1) * 4;
-        if (keys[k] === words[o] && keys[k + 1] === words[o + 1] && keys[k + 2] === words[o + 2] && keys[k + 3] === words[o + 3]) {
-          slot = v - 1;
-          break;
-        }
-      }
-      out[i] = slot;
-    }
+    for (let i = 0; i < n; i++) if (out[i] >= 0) out[i] = this.probe(words, i * 4, out[i]);
   }
 
   /** The id's slot, handed out now when it has none; -1 when `id` is not a lower-case uuid. */
@@ -131,12 +117,19 @@ export class UuidIndex {
   }
 
   private lookup(k: Uint32Array): number {
-    const mask = this.table.length - 1;
-    for (let i = hash(k[0], k[1], k[2], k[3]) & mask; ; i = (i + 1) & mask) {
-      const v = this.table[i];
+    return this.probe(k, 0, hash(k[0], k[1], k[2], k[3]) & (this.table.length - 1));
+  }
+
+  /** The slot of the key at words[w..w+3], probing from table entry `start`; -1 when it has none. */
+  private probe(words: Uint32Array, w: number, start: number): number {
+    const { table, keys } = this;
+    const mask = table.length - 1;
+    for (let i = start; ; i = (i + 1) & mask) {
+      const v = table[i];
       if (v === 0) return -1;
       const o = (v - 1) * 4;
-      if (this.keys[o] === k[0] && this.keys[o + 1] === k[1] && this.keys[o + 2] === k[2] && this.keys[o + 3] === k[3]) return v - 1;
+      if (keys[o] === words[w] && keys[o + 1] === words[w + 1] && keys[o + 2] === words[w + 2] && keys[o + 3] === words[w + 3])
+        return v - 1;
     }
   }
 
