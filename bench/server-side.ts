@@ -5,6 +5,7 @@ import { MatchScoringService } from "../gen/mlmesh/match/v1/match_scoring_servic
 import { NotificationTimingService, NotificationType, Urgency } from "../gen/mlmesh/notify/v1/notification_timing_service_pb.js";
 import { Redis } from "ioredis";
 import { key as notifyStateKey } from "../services/notify/state-store.js";
+import { Random } from "../services/numeric/random.js";
 import type { LatencyTarget } from "./latency-target.js";
 import { percentile } from "./percentile.js";
 import { bucketDiff, serverBuckets } from "./server-histogram.js";
@@ -34,8 +35,8 @@ export async function serverSideLatencies(target: LatencyTarget, apiKey: string)
   // A traveller and 100 candidates drawn at random from the whole population for every call, as a feed over a
   // million travellers asks: no set repeats, so only a store of every traveller keeps them in process.
   const everyone = (await sql<{ id: string }[]>`select id::text from travellers`).map((r) => r.id);
-  const random = mulberry32(18);
-  const draw = () => everyone[Math.floor(random() * everyone.length)];
+  const random = new Random(18);
+  const draw = () => everyone[Math.floor(random.next() * everyone.length)];
   const candidates: number[] = [];
   for (let i = 0; i < 2000; i++) {
     // Distinct, and none the traveller (the contract refuses repeated candidates).
@@ -143,16 +144,4 @@ Seen by the client (\`dist/bench/latency-client.js\`, a process of its own, over
 | later calls (state in process) | ${later.length} | ${percentile(later, 0.5).toFixed(2)} | ${percentile(later, 0.95).toFixed(2)} | ${percentile(later, 0.99).toFixed(2)} |
 
 `;
-}
-
-/** A small seeded generator, so every run draws the same travellers. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
