@@ -29,6 +29,8 @@ export function checkJsonEnumNames(schema: DescMessage, json: unknown, path = ""
         break;
       case "list":
         if (!Array.isArray(value)) break;
+        // Nothing to check in a list of messages that reach no enum: no item, nor a path for each, is visited.
+        if (field.listKind === "message" && (isWellKnown(field.message) || !reachesEnum(field.message))) break;
         value.forEach((item, i) => {
           if (field.listKind === "enum") checkName(field.enum, item, `${at}[${i}]`);
           else if (field.listKind === "message" && !isWellKnown(field.message)) checkJsonEnumNames(field.message, item, `${at}[${i}]`);
