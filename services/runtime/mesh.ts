@@ -112,6 +112,8 @@ export async function startMesh(config: MeshConfig, options: StartOptions): Prom
     // grpc-js disables Node's per-session memory cap by default; a client that never reads would grow it without bound.
     "grpc-node.max_session_memory": 64,
     "grpc.max_metadata_size": limits.maxHeaderBytes,
+    // Nothing serves or reads channelz here; left on, grpc-js counts every call and stream for it on the way.
+    "grpc.enable_channelz": 0,
   });
   for (const b of [...bound, healthBound]) addToGrpcServer(grpcServer, b);
   if (config.reflection !== "off") {
