@@ -13,6 +13,9 @@ export interface Caller {
   readonly scopes: ReadonlySet<Scope>;
 }
 
+/** How many matched keys' digests are kept: far more than a deployment configures. */
+const MATCHED_KEYS = 256;
+
 /** The caller of a server running with MLMESH_AUTH_DISABLED (local use only). */
 export const ANONYMOUS: Caller = { name: "anonymous", scopes: ALL_SCOPES };
 
@@ -22,6 +25,15 @@ export const ANONYMOUS: Caller = { name: "anonymous", scopes: ALL_SCOPES };
  * nor which key matched leaks through timing.
  */
 export class ApiKeyAuth {
+  /**
+   * Digests of keys that matched, by key: a caller's every call hashed its key
+   * again. Only keys that matched are kept (a flood of wrong keys cannot grow
+   * it), and a kept digest is still compared with every configured key, so a
+   * key removed from the store stops matching at once. A hit skips only the
+   * hash: a prober learns from the time no more than the answer tells it.
+   */
+  private readonly matched = new Map<string, Buffer>();
+
   constructor(
     readonly keys: ApiKeyStore,
     readonly disabled = false,
@@ -34,13 +46,18 @@ export class ApiKeyAuth {
     if (presented === undefined) {
       throw new MeshError(Status.UNAUTHENTICATED, "missing API key: send 'authorization: Bearer <key>' or 'x-api-key: <key>'");
     }
-    const candidate = keyDigest(presented);
+    const known = this.matched.get(presented);
+    const candidate = known ?? keyDigest(presented);
     const entries = this.keys.entries;
     let match: Caller | undefined;
     for (const entry of entries) {
       if (timingSafeEqual(candidate, entry.digest) && match === undefined) match = entry;
     }
     if (match === undefined) throw new MeshError(Status.UNAUTHENTICATED, "invalid API key");
+    if (!known) {
+      if (this.matched.size >= MATCHED_KEYS) this.matched.clear();
+      this.matched.set(presented, candidate);
+    }
     return match;
   }
 

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../services/runtime/config.js";
 import { keyDigest, parseKeyFile } from "../../services/runtime/keys/key-file.js";
 import { ApiKeyStore, readKeyFile } from "../../services/runtime/keys/key-store.js";
+import { ApiKeyAuth } from "../../services/runtime/auth.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mlmesh-keyfile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,5 +132,38 @@ describe("a key file mounted from a Kubernetes Secret", () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe("authentication with keys from the file", () => {
+  const headers = (key: string) => new Headers({ authorization: `Bearer ${key}` });
+  const OTHER = "the-next-key-0123456789abcdef";
+
+  it("stops accepting a key the file no longer lists, though the key was accepted before", () => {
+    const path = file("rotating.json", JSON.stringify([{ name: "first", key: KEY, scopes: ["infer"] }]));
+    const auth = new ApiKeyAuth(new ApiKeyStore([], path, readKeyFile(path).entries));
+    expect(auth.authenticate(headers(KEY)).name).toBe("first");
+    expect(auth.authenticate(headers(KEY)).name).toBe("first");
+    writeFileSync(path, JSON.stringify([{ name: "second", key: OTHER, scopes: ["jobs"] }]));
+    expect(auth.keys.reload("test")).toBe(true);
+    expect(() => auth.authenticate(headers(KEY))).toThrow(/invalid API key/);
+    expect([...auth.authenticate(headers(OTHER)).scopes]).toEqual(["jobs"]);
+  });
+
+  it("answers a key the file renames or rescopes with its new name and scopes", () => {
+    const path = file("rescoped.json", JSON.stringify([{ name: "before", key: KEY, scopes: ["infer"] }]));
+    const auth = new ApiKeyAuth(new ApiKeyStore([], path, readKeyFile(path).entries));
+    expect(auth.authenticate(headers(KEY)).name).toBe("before");
+    writeFileSync(path, JSON.stringify([{ name: "after", key: KEY, scopes: ["admin"] }]));
+    auth.keys.reload("test");
+    const caller = auth.authenticate(headers(KEY));
+    expect([caller.name, [...caller.scopes]]).toEqual(["after", ["admin"]]);
+  });
+
+  it("refuses a wrong key every time, however often it is sent", () => {
+    const path = file("wrong.json", JSON.stringify([{ name: "only", key: KEY, scopes: ["infer"] }]));
+    const auth = new ApiKeyAuth(new ApiKeyStore([], path, readKeyFile(path).entries));
+    for (let i = 0; i < 300; i++) expect(() => auth.authenticate(headers(`${KEY}x`))).toThrow(/invalid API key/);
+    expect(auth.authenticate(headers(KEY)).name).toBe("only");
   });
 });
