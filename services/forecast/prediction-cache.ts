@@ -70,8 +70,10 @@ export class PredictionCache {
     const response = () => (bytes ??= encode());
     const entry: { response: () => Uint8Array; done: Promise<void> } = {
       response,
+      // After the event loop's next poll for I/O: an immediate set from an immediate runs in the next turn's
+      // check phase, so the sockets ready now (the answer's own client, when it shares the process) are read first.
       done: new Promise<void>((resolve) => {
-        setImmediate(resolve);
+        setImmediate(() => setImmediate(resolve));
       })
         .then(() => this.put(productId, kind, horizonDays, dataHash, response(), model))
         .catch(onError)
