@@ -24,10 +24,10 @@ import { percentile } from "./percentile.js";
  * always ran right after Prophet's WASM fit.) The answers of both transports are checked
  * against the model run in process: the same predictions.
  *
- * Flags: `--markdown FILE`; BENCH_FORECAST_ROUNDS (default 30).
+ * Flags: `--markdown FILE`; BENCH_FORECAST_ROUNDS (default 100: a median of fewer moved by a tenth between runs on this machine).
  */
 const markdown = process.argv.includes("--markdown") ? process.argv[process.argv.indexOf("--markdown") + 1] : undefined;
-const ROUNDS = Number(process.env.BENCH_FORECAST_ROUNDS ?? 30);
+const ROUNDS = Number(process.env.BENCH_FORECAST_ROUNDS ?? 100);
 const WARMUP = 5;
 const HORIZON = 90;
 
