@@ -41,6 +41,8 @@ const mesh = await startMesh(config, { areas: [forecastArea] });
 // The series the gRPC table's ForecastDemand rows use.
 const [product] = sampleProducts({ count: 1, days: 3 * 365, endDate: "2025-06-30", seed: 7 });
 const body = JSON.stringify({ product_id: "bench-sku", horizon_days: HORIZON, transaction_data: product.days, cache_bypass: true });
+// Sent with its length, as curl and fetch send a body they hold whole (not chunked).
+const bodyBytes = String(Buffer.byteLength(body));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 /** One POST on a kept-alive connection; the answer's text. */
@@ -53,7 +55,7 @@ function post(port: number, path: string, headers: Record<string, string>): Prom
         path,
         method: "POST",
         agent,
-        headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_API_KEY}`, ...headers },
+        headers: { "content-type": "application/json", "content-length": bodyBytes, authorization: `Bearer ${BENCH_API_KEY}`, ...headers },
       },
       (res) => {
         const chunks: Buffer[] = [];
