@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dayNumber } from "../../services/forecast/model/calendar.js";
+import { dayNumber, formatDay } from "../../services/forecast/model/calendar.js";
+import { theta } from "../../services/forecast/model/baselines.js";
 import { toDailySeries } from "../../services/forecast/model/daily-series.js";
 import { columnKinds, fillRow, holidayIndex, type DesignSpec } from "../../services/forecast/model/design.js";
 import { calibrateIntervals } from "../../services/forecast/model/intervals.js";
@@ -138,5 +139,89 @@ describe("forecast fast paths", () => {
     expect(() => toDailySeries([...history, { date: "2024-13-01", quantity: 1 }])).toThrow("transaction_data[200].date");
     expect(() => toDailySeries([...history.slice(0, 3), { date: "2024-01-05", quantity: -1 }])).toThrow("transaction_data[3].quantity");
     expect(() => toDailySeries(history.slice(0, 5))).toThrow("Need at least 30 days, got 5");
+  });
+});
+
+describe("calendar arithmetic", () => {
+  it("reads every date of years 0000 to 9999 as Date.UTC does, and refuses the days that do not exist", () => {
+    for (let year = 0; year <= 9999; year++) {
+      for (let month = 1; month <= 12; month++) {
+        for (let day = 28; day <= 31; day++) {
+          const text = `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+          const viaDate = new Date(Date.UTC(year < 100 ? year + 1900 : year, month - 1, day));
+          // Date.UTC rolls 02-30 over into March; such a day does not exist.
+          const exists = viaDate.getUTCDate() === day;
+          const got = dayNumber(text);
+          if (exists ? got !== Date.UTC(year, month - 1, day) / 86_400_000 : !Number.isNaN(got)) {
+            expect({ text, got }).toEqual({ text, got: exists ? Date.UTC(year, month - 1, day) / 86_400_000 : NaN });
+          }
+        }
+        const first = `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-01`;
+        if (dayNumber(first) !== Date.UTC(year, month - 1, 1) / 86_400_000)
+          expect(dayNumber(first)).toBe(Date.UTC(year, month - 1, 1) / 86_400_000);
+      }
+    }
+  });
+
+  it("writes every day from before year 0000 to after 9999 as toISOString does", () => {
+    const iso = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
+    for (let day = -719_528 - 400; day <= 2_932_896 + 400; day++) {
+      const got = formatDay(day);
+      if (got !== iso(day)) expect({ day, got }).toEqual({ day, got: iso(day) });
+    }
+    for (const day of [-1e6, 3e6, 0.5, -0.5, 19_000.25]) expect(formatDay(day)).toBe(iso(day));
+  });
+
+  it("counts a history's recorded days alike in order, out of order and with repeats", () => {
+    const rng = new Random(11);
+    const history = Array.from({ length: 400 }, (_, i) => ({ date: formatDay(START + i), quantity: rng.int(0, 9) }));
+    const shuffled = [...history].sort(() => rng.next() - 0.5);
+    const repeated = [...history, ...history.slice(0, 50)];
+    expect(toDailySeries(history).recordedDays).toBe(400);
+    expect(toDailySeries(shuffled).recordedDays).toBe(400);
+    expect(toDailySeries(repeated).recordedDays).toBe(400);
+    expect(toDailySeries(shuffled).values).toEqual(toDailySeries(history).values);
+  });
+});
+
+describe("Theta's smoothing", () => {
+  /** Theta as it smoothed before: one smoothing constant after another. */
+  function sequentialTheta(values: Float64Array, length: number, h: number): Float64Array {
+    const x = values.subarray(0, length);
+    let st = 0;
+    let sx = 0;
+    let stt = 0;
+    let stx = 0;
+    for (let t = 0; t < length; t++) {
+      st += t;
+      sx += x[t];
+      stt += t * t;
+      stx += t * x[t];
+    }
+    const slope = (length * stx - st * sx) / (length * stt - st * st || 1);
+    let best = { alpha: 0.3, sse: Infinity, level: x[0] };
+    for (const alpha of [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]) {
+      let level = x[0];
+      let sse = 0;
+      for (let t = 1; t < length; t++) {
+        const e = x[t] - level;
+        sse += e * e;
+        level += alpha * e;
+      }
+      if (sse < best.sse) best = { alpha, sse, level };
+    }
+    const correction = (1 - (1 - best.alpha) ** length) / best.alpha;
+    return Float64Array.from({ length: h }, (_, s) => best.level + 0.5 * slope * (s + 1 + correction - 1));
+  }
+
+  it("chooses and smooths to the same bits with all constants in one pass", () => {
+    const rng = new Random(21);
+    for (let trial = 0; trial < 40; trial++) {
+      const n = rng.int(30, 1200);
+      const level = rng.next() * 50;
+      const values = Float64Array.from({ length: n }, (_, t) => Math.max(0, level + rng.gaussian() * (1 + trial) + (trial % 3) * t * 0.01));
+      const length = rng.int(2, n);
+      expect(theta(values, START, length, 30, false)).toEqual(sequentialTheta(values, length, 30));
+    }
   });
 });

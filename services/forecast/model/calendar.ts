@@ -15,7 +15,22 @@ export function dayNumber(date: string): number {
   if (!(m >= 1 && m <= 12 && d >= 1)) return NaN;
   // Date.UTC reads years 0-99 as 1900-1999; the month's length follows the year it reads.
   if (d > daysInMonth(y < 100 ? 1900 + y : y, m)) return NaN;
-  return Date.UTC(y, m - 1, d) / DAY_MS;
+  // What Date.UTC(y, m - 1, d) / DAY_MS gives, without building a time value per day of history.
+  return daysFromCivil(y < 100 ? 1900 + y : y, m, d);
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil): eras of 400 years, the year starting in March so the leap
+ * day comes last.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 /** The number written by `count` ASCII digits from `at`; NaN when any is not one. */
@@ -34,8 +49,30 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/** The "YYYY-MM-DD" of a day number, as Date's toISOString writes it. */
 export function formatDay(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  // Years 0000-9999 by arithmetic (each prediction names its day); the rest as Date writes them (+010000-...).
+  if (!(Number.isInteger(day) && day >= FIRST_DAY && day <= LAST_DAY)) return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  // Hinnant's civil_from_days, the inverse of daysFromCivil.
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+}
+
+/** 0000-01-01 and 9999-12-31: the days formatDay writes by arithmetic. */
+const FIRST_DAY = -719528;
+const LAST_DAY = 2932896;
+
+function pad(n: number, width: number): string {
+  const s = String(n);
+  return s.length >= width ? s : "0000".slice(0, width - s.length) + s;
 }
 
 /** 0 = Sunday ... 6 = Saturday. */

@@ -60,6 +60,10 @@ export function toDailySeries(history: readonly DailyQuantity[]): DailySeries {
 
 /** How many different numbers a (finite) array holds. */
 function distinct(xs: Float64Array): number {
+  // A history sent in order, one record a day (the usual case), is counted without sorting a copy.
+  let increasing = true;
+  for (let i = 1; i < xs.length && increasing; i++) increasing = xs[i] > xs[i - 1];
+  if (increasing) return xs.length;
   const sorted = Float64Array.from(xs).sort();
   let count = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) count++;
