@@ -1,4 +1,4 @@
-import { fromBinary, fromJson, toBinary, toJsonString, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, toJsonString, type DescMethod, type JsonValue, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionNegotiate } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
@@ -7,6 +7,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import type { Metadata } from "../context.js";
 import { MeshError } from "../errors.js";
+import { decodeJson } from "../json-decode.js";
 import { checkJsonEnumNames } from "../json-enums.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
 
@@ -129,7 +130,7 @@ function decode(method: DescMethod, binary: boolean, bytes: Uint8Array): Message
     throw new Error(`the body is not JSON: ${(err as Error).message}`);
   }
   checkJsonEnumNames(method.input, json);
-  return fromJson(method.input, json, { ignoreUnknownFields: true });
+  return decodeJson(method.input, json, { ignoreUnknownFields: true });
 }
 
 /**

@@ -1,7 +1,8 @@
-import { fromJson, toJson, type DescField, type DescMessage, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import { toJson, type DescField, type DescMessage, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
 import type http from "node:http";
 import type { ResponseMetadata } from "../context.js";
 import { MeshError } from "../errors.js";
+import { decodeJson } from "../json-decode.js";
 import { httpRoutes, type HttpRoute } from "../http-rules.js";
 import type { BoundMethod, BoundService, IncomingCall } from "../pipeline.js";
 import { Status } from "../status.js";
@@ -60,7 +61,7 @@ export class RestGateway {
       bound.admit(call.headers);
       const json = await this.requestJson(route, m, url, req);
       const input = route.method.input;
-      const decode = () => fromJson(input, json as JsonValue);
+      const decode = () => decodeJson(input, json as JsonValue);
       if (route.method.methodKind === "server_streaming") {
         await streamJson(res, route, bound.stream(decode, call), call);
         return;
