@@ -48,7 +48,7 @@ export function theta(values: Float64Array, start: number, length: number, h: nu
 }
 
 /** The smoothing constants Theta chooses among. */
-const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9] as const;
+export const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9] as const;
 
 /**
  * Simple exponential smoothing of x[0, length) with each of ALPHAS: the final
@@ -59,7 +59,7 @@ const ALPHAS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9] as const;
  * same bits.
  */
 // biome-ignore format: the eight recurrences read side by side, one line per step of all eight.
-function smoothings(x: Float64Array, length: number): { levels: Float64Array; sses: Float64Array } {
+export function smoothings(x: Float64Array, length: number): { levels: Float64Array; sses: Float64Array } {
   const [a0, a1, a2, a3, a4, a5, a6, a7] = ALPHAS;
   let l0 = x[0], l1 = x[0], l2 = x[0], l3 = x[0], l4 = x[0], l5 = x[0], l6 = x[0], l7 = x[0];
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
