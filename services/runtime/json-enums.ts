@@ -33,7 +33,7 @@ export function checkJsonEnumNames(schema: DescMessage, json: unknown, path = ""
         if (field.listKind === "message" && (isWellKnown(field.message) || !reachesEnum(field.message))) break;
         value.forEach((item, i) => {
           if (field.listKind === "enum") checkName(field.enum, item, `${at}[${i}]`);
-          else if (field.listKind === "message" && !isWellKnown(field.message)) checkJsonEnumNames(field.message, item, `${at}[${i}]`);
+          else if (field.listKind === "message") checkJsonEnumNames(field.message, item, `${at}[${i}]`);
         });
         break;
       case "map":

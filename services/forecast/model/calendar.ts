@@ -14,9 +14,10 @@ export function dayNumber(date: string): number {
   const d = digits(date, 8, 2);
   if (!(m >= 1 && m <= 12 && d >= 1)) return NaN;
   // Date.UTC reads years 0-99 as 1900-1999; the month's length follows the year it reads.
-  if (d > daysInMonth(y < 100 ? 1900 + y : y, m)) return NaN;
+  const year = y < 100 ? 1900 + y : y;
+  if (d > daysInMonth(year, m)) return NaN;
   // What Date.UTC(y, m - 1, d) / DAY_MS gives, without building a time value per day of history.
-  return daysFromCivil(y < 100 ? 1900 + y : y, m, d);
+  return daysFromCivil(year, m, d);
 }
 
 /**
