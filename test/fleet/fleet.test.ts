@@ -91,8 +91,21 @@ describe("a fleet behind HAProxy", () => {
     await sql`update travellers set age = 30, min_accepted_age = 25, max_accepted_age = 35 where id = ${a}`;
     await sql`update travellers set latitude = 0, longitude = 0, age = 70, updated_at = now() where id = ${b}`;
     const clients = fleet.replicas.map((_, i) => createClient(MatchScoringService, direct(i)));
-    // Every replica caches both profiles (and the pair's answer) first.
-    const before = await Promise.all(clients.map((c) => c.scoreMatch({ userAId: a, userBId: b }, { headers })));
+    // Every replica caches both profiles (and the pair's answer) first. These updates reach the replicas by
+    // announcement too, which can come after the next call: each replica's starting point is its first answer
+    // that shows them (b's age outside a's range: a's half of the age factor about 0, the factor at most 0.5).
+    const before = await Promise.all(
+      clients.map(async (c) => {
+        let answer = await c.scoreMatch({ userAId: a, userBId: b }, { headers });
+        await expect
+          .poll(async () => (answer = await c.scoreMatch({ userAId: a, userBId: b }, { headers })).factors!.age, {
+            timeout: 30_000,
+            interval: 100,
+          })
+          .toBeLessThan(0.51);
+        return answer;
+      }),
+    );
     for (const r of before) expect(r.factors!.age).toBe(before[0].factors!.age);
     // A plain UPDATE, as another service would write it: no call to any replica.
     await sql`update travellers set latitude = -45, longitude = 170, age = 30, updated_at = now() where id = ${b}`;
