@@ -109,6 +109,15 @@ const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
 
+/** The three signed 32-bit types share one JSON form, as do the two unsigned ones. */
+function isInt32(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
+}
+
+function isUint32(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
+}
+
 /**
  * The plain JSON form of each scalar type that a flat message may hold, as
  * fromJson 2.17 reads it (from-json.js: compileScalarParse, then
@@ -124,11 +133,11 @@ const plainChecks: Partial<Record<ScalarType, ValueCheck>> = {
   [ScalarType.DOUBLE]: (v) => typeof v === "number" && Number.isFinite(v),
   // Stored as it is, not rounded to float32; a finite number beyond float32's range is refused by fromJson.
   [ScalarType.FLOAT]: (v) => typeof v === "number" && Number.isFinite(Math.fround(v)),
-  [ScalarType.INT32]: (v) => typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX,
-  [ScalarType.SINT32]: (v) => typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX,
-  [ScalarType.SFIXED32]: (v) => typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX,
-  [ScalarType.UINT32]: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX,
-  [ScalarType.FIXED32]: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX,
+  [ScalarType.INT32]: isInt32,
+  [ScalarType.SINT32]: isInt32,
+  [ScalarType.SFIXED32]: isInt32,
+  [ScalarType.UINT32]: isUint32,
+  [ScalarType.FIXED32]: isUint32,
 };
 
 interface Slot {
